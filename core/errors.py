@@ -1,0 +1,65 @@
+"""The one family of domain errors that services raise.
+
+A service raises ``DomainError(reason, message)`` with a stable ``reason`` string; each
+dialect maps the reason to its vendor's HTTP status, code and message in its own error
+table (``core/dialects``). Services never know a vendor's field names or codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One invalid input: where (a dotted path), a machine code and a human message."""
+
+    path: str
+    code: str
+    message: str
+
+
+class DomainError(Exception):
+    def __init__(
+        self,
+        reason: str,
+        message: str = "",
+        *,
+        fields: list[FieldIssue] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+        self.message = message or reason.replace("_", " ").capitalize() + "."
+        self.fields = fields or []
+        self.details = details or {}
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.reason!r}, {self.message!r})"
+
+
+@dataclass
+class ApiError:
+    """A request failure normalised from any exception, for a dialect to render."""
+
+    reason: str
+    message: str
+    fields: list[FieldIssue] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# Reasons shared by every dialect (request-level failures, not domain rules).
+INVALID_INPUT = "invalid_input"
+MALFORMED_BODY = "malformed_body"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+MISSING_SCOPE = "missing_scope"
+STORE_INACTIVE = "store_inactive"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+NOT_ACCEPTABLE = "not_acceptable"
+THROTTLED = "throttled"
+UNAVAILABLE = "unavailable"

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.timezone import now
+
+from core.fields import FlakeIdField
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"Unknown time zone {value!r}.") from exc
+
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")
+
+
+class Store(models.Model):
+    """The tenant: every other row belongs to exactly one store."""
+
+    id = FlakeIdField()
+    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    currency = models.CharField(
+        max_length=3, default="USD", validators=[currency_validator]
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Outlet(models.Model):
+    """A point of sale inside a store (Capillary's till "store"); not a tenant."""
+
+    id = FlakeIdField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="outlets")
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["store", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "code"],
+                name="outlet_code_unique_per_store",
+                violation_error_message="This outlet code is taken in this store.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self) -> ApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A store's credential. The secret is shown once; only hashes are kept.
+
+    ``secret_hash`` is sha256(secret) for the token forms; ``secret_md5_hash`` is
+    sha256(md5(secret)), because Capillary's Basic form sends md5(secret) and we must
+    check it without keeping md5(secret) itself.
+    """
+
+    id = FlakeIdField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
+    outlet = models.ForeignKey(
+        Outlet,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text="A key bound to an outlet is that outlet's till.",
+    )
+    name = models.CharField(max_length=200, blank=True)
+    key_id = models.CharField(max_length=64, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    secret_md5_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return self.key_id
+
+    # DRF treats request.user as authenticated when this is true.
+    is_authenticated = True
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])

@@ -1,0 +1,59 @@
+"""Reads of the stores app."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.db.models import QuerySet
+
+from core import flake
+from stores.models import ApiKey, Store
+from stores.services import hash_secret
+
+
+def store_get(*, store_id: object) -> Store | None:
+    parsed = flake.parse(store_id)
+    if parsed is None:
+        return None
+    return Store.objects.filter(id=parsed).first()
+
+
+def api_key_list(*, store: Store) -> QuerySet[ApiKey]:
+    return (
+        ApiKey.objects.filter(store=store)
+        .select_related("outlet")
+        .order_by("-created_at")
+    )
+
+
+def _key(key_id: str) -> ApiKey | None:
+    return (
+        ApiKey.objects.select_related("store", "outlet").filter(key_id=key_id).first()
+    )
+
+
+def api_key_by_token(token: str) -> ApiKey | None:
+    """The key whose ``<key_id>.<secret>`` token this is (revoked keys included)."""
+    key_id, sep, secret = token.partition(".")
+    if not sep or not key_id or not secret:
+        return None
+    api_key = _key(key_id)
+    if api_key is None or not hmac.compare_digest(
+        api_key.secret_hash, hash_secret(secret)
+    ):
+        return None
+    return api_key
+
+
+def api_key_by_md5(key_id: str, secret_md5: str) -> ApiKey | None:
+    """Capillary Basic: the key whose md5(secret) is ``secret_md5``."""
+    api_key = _key(key_id)
+    if api_key is None or not hmac.compare_digest(
+        api_key.secret_md5_hash, hash_secret(secret_md5.lower())
+    ):
+        return None
+    return api_key
+
+
+def api_key_by_id(key_id: str) -> ApiKey | None:
+    return _key(key_id)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import ApiKeyFactory, StoreFactory
+
+
+@pytest.fixture
+def store(db):
+    return StoreFactory()
+
+
+@pytest.fixture
+def other_store(db):
+    return StoreFactory()
+
+
+@pytest.fixture
+def api_key(store):
+    return ApiKeyFactory(store=store)
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def paynow(api_key) -> APIClient:
+    """A client sending ``Authorization: APIKey <token>`` for ``store``."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"APIKey {api_key.token}")
+    return api
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need real row locks and concurrent connections."""
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
