@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -64,9 +64,6 @@ class CustomerInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-CUSTOMER_ID = OpenApiParameter("customer_id", str, OpenApiParameter.PATH)
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List customers",
@@ -104,17 +101,17 @@ class CustomerViewSet(PayNowViewSet):
         customer = services.customer_create(store=self.store, **data)
         return Response(CustomerOutput(customer).data, status=status.HTTP_200_OK)
 
-    def retrieve(self, request, store_id: str, pk: str):
-        customer = selectors.customer_get(store=self.store, customer_id=pk)
+    def retrieve(self, request, store_id: str, customer_id: str):
+        customer = selectors.customer_get(store=self.store, customer_id=customer_id)
         return Response(CustomerOutput(customer).data)
 
-    def partial_update(self, request, store_id: str, pk: str):
-        customer = selectors.customer_get(store=self.store, customer_id=pk)
+    def partial_update(self, request, store_id: str, customer_id: str):
+        customer = selectors.customer_get(store=self.store, customer_id=customer_id)
         data = validated(CustomerInput(data=request.data, partial=True))
         customer = services.customer_update(customer=customer, **data)
         return Response(CustomerOutput(customer).data)
 
-    def destroy(self, request, store_id: str, pk: str):
-        customer = selectors.customer_get(store=self.store, customer_id=pk)
+    def destroy(self, request, store_id: str, customer_id: str):
+        customer = selectors.customer_get(store=self.store, customer_id=customer_id)
         services.customer_delete(customer=customer)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import path
 
 from customers.api.paynow import CustomerViewSet
 
@@ -8,12 +8,6 @@ item = CustomerViewSet.as_view(
 )
 
 urlpatterns = [
-    re_path(
-        r"^v1/stores/(?P<store_id>[^/]+)/customers/?$", collection, name="customers"
-    ),
-    re_path(
-        r"^v1/stores/(?P<store_id>[^/]+)/customers/(?P<pk>[^/]+)/?$",
-        item,
-        name="customer",
-    ),
+    path("v1/stores/<str:store_id>/customers", collection, name="customers"),
+    path("v1/stores/<str:store_id>/customers/<str:customer_id>", item, name="customer"),
 ]

@@ -20,7 +20,6 @@ class PayNowViewSet(viewsets.GenericViewSet):
     dialect = PAYNOW
     authentication_classes = [PayNowAuthentication]
     permission_classes = [IsApiKey, KeyOwnsPathStore, StoreIsActive, HasScope]
-    lookup_url_kwarg = "pk"
 
     @property
     def store(self):
