@@ -1,0 +1,82 @@
+"""Admin of the assignments app (read-only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q
+
+from assignments.models import Assignment
+from core import flake
+from coupons.admin import coupons_matching
+from customers.admin import customers_matching
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    """Read-only: receiving and issuing move stock and caps, so only services write."""
+
+    list_display = [
+        "id",
+        "coupon",
+        "customer",
+        "store",
+        "series",
+        "outlet",
+        "channel",
+        "valid_till",
+        "created_at",
+    ]
+    list_filter = ["store", "channel"]
+    list_select_related = ["coupon", "customer", "store", "series", "outlet"]
+    search_fields = [
+        "=coupon__code",
+        "=customer__email",
+        "=customer__mobile",
+        "=customer__external_id",
+        "=transaction_number",
+    ]
+    search_help_text = (
+        "Exact coupon code, customer email / mobile / external ID, transaction "
+        "number, or assignment ID."
+    )
+    fields = [
+        "id",
+        "store",
+        "coupon",
+        "customer",
+        "series",
+        "outlet",
+        "api_key",
+        "channel",
+        "valid_till",
+        "transaction_number",
+        "purpose",
+        "created_at",
+    ]
+    readonly_fields = fields
+    sortable_by = ["id"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = (
+            Q(coupon__in=coupons_matching(term).values("pk"))
+            | Q(customer__in=customers_matching(term).values("pk"))
+            | Q(transaction_number=term)
+        )
+        if (assignment_id := flake.parse(term)) is not None:
+            match |= Q(pk=assignment_id)
+        return queryset.filter(match), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

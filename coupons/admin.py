@@ -1,0 +1,282 @@
+"""Admin of the coupons app: coupons (edited by staff) and redemptions (read-only)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+
+from core import flake
+from coupons import services
+from coupons.models import Coupon, Redemption
+from customers.admin import customers_matching
+from stores.admin import StoreOwnedAdmin
+
+# Written only by the services, under a lock or a conditional UPDATE.
+COUNTERS = frozenset({"redeemed_count", "received_count"})
+STAFF_EDIT_STAMP = ("updated_by_type", "updated_by_id", "updated_at")
+
+
+def coupons_matching(term: str) -> QuerySet[Coupon]:
+    """Coupons whose code (any case), ID or legacy UUID is exactly ``term``.
+
+    ``code__iexact`` compares ``UPPER(code)``, the expression of the code's unique
+    index, so a search stays an index lookup on a big table.
+    """
+    term = term.strip()
+    match = Q(code__iexact=term)
+    if (coupon_id := flake.parse(term)) is not None:
+        match |= Q(pk=coupon_id)
+    with contextlib.suppress(ValueError):
+        match |= Q(legacy_uuid=uuid.UUID(term))
+    return Coupon.objects.filter(match)
+
+
+class CouponAdminForm(forms.ModelForm):
+    # No Meta: the admin supplies the model and the fields of its fieldsets.
+
+    def clean(self):
+        cleaned = super().clean()
+        coupon = self.instance
+        # The counters are not form fields, so the form skips the constraint that
+        # holds them under the store-wide limit; check it here for a clear message.
+        if cleaned.get("redeem_limit_store_enabled"):
+            limit = cleaned.get("redeem_limit_store_amount")
+            used = max(coupon.redeemed_count, coupon.received_count)
+            if limit is not None and limit < used:
+                self.add_error(
+                    "redeem_limit_store_amount",
+                    f"{used} already used: the store-wide limit cannot be lower.",
+                )
+        store = cleaned.get("store")
+        customer = cleaned.get("usable_by_customer")
+        if store is not None and customer is not None and customer.store_id != store.pk:
+            self.add_error(
+                "usable_by_customer", "This customer belongs to another store."
+            )
+        return cleaned
+
+
+@admin.register(Coupon)
+class CouponAdmin(StoreOwnedAdmin):
+    form = CouponAdminForm
+    list_display = [
+        "code",
+        "id",
+        "store",
+        "enabled",
+        "discount_type",
+        "discount_amount",
+        "origin",
+        "redeemed_count",
+        "received_count",
+        "usable_at",
+        "expires_at",
+        "archived_at",
+    ]
+    list_filter = [
+        "store",
+        "enabled",
+        "origin",
+        "discount_type",
+        ("archived_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["store"]
+    # Declared for the search box and autocompletes; get_search_results does the
+    # matching (exact code in any case, ID or legacy UUID).
+    search_fields = ["=code"]
+    search_help_text = "Exact code (any case), coupon ID or legacy UUID."
+    autocomplete_fields = ["store", "usable_by_customer"]
+    fieldsets = [
+        (None, {"fields": ["id", "store", "code", "enabled", "note"]}),
+        (
+            "Discount",
+            {
+                "fields": [
+                    "discount_type",
+                    "discount_amount",
+                    "discount_max_amount",
+                    "discount_apply_individually",
+                    "discount_apply_before_sales",
+                    "duration",
+                    "duration_in_months",
+                ]
+            },
+        ),
+        (
+            "Restrictions",
+            {
+                "fields": [
+                    "usable_at",
+                    "expires_at",
+                    "usable_by_customer",
+                    "minimum_order_value",
+                    "is_first_order_only",
+                    "usable_on_one_time_purchase",
+                    "usable_on_subscription",
+                    "apply_to_products",
+                    "apply_to_tags",
+                ]
+            },
+        ),
+        (
+            "Limits",
+            {
+                "fields": [
+                    "redeem_limit_store_enabled",
+                    "redeem_limit_store_amount",
+                    "redeem_limit_customer_enabled",
+                    "redeem_limit_customer_amount",
+                    "redeemed_count",
+                    "received_count",
+                ]
+            },
+        ),
+        (
+            "Origin",
+            {
+                "fields": [
+                    "origin",
+                    "series",
+                    "pooled",
+                    "legacy_definition",
+                    "legacy_uuid",
+                    "legacy_label",
+                ]
+            },
+        ),
+        (
+            "History",
+            {
+                "fields": [
+                    "created_by_type",
+                    "created_by_id",
+                    "created_at",
+                    "updated_by_type",
+                    "updated_by_id",
+                    "updated_at",
+                    "archived_at",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "id",
+        *sorted(COUNTERS),
+        # Where a coupon came from is set by the series and legacy services; a
+        # coupon made here is manual.
+        "origin",
+        "series",
+        "pooled",
+        "legacy_definition",
+        "legacy_uuid",
+        "legacy_label",
+        "created_by_type",
+        "created_by_id",
+        "created_at",
+        "updated_by_type",
+        "updated_by_id",
+        "updated_at",
+    ]
+    sortable_by = ["id"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        matches = coupons_matching(search_term).values("pk")
+        return queryset.filter(pk__in=matches), False
+
+    def save_model(self, request, obj, form, change):
+        services.coupon_record_staff_edit(
+            coupon=obj, user=request.user, created=not change
+        )
+        if change:
+            # Write only what staff changed: the counters move under locks while
+            # the form is open, and a full save would put back the stale values.
+            obj.save(update_fields={*form.changed_data, *STAFF_EDIT_STAMP} - COUNTERS)
+        else:
+            obj.save()
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    """Read-only: a redemption moves a coupon's counters, so only services write."""
+
+    list_display = [
+        "id",
+        "coupon",
+        "store",
+        "customer",
+        "outlet",
+        "order_value",
+        "discount_amount",
+        "purchase_type",
+        "dialect",
+        "created_at",
+        "rolled_back_at",
+    ]
+    list_filter = [
+        "store",
+        "purchase_type",
+        ("rolled_back_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["coupon", "store", "customer", "outlet"]
+    search_fields = [
+        "=coupon__code",
+        "=customer__email",
+        "=customer__mobile",
+        "=customer__external_id",
+        "=transaction_number",
+    ]
+    search_help_text = (
+        "Exact coupon code, customer email / mobile / external ID, transaction "
+        "number, or redemption ID."
+    )
+    fields = [
+        "id",
+        "store",
+        "coupon",
+        "customer",
+        "outlet",
+        "api_key",
+        "dialect",
+        "transaction_number",
+        "order_value",
+        "discount_amount",
+        "purchase_type",
+        "created_at",
+        "rolled_back_at",
+    ]
+    readonly_fields = fields
+    sortable_by = ["id"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = (
+            Q(coupon__in=coupons_matching(term).values("pk"))
+            | Q(customer__in=customers_matching(term).values("pk"))
+            | Q(transaction_number=term)
+        )
+        if (redemption_id := flake.parse(term)) is not None:
+            match |= Q(pk=redemption_id)
+        return queryset.filter(match), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

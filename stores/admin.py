@@ -1,0 +1,118 @@
+"""Admin of the stores app: stores, outlets and API keys (never their secrets)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+
+from stores import services
+from stores.models import ApiKey, Outlet, Store
+
+
+class StoreOwnedAdmin(admin.ModelAdmin):
+    """Admin of a row that belongs to one store: the store is fixed once saved.
+
+    The store field is disabled rather than read-only: a read-only field is left out
+    of the form's constraint checks, and every "unique per store" rule needs it.
+    """
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("store")
+        if obj is not None and field is not None:
+            field.disabled = True
+            if isinstance(field.widget, RelatedFieldWidgetWrapper):
+                field.widget.can_add_related = False
+                field.widget.can_change_related = False
+                field.widget.can_delete_related = False
+        return form
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "id", "is_active", "timezone", "currency"]
+    list_filter = ["is_active", "currency"]
+    search_fields = ["name", "=code"]
+    search_help_text = "Name (part of it) or exact store code."
+    readonly_fields = ["id", "created_at", "updated_at"]
+    fields = [
+        "id",
+        "name",
+        "code",
+        "is_active",
+        "timezone",
+        "currency",
+        "created_at",
+        "updated_at",
+    ]
+    list_per_page = 100
+
+    def has_delete_permission(self, request, obj=None):
+        # A store cascades to every coupon, customer and redemption it owns; retire
+        # it with is_active instead.
+        return False
+
+
+@admin.register(Outlet)
+class OutletAdmin(StoreOwnedAdmin):
+    list_display = ["code", "name", "store", "is_active", "created_at"]
+    list_filter = ["is_active", "store"]
+    list_select_related = ["store"]
+    search_fields = ["=code", "name"]
+    search_help_text = "Exact outlet code or name (part of it)."
+    autocomplete_fields = ["store"]
+    readonly_fields = ["id", "created_at"]
+    fields = ["id", "store", "code", "name", "is_active", "created_at"]
+    list_per_page = 100
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made by ``manage.py create_api_key`` (the only time a secret shows).
+
+    The hashes are never rendered; staff may rename a key or revoke it.
+    """
+
+    list_display = [
+        "key_id",
+        "name",
+        "store",
+        "outlet",
+        "scopes",
+        "created_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "store"]
+    list_select_related = ["store", "outlet"]
+    search_fields = ["=key_id", "name"]
+    search_help_text = "Exact key ID or name (part of it)."
+    fields = ["key_id", "name", "store", "outlet", "scopes", "created_at", "revoked_at"]
+    readonly_fields = [
+        "key_id",
+        "store",
+        "outlet",
+        "scopes",
+        "created_at",
+        "revoked_at",
+    ]
+    exclude = ["secret_hash", "secret_md5_hash"]
+    actions = ["revoke_selected"]
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoke instead: redemptions and assignments keep pointing at the key.
+        return False
+
+    @admin.action(description="Revoke selected keys", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        key_ids = list(
+            queryset.filter(revoked_at__isnull=True).values_list("key_id", flat=True)
+        )
+        for key_id in key_ids:
+            services.api_key_revoke(key_id=key_id)
+        self.message_user(
+            request, f"Revoked {len(key_ids)} API key(s).", level=messages.SUCCESS
+        )
