@@ -154,9 +154,11 @@ class Coupon(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
+            # Archived (deleted) coupons keep their history but free their code.
             models.UniqueConstraint(
                 F("store"),
                 Upper("code"),
+                condition=Q(archived_at__isnull=True),
                 name="coupon_code_unique_per_store_ci",
                 violation_error_message="This code is already taken in this store.",
             ),
@@ -187,8 +189,11 @@ class Coupon(models.Model):
                 violation_error_message="usable_at must not be after expires_at.",
             ),
             models.CheckConstraint(
+                # isnull=False: a NULL comparison is not false, and CHECK passes it.
                 condition=(
-                    Q(duration=Duration.REPEATING) & Q(duration_in_months__gte=1)
+                    Q(duration=Duration.REPEATING)
+                    & Q(duration_in_months__isnull=False)
+                    & Q(duration_in_months__gte=1)
                 )
                 | (
                     ~Q(duration=Duration.REPEATING) & Q(duration_in_months__isnull=True)
