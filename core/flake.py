@@ -77,12 +77,34 @@ def _now_ms() -> int:
 
 
 def _configured_worker_id() -> int:
-    from django.conf import settings
+    """The worker bits: ``FLAKE_WORKER_ID`` (read at first use, after a fork), else a
+    value derived from the process id in the upper half (512..1023).
 
-    configured = getattr(settings, "FLAKE_WORKER_ID", None)
+    Explicit ids should use the lower half (0..511): ``config/gunicorn.py`` gives each
+    gunicorn worker ``FLAKE_MACHINE_ID * 64 + slot``, so web workers never share an
+    id, and management commands on the same machine cannot take one of theirs.
+    """
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    configured = os.environ.get("FLAKE_WORKER_ID") or getattr(
+        settings, "FLAKE_WORKER_ID", None
+    )
     if configured not in (None, ""):
-        return int(configured) & MAX_WORKER
-    return os.getpid() & MAX_WORKER
+        # Refuse rather than wrap: 1024 & MAX_WORKER would be 0, silently sharing
+        # worker 0 (and so its IDs) with another process.
+        try:
+            worker_id = int(configured)
+        except (TypeError, ValueError):
+            worker_id = -1
+        if not 0 <= worker_id <= MAX_WORKER:
+            raise ImproperlyConfigured(
+                f"FLAKE_WORKER_ID must be an integer in 0..{MAX_WORKER}, "
+                f"not {configured!r}."
+            )
+        return worker_id
+    half = (MAX_WORKER + 1) // 2
+    return half + os.getpid() % half
 
 
 _generator: FlakeGenerator | None = None
