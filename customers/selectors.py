@@ -47,3 +47,4 @@ def customer_find(
         )
         .first()
     )
+

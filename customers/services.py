@@ -59,11 +59,12 @@ def _save_unique(customer: Customer, *, values: dict[str, Any]) -> Customer:
         with transaction.atomic():
             customer.save()
     except IntegrityError as exc:
-        raise _conflict(
-            _taken_identifiers(
-                store_id=customer.store_id, values=values, exclude_id=customer.pk
-            )
-        ) from exc
+        taken = _taken_identifiers(
+            store_id=customer.store_id, values=values, exclude_id=customer.pk
+        )
+        if not taken:
+            raise
+        raise _conflict(taken) from exc
     return customer
 
 

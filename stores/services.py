@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from stores.models import ApiKey, Outlet, Store, currency_validator, validate_ti
 from stores.scopes import ALL_SCOPES
 
 KEY_ID_PREFIX = "chk_"
+SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,64}$")
 
 
 def hash_secret(secret: str) -> str:
@@ -42,6 +44,11 @@ def store_create(
     *, name: str, code: str, timezone_name: str = "UTC", currency: str = "USD"
 ) -> Store:
     _check_settings(timezone_name=timezone_name, currency=currency)
+    if not SLUG_RE.match(code):
+        raise DomainError(
+            errors.INVALID_STORE_SETTING,
+            "A store code is a slug: letters, digits, '-' and '_'.",
+        )
     if not name.strip() or not code.strip():
         raise DomainError(
             errors.INVALID_STORE_SETTING, "A store needs a name and a code."
@@ -74,6 +81,8 @@ def store_update(
     if currency is not None:
         store.currency = currency
     if name is not None:
+        if not name.strip():
+            raise DomainError(errors.INVALID_STORE_SETTING, "A store needs a name.")
         store.name = name
     store.save()
     return store

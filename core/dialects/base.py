@@ -91,7 +91,10 @@ def normalise(exc: Exception) -> ApiError | None:
     if isinstance(exc, exceptions.ParseError):
         return ApiError(errors.MALFORMED_BODY, str(exc.detail))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        return ApiError(errors.UNAUTHORIZED, str(exc.detail))
+        # A 401 must name the scheme (RFC 9110); DRF puts it on the exception.
+        auth_header = getattr(exc, "auth_header", None)
+        headers = {"WWW-Authenticate": auth_header} if auth_header else {}
+        return ApiError(errors.UNAUTHORIZED, str(exc.detail), headers=headers)
     if isinstance(exc, ScopedPermissionDenied):
         return ApiError(exc.reason, str(exc.detail))
     if isinstance(exc, exceptions.PermissionDenied | DjangoPermissionDenied):
