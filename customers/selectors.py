@@ -47,4 +47,3 @@ def customer_find(
         )
         .first()
     )
-
