@@ -12,4 +12,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("customers.api.urls")),
+    path("", include("coupons.api.urls")),
+    path("", include("assignments.api.urls")),
+    path("", include("series.api.urls")),
+    path("", include("legacy.api.urls")),
 ]

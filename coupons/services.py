@@ -1,11 +1,242 @@
-"""Writes of the coupons app."""
+"""Writes of the coupons app: coupons and the redemption engine."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from coupons.models import ActorType, Coupon
+from core import errors as core_errors
+from core.errors import DomainError, FieldIssue
+from coupons import errors, selectors
+from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
+from coupons.models import Redemption as RedemptionModel
+from coupons.rules import Order, Problem
+from customers.models import Customer
+from stores.models import ApiKey, Outlet, Store
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: an API key, a staff user, or the system."""
+
+    type: str
+    id: int | None = None
+
+    @classmethod
+    def api_key(cls, api_key: ApiKey) -> Actor:
+        return cls(ActorType.API_KEY, api_key.id)
+
+    @classmethod
+    def user(cls, user: AbstractBaseUser) -> Actor:
+        return cls(ActorType.USER, user.pk)
+
+
+INTERNAL = Actor(ActorType.INTERNAL)
+
+# Fields a caller may set; counters, actors and origin are the services' own.
+EDITABLE = (
+    "code",
+    "enabled",
+    "note",
+    "duration",
+    "duration_in_months",
+    "discount_type",
+    "discount_amount",
+    "discount_max_amount",
+    "discount_apply_individually",
+    "discount_apply_before_sales",
+    "apply_to_products",
+    "apply_to_tags",
+    "usable_by_customer_id",
+    "minimum_order_value",
+    "redeem_limit_store_enabled",
+    "redeem_limit_store_amount",
+    "redeem_limit_customer_enabled",
+    "redeem_limit_customer_amount",
+    "usable_on_one_time_purchase",
+    "usable_on_subscription",
+    "usable_at",
+    "expires_at",
+    "is_first_order_only",
+)
+# Where a coupon came from: set by the services that generate coupons (series,
+# legacy definitions), never by a dialect's request body.
+PROVENANCE = (
+    "origin",
+    "series_id",
+    "pooled",
+    "legacy_definition_id",
+    "legacy_uuid",
+    "legacy_label",
+)
+
+
+def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
+    """Cross-field rules every writer obeys (the constraints hold them too)."""
+    issues: list[FieldIssue] = []
+
+    def bad(path: str, message: str, code: str = "invalid") -> None:
+        issues.append(FieldIssue(path=path, code=code, message=message))
+
+    if not coupon.code or not coupon.code.strip():
+        bad("code", "A code is required.", "required")
+    if coupon.duration == Duration.REPEATING:
+        if coupon.duration_in_months is None:
+            bad(
+                "duration_in_months", "Required when duration is repeating.", "required"
+            )
+        elif coupon.duration_in_months < 1:
+            bad("duration_in_months", "Must be at least 1.", "min_value")
+    elif coupon.duration_in_months is not None:
+        bad("duration_in_months", "Only allowed when duration is repeating.")
+    if coupon.discount_type == DiscountType.PERCENT and (
+        coupon.discount_amount > MAX_PERCENT
+    ):
+        bad(
+            "discount_amount",
+            "A percent discount is percent x 10 and cannot exceed 1000 (100%).",
+            "max_value",
+        )
+    for path in (
+        "discount_amount",
+        "minimum_order_value",
+        "redeem_limit_store_amount",
+        "redeem_limit_customer_amount",
+    ):
+        if getattr(coupon, path) < 0:
+            bad(path, "Cannot be negative.", "min_value")
+    for scope in ("store", "customer"):
+        if (
+            getattr(coupon, f"redeem_limit_{scope}_enabled")
+            and getattr(coupon, f"redeem_limit_{scope}_amount") < 1
+        ):
+            bad(
+                f"redeem_limit_{scope}_amount",
+                "Must be at least 1 when the limit is enabled.",
+                "min_value",
+            )
+    if coupon.redeem_limit_store_enabled:
+        used = max(coupon.redeemed_count, coupon.received_count)
+        if coupon.redeem_limit_store_amount < used:
+            bad(
+                "redeem_limit_store_amount",
+                f"Cannot be lower than what was already used ({used}).",
+                "min_value",
+            )
+    if coupon.usable_at and coupon.expires_at and coupon.usable_at > coupon.expires_at:
+        bad("usable_at", "Must not be after expires_at.")
+    if coupon.usable_by_customer_id is not None and not (
+        Customer.objects.filter(
+            id=coupon.usable_by_customer_id, store_id=coupon.store_id
+        ).exists()
+    ):
+        bad(
+            "usable_by_customer_id", "No such customer in this store.", "does_not_exist"
+        )
+    return issues
+
+
+def _check(coupon: Coupon) -> None:
+    issues = _rule_issues(coupon)
+    if issues:
+        raise DomainError(
+            core_errors.INVALID_INPUT,
+            "Invalid request: "
+            + "; ".join(f"{i.path}: {i.message}" for i in issues[:3]),
+            fields=issues,
+        )
+
+
+def _code_taken(coupon: Coupon) -> DomainError:
+    return DomainError(
+        errors.CODE_TAKEN,
+        f"The code {coupon.code!r} is already taken in this store.",
+        fields=[FieldIssue("code", "unique", "This code is already taken.")],
+    )
+
+
+def _save(coupon: Coupon) -> Coupon:
+    """Save inside a savepoint; the folded-code unique index decides races."""
+    others = Coupon.objects.for_store(coupon.store_id).live().with_code(coupon.code)
+    if coupon.pk is not None:
+        others = others.exclude(pk=coupon.pk)
+    if others.exists():
+        raise _code_taken(coupon)
+    try:
+        with transaction.atomic():
+            coupon.save()
+    except IntegrityError as exc:
+        if others.exists():
+            raise _code_taken(coupon) from exc
+        raise
+    return coupon
+
+
+@transaction.atomic
+def coupon_create(
+    *,
+    store: Store,
+    actor: Actor,
+    provenance: dict[str, Any] | None = None,
+    **values: Any,
+) -> Coupon:
+    """Create a coupon; a taken code (any letter case) is ``code_taken``.
+
+    ``provenance`` (``PROVENANCE`` keys) is for generating services, not for clients.
+    """
+    unknown = set(provenance or {}) - set(PROVENANCE)
+    if unknown:
+        raise ValueError(f"not provenance fields: {sorted(unknown)}")
+    coupon = Coupon(
+        store=store,
+        created_by_type=actor.type,
+        created_by_id=actor.id,
+        **(provenance or {}),
+        **{key: value for key, value in values.items() if key in EDITABLE},
+    )
+    _check(coupon)
+    return _save(coupon)
+
+
+@transaction.atomic
+def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
+    """A delta update: only the given fields change, then every rule is re-checked.
+
+    The row is locked so the limit check sees the counters as they are.
+    """
+    locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    for key, value in changes.items():
+        if key in EDITABLE:
+            setattr(locked, key, value)
+    _check(locked)
+    locked.updated_by_type = actor.type
+    locked.updated_by_id = actor.id
+    locked.updated_at = timezone.now()
+    return _save(locked)
+
+
+@transaction.atomic
+def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
+    """Gone from the API. A coupon with history is archived (and disabled) instead."""
+    locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    has_history = (
+        locked.redemptions.exists() or locked.assignments.exists() or locked.series_id
+    )
+    if not has_history:
+        locked.delete()
+        return
+    locked.archived_at = timezone.now()
+    locked.enabled = False
+    locked.updated_by_type = actor.type
+    locked.updated_by_id = actor.id
+    locked.updated_at = locked.archived_at
+    locked.save()
 
 
 def coupon_record_staff_edit(
@@ -23,3 +254,79 @@ def coupon_record_staff_edit(
         coupon.updated_by_id = user.pk
         coupon.updated_at = timezone.now()
     return coupon
+
+
+def _refused(problems: list[Problem]) -> DomainError:
+    return DomainError(
+        errors.REDEMPTION_REFUSED,
+        "The coupon cannot be redeemed: "
+        + "; ".join(problem.message for problem in problems),
+        fields=[FieldIssue("code", p.code, p.message) for p in problems],
+        details={"problems": problems},
+    )
+
+
+@transaction.atomic
+def redemption_create(
+    *,
+    store: Store,
+    code: str,
+    customer: Customer | None,
+    order: Order,
+    api_key: ApiKey | None = None,
+    outlet: Outlet | None = None,
+    dialect: str = "",
+    transaction_number: str | None = None,
+    at: datetime | None = None,
+) -> RedemptionModel:
+    """Redeem a code for an order: check every rule and count the use, atomically.
+
+    The coupon row is locked (FOR UPDATE) before the limits are read, so concurrent
+    redemptions of one coupon queue up and each sees the previous one's count; the
+    check constraint on the counter is the last line of defence.
+    """
+    at = at or timezone.now()
+    coupon = selectors.coupon_by_code(store=store, code=code, lock=True)
+    customer_id = customer.id if customer else None
+    verdict = selectors.coupon_verdict(
+        coupon=coupon, customer_id=customer_id, order=order, at=at
+    )
+    if not verdict.valid:
+        raise _refused(verdict.problems)
+    redemption = RedemptionModel.objects.create(
+        store=store,
+        coupon=coupon,
+        customer=customer,
+        outlet=outlet or (api_key.outlet if api_key else None),
+        api_key=api_key,
+        dialect=dialect,
+        transaction_number=transaction_number,
+        order_value=order.order_value,
+        discount_amount=verdict.discount,
+        purchase_type=order.purchase_type,
+        created_at=at,
+    )
+    Coupon.objects.filter(pk=coupon.pk).update(redeemed_count=F("redeemed_count") + 1)
+    return redemption
+
+
+@transaction.atomic
+def redemption_rollback(*, redemption: RedemptionModel) -> RedemptionModel:
+    """Mark a redemption rolled back and free the use it counted; history stays.
+
+    Locks the coupon, then the redemption (always in that order, as redeem does).
+    Rolling back twice changes nothing and says so.
+    """
+    Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).first()
+    locked = RedemptionModel.objects.select_for_update().get(pk=redemption.pk)
+    if locked.rolled_back_at is not None:
+        raise DomainError(
+            errors.ALREADY_ROLLED_BACK,
+            "This redemption was already rolled back; nothing changed.",
+        )
+    locked.rolled_back_at = timezone.now()
+    locked.save(update_fields=["rolled_back_at"])
+    Coupon.objects.filter(pk=locked.coupon_id).update(
+        redeemed_count=F("redeemed_count") - 1
+    )
+    return locked

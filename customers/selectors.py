@@ -47,3 +47,7 @@ def customer_find(
         )
         .first()
     )
+
+
+def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
+    return Customer.objects.for_store(store.id).filter(id=customer_id).first()

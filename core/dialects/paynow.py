@@ -41,6 +41,9 @@ class PayNowDialect(Dialect):
         # coupons
         "coupon_not_found": ErrorSpec(404, "not-found", "Coupon not found."),
         "code_taken": CONFLICT,
+        "redemption_not_found": ErrorSpec(404, "not-found", "Redemption not found."),
+        "redemption_refused": CONFLICT,
+        "already_rolled_back": CONFLICT,
     }
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:

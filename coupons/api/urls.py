@@ -1,0 +1,40 @@
+from django.urls import path
+
+from coupons.api.paynow import (
+    CouponValidationViewSet,
+    CouponViewSet,
+    RedemptionViewSet,
+)
+
+STORE = "v1/stores/<str:store_id>"
+
+urlpatterns = [
+    path(
+        f"{STORE}/coupons",
+        CouponViewSet.as_view({"get": "list", "post": "create"}),
+        name="paynow-coupons",
+    ),
+    # Before the {coupon_id} route, which would otherwise take "validate".
+    path(
+        f"{STORE}/coupons/validate",
+        CouponValidationViewSet.as_view({"post": "validate"}),
+        name="coupon-validate",
+    ),
+    path(
+        f"{STORE}/coupons/<str:coupon_id>",
+        CouponViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="paynow-coupon",
+    ),
+    path(
+        f"{STORE}/redemptions",
+        RedemptionViewSet.as_view({"get": "list", "post": "create"}),
+        name="redemptions",
+    ),
+    path(
+        f"{STORE}/redemptions/<str:redemption_id>/rollback",
+        RedemptionViewSet.as_view({"post": "rollback"}),
+        name="redemption-rollback",
+    ),
+]

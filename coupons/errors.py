@@ -1,0 +1,26 @@
+"""Domain error reasons of the coupons app, and the redemption refusal reasons."""
+
+COUPON_NOT_FOUND = "coupon_not_found"
+CODE_TAKEN = "code_taken"
+REDEMPTION_NOT_FOUND = "redemption_not_found"
+REDEMPTION_REFUSED = "redemption_refused"
+ALREADY_ROLLED_BACK = "already_rolled_back"
+
+
+class Refusal:
+    """Why a coupon cannot be redeemed for an order: stable codes, every dialect."""
+
+    DISABLED = "disabled"
+    NOT_STARTED = "not_started"
+    EXPIRED = "expired"
+    BELOW_MINIMUM_ORDER = "below_minimum_order"
+    CUSTOMER_REQUIRED = "customer_required"
+    RESTRICTED_TO_ANOTHER_CUSTOMER = "restricted_to_another_customer"
+    ONE_TIME_PURCHASE_NOT_ALLOWED = "one_time_purchase_not_allowed"
+    SUBSCRIPTION_NOT_ALLOWED = "subscription_not_allowed"
+    NOT_APPLICABLE_TO_ORDER = "not_applicable_to_order"
+    STORE_LIMIT_REACHED = "store_limit_reached"
+    CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
+    FIRST_ORDER_ONLY = "first_order_only"
+    NOT_ISSUED = "not_issued"
+    NOT_ISSUED_TO_CUSTOMER = "not_issued_to_customer"

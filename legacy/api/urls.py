@@ -1,0 +1,3 @@
+"""Routes of this app's dialects (filled by their issues)."""
+
+urlpatterns: list = []
