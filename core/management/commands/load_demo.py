@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from coupons.models import Coupon, DiscountType, Duration
+from coupons import services as coupon_services
+from coupons.models import DiscountType, Duration
 from customers import services as customer_services
 from series.models import Series
 from stores import services as store_services
@@ -99,7 +100,12 @@ class Command(BaseCommand):
             },
         ]
         for values in coupons:
-            Coupon.objects.create(store=store, duration=Duration.ONCE, **values)
+            coupon_services.coupon_create(
+                store=store,
+                actor=coupon_services.INTERNAL,
+                duration=Duration.ONCE,
+                **values,
+            )
         Series.objects.create(
             store=store,
             description="Spin the wheel",
