@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -330,3 +331,49 @@ def redemption_rollback(*, redemption: RedemptionModel) -> RedemptionModel:
         redeemed_count=F("redeemed_count") - 1
     )
     return locked
+
+
+@dataclass(frozen=True)
+class ExpireResult:
+    matched: int
+    disabled: int
+
+
+def coupons_expire(
+    *,
+    store: Store,
+    before: datetime | None = None,
+    dry_run: bool = False,
+    batch: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> ExpireResult:
+    """Disable the store's enabled coupons whose ``expires_at`` is before ``before``.
+
+    Works in batches of ids, one short transaction each, so a million expired coupons
+    never hold one long lock; running it again finds nothing more to do.
+    """
+    before = before or timezone.now()
+    stale = (
+        Coupon.objects.for_store(store.id)
+        .live()
+        .filter(enabled=True, expires_at__lt=before)
+    )
+    matched = stale.count()
+    if dry_run:
+        return ExpireResult(matched=matched, disabled=0)
+    disabled = 0
+    while True:
+        with transaction.atomic():
+            ids = list(stale.order_by("id").values_list("id", flat=True)[:batch])
+            if not ids:
+                break
+            done = Coupon.objects.filter(id__in=ids, enabled=True).update(
+                enabled=False,
+                updated_by_type=ActorType.INTERNAL,
+                updated_by_id=None,
+                updated_at=timezone.now(),
+            )
+        disabled += done
+        if progress:
+            progress(len(ids))
+    return ExpireResult(matched=matched, disabled=disabled)

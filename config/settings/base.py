@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "series",
     "assignments",
     "legacy",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -143,6 +144,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Background jobs: Celery on Redis when a broker is configured; without one (the
+# SQLite default of `make run`) jobs run in a thread of the web process.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
+EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", BASE_DIR / "exports"))
 
 LOGGING = {
     "version": 1,

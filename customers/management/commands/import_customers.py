@@ -1,0 +1,63 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.progress import CommandProgress
+from customers.importer import (
+    COLUMNS,
+    ImportFileError,
+    import_customers,
+    read_rows,
+    write_report,
+)
+from stores.management.commands._common import find_store
+
+
+class Command(BaseCommand):
+    help = (
+        "Import customers from a CSV file (header: "
+        + ", ".join(COLUMNS)
+        + "; at least one identifier column). Upserts by external_id, email (any "
+        "case) or mobile; bad rows go to a report with their line numbers. Running "
+        "the same file again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--store", required=True, help="Store id or code")
+        parser.add_argument("file", help="CSV file")
+        parser.add_argument(
+            "--report", help="Where to write rejected rows (default: FILE.rejected.csv)"
+        )
+        parser.add_argument("--batch", type=int, default=1000, help="Rows a batch")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and count; write nothing"
+        )
+
+    def handle(self, *args, **opts):
+        store = find_store(opts["store"])
+        if opts["batch"] < 1:
+            raise CommandError("--batch must be at least 1.")
+        path = Path(opts["file"])
+        try:
+            total, rows = read_rows(path)
+        except (ImportFileError, UnicodeDecodeError) as exc:
+            raise CommandError(str(exc)) from exc
+        bar = CommandProgress(self.stdout, total=total, desc="import_customers")
+        result = import_customers(
+            store=store,
+            rows=rows,
+            batch_size=opts["batch"],
+            dry_run=opts["dry_run"],
+            progress=bar.update,
+        )
+        bar.close()
+        summary = result.as_dict()
+        prefix = "[dry run] would have: " if opts["dry_run"] else ""
+        self.stdout.write(
+            f"{prefix}created {summary['created']}, updated {summary['updated']}, "
+            f"unchanged {summary['unchanged']}, rejected {summary['rejected']}"
+        )
+        if result.errors:
+            report = Path(opts["report"] or f"{path}.rejected.csv")
+            write_report(report, result.errors)
+            self.stdout.write(f"Rejected rows (line, reason): {report}")
