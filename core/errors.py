@@ -63,3 +63,14 @@ UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 NOT_ACCEPTABLE = "not_acceptable"
 THROTTLED = "throttled"
 UNAVAILABLE = "unavailable"
+IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+
+# Reasons that any dialect can meet, with their HTTP status; a dialect's own table may
+# override them, otherwise its code for that status (or its fallback code) is used.
+SHARED_STATUS = {
+    IDEMPOTENCY_KEY_INVALID: 400,
+    IDEMPOTENCY_KEY_REUSED: 422,
+    IDEMPOTENCY_IN_PROGRESS: 409,
+}

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 
 from stores import services
-from stores.models import ApiKey, Outlet, Store
+from stores.models import ApiKey, IdempotencyKey, Outlet, Store
 
 
 class StoreOwnedAdmin(admin.ModelAdmin):
@@ -70,7 +70,8 @@ class OutletAdmin(StoreOwnedAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are made by ``manage.py create_api_key`` (the only time a secret shows).
 
-    The hashes are never rendered; staff may rename a key or revoke it.
+    The hashes are never rendered; staff may rename a key, set its rate limit or
+    revoke it.
     """
 
     list_display = [
@@ -79,6 +80,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "store",
         "outlet",
         "scopes",
+        "rate_limit",
         "created_at",
         "revoked_at",
     ]
@@ -86,7 +88,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ["store", "outlet"]
     search_fields = ["=key_id", "name"]
     search_help_text = "Exact key ID or name (part of it)."
-    fields = ["key_id", "name", "store", "outlet", "scopes", "created_at", "revoked_at"]
+    fields = [
+        "key_id",
+        "name",
+        "store",
+        "outlet",
+        "scopes",
+        "rate_limit",
+        "created_at",
+        "revoked_at",
+    ]
     readonly_fields = [
         "key_id",
         "store",
@@ -116,3 +127,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Revoked {len(key_ids)} API key(s).", level=messages.SUCCESS
         )
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Read-only: which writes were retried with an Idempotency-Key, and the answer."""
+
+    list_display = ["key", "store", "status", "response_status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["store"]
+    search_fields = ["=key"]
+    show_full_result_count = False
+    exclude = ["response_body"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -95,6 +95,18 @@ class ApiKey(models.Model):
     secret_hash = models.CharField(max_length=64, editable=False)
     secret_md5_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
+    rate_limit = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="Requests allowed, e.g. 600/min or 20/s; empty = the default.",
+        validators=[
+            RegexValidator(
+                r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$",
+                "Use N/s, N/min, N/hour or N/day.",
+            )
+        ],
+    )
     created_at = models.DateTimeField(default=now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -116,3 +128,41 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a write sent with an ``Idempotency-Key`` header.
+
+    A retry with the same key and body gets this response back and writes nothing;
+    the same key with another body is refused. Keys are per store and expire.
+    """
+
+    id = FlakeIdField()
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16,
+        choices=IdempotencyStatus.choices,
+        default=IdempotencyStatus.IN_PROGRESS,
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    response_content_type = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "key"], name="idempotency_key_unique_per_store"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status})"

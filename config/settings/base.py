@@ -154,6 +154,26 @@ CELERY_TASK_IGNORE_RESULT = True
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
 EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", BASE_DIR / "exports"))
 
+# A shared cache (Redis in production) for rate limits; per-process memory otherwise.
+_CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+        }
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Requests a key may make (N/s, N/min, N/hour, N/day); a key's own rate_limit wins.
+# "off" disables the default limit.
+API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "6000/min")
+if API_KEY_RATE_LIMIT.lower() == "off":
+    API_KEY_RATE_LIMIT = ""
+IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
+IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

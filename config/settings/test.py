@@ -18,3 +18,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": None}
 # Tests open and close many connections from threads; don't keep them around.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Rate limits are tested with per-key limits; the default limit is off in tests.
+API_KEY_RATE_LIMIT = ""

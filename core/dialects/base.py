@@ -40,7 +40,20 @@ class Dialect:
     fallback: ErrorSpec = ErrorSpec(400, "bad-request")
 
     def spec_for(self, reason: str) -> ErrorSpec:
-        return self.errors.get(reason, self.fallback)
+        spec = self.errors.get(reason)
+        if spec is not None:
+            return spec
+        status = errors.SHARED_STATUS.get(reason)
+        if status is not None:
+            return ErrorSpec(status, self.code_for_status(status))
+        return self.fallback
+
+    def code_for_status(self, status: int) -> str | int:
+        """The vendor code this dialect uses for a status (its fallback's otherwise)."""
+        for spec in self.errors.values():
+            if spec.status == status and spec.message is None:
+                return spec.code
+        return self.fallback.code
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> Any:
         raise NotImplementedError

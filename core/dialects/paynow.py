@@ -33,6 +33,7 @@ class PayNowDialect(Dialect):
         errors.NOT_ACCEPTABLE: ErrorSpec(406, "not-acceptable"),
         errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "unsupported-media-type"),
         errors.THROTTLED: ErrorSpec(429, "too-many-requests"),
+        errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, "unprocessable-entity"),
         errors.UNAVAILABLE: ErrorSpec(503, "service-unavailable"),
         # customers
         "customer_not_found": ErrorSpec(404, "not-found", "Customer not found."),

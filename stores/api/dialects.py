@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.capillary_v11 import CAPILLARY_V11
 from core.dialects.newstore import NEWSTORE
 from core.dialects.paynow import PAYNOW
 from core.dialects.shoplazza import SHOPLAZZA
+from stores import idempotency
 from stores.auth import (
     CapillaryBasicAuthentication,
     CapillaryOAuthAuthentication,
@@ -21,16 +24,79 @@ from stores.auth import (
     StoreIsActive,
 )
 from stores.scopes import LEGACY, PRICE_RULES, SERIES
+from stores.throttling import ApiKeyRateThrottle
+
+
+class IdempotentReplay(Exception):
+    """Answer with the stored first response instead of running the view."""
+
+    def __init__(self, stored: idempotency.StoredResponse) -> None:
+        super().__init__("idempotent replay")
+        self.stored = stored
 
 
 class DialectViewSet(viewsets.GenericViewSet):
-    """The key's store is the tenant of every request."""
+    """The key's store is the tenant of every request.
+
+    Every write accepts an ``Idempotency-Key`` header (see ``stores.idempotency``),
+    and every request counts against the key's rate limit.
+    """
 
     permission_classes = [IsApiKey, StoreIsActive, HasScope]
+    throttle_classes = [ApiKeyRateThrottle]
+    _idempotency: idempotency.Claim | None = None
 
     @property
     def store(self):
         return self.request.auth.store
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        key = request.META.get(idempotency.HEADER)
+        if key is None or request.method not in idempotency.WRITE_METHODS:
+            return
+        outcome = idempotency.claim(
+            store=request.auth.store,
+            key=key.strip(),
+            print_=idempotency.fingerprint(
+                request.method, request.get_full_path(), request.body
+            ),
+        )
+        if isinstance(outcome, idempotency.StoredResponse):
+            raise IdempotentReplay(outcome)
+        self._idempotency = outcome
+
+    def handle_exception(self, exc):
+        if isinstance(exc, IdempotentReplay):
+            response = HttpResponse(
+                exc.stored.body,
+                status=exc.stored.status,
+                content_type=exc.stored.content_type or None,
+            )
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            # An unhandled error (a 500): free the key so the client can retry.
+            if self._idempotency is not None:
+                idempotency.release(claim=self._idempotency)
+                self._idempotency = None
+            raise
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim, self._idempotency = self._idempotency, None
+        if claim is not None:
+            if isinstance(response, Response):
+                response.render()
+            idempotency.complete(
+                claim=claim,
+                status=response.status_code,
+                body=response.content,
+                content_type=response.get("Content-Type", ""),
+            )
+        return response
 
 
 class PayNowViewSet(DialectViewSet):

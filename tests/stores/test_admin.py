@@ -125,7 +125,7 @@ def test_api_key_change_page_never_shows_hashes_or_secret(admin_client, api_key)
     assert api_key.secret_md5_hash not in body
     assert api_key.secret not in body
     form = response.context["adminform"].form
-    assert set(form.fields) == {"name"}
+    assert set(form.fields) == {"name", "rate_limit"}
 
 
 def test_api_key_change_saves_name_only(admin_client, api_key):

@@ -1,0 +1,64 @@
+"""Concurrent retries with one Idempotency-Key write once (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from coupons.models import Coupon
+from tests.factories import ApiKeyFactory, StoreFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+BODY = {
+    "enabled": True,
+    "code": "ONCE-ONLY",
+    "duration": "once",
+    "discount_type": "amount",
+    "discount_amount": 100,
+    "discount_apply_individually": False,
+    "discount_apply_before_sales": False,
+    "minimum_order_value": 0,
+    "redeem_limit_store_enabled": False,
+    "redeem_limit_store_amount": 0,
+    "redeem_limit_customer_enabled": False,
+    "redeem_limit_customer_amount": 0,
+    "usable_on_one_time_purchase": True,
+    "usable_on_subscription": True,
+}
+
+
+def test_ten_concurrent_retries_create_one_coupon_and_answer_alike():
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    barrier = threading.Barrier(10)
+    answers: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+
+    def send():
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
+        try:
+            barrier.wait()
+            response = api.post(
+                f"/v1/stores/{store.id}/coupons",
+                BODY,
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="retry-me",
+            )
+            with lock:
+                answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [200] * 10
+    assert len({body["id"] for _, body in answers}) == 1
+    assert Coupon.objects.filter(store=store).count() == 1
