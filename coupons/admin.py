@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 
+from audit.admin import AuditTimelineMixin
 from core import flake
 from coupons import services
 from coupons.models import Coupon, Redemption
@@ -17,7 +18,6 @@ from stores.admin import StoreOwnedAdmin
 
 # Written only by the services, under a lock or a conditional UPDATE.
 COUNTERS = frozenset({"redeemed_count", "received_count"})
-STAFF_EDIT_STAMP = ("updated_by_type", "updated_by_id", "updated_at")
 
 
 def coupons_matching(term: str) -> QuerySet[Coupon]:
@@ -61,7 +61,8 @@ class CouponAdminForm(forms.ModelForm):
 
 
 @admin.register(Coupon)
-class CouponAdmin(StoreOwnedAdmin):
+class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
+    audit_key = "coupon_id"
     form = CouponAdminForm
     list_display = [
         "code",
@@ -162,6 +163,7 @@ class CouponAdmin(StoreOwnedAdmin):
                 ]
             },
         ),
+        ("Audit trail", {"fields": ["timeline"], "classes": ["collapse"]}),
     ]
     readonly_fields = [
         "id",
@@ -180,6 +182,7 @@ class CouponAdmin(StoreOwnedAdmin):
         "updated_by_type",
         "updated_by_id",
         "updated_at",
+        "timeline",
     ]
     sortable_by = ["id"]
     show_full_result_count = False
@@ -193,15 +196,34 @@ class CouponAdmin(StoreOwnedAdmin):
         return queryset.filter(pk__in=matches), False
 
     def save_model(self, request, obj, form, change):
-        services.coupon_record_staff_edit(
-            coupon=obj, user=request.user, created=not change
-        )
+        # Staff write through the same services as the API: the same rules, the
+        # row lock for the counters, the audit trail, and the user as the actor.
+        names = form.changed_data if change else list(form.cleaned_data)
+        values = {}
+        for name in names:
+            value = form.cleaned_data.get(name)
+            if name == "usable_by_customer":
+                values["usable_by_customer_id"] = value.pk if value else None
+            elif name in services.EDITABLE:
+                values[name] = value
+        actor = services.Actor.user(request.user)
         if change:
-            # Write only what staff changed: the counters move under locks while
-            # the form is open, and a full save would put back the stale values.
-            obj.save(update_fields={*form.changed_data, *STAFF_EDIT_STAMP} - COUNTERS)
+            saved = services.coupon_update(coupon=obj, actor=actor, **values)
         else:
-            obj.save()
+            saved = services.coupon_create(
+                store=form.cleaned_data["store"], actor=actor, **values
+            )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        # A coupon with history is archived, as through the API.
+        services.coupon_delete(coupon=obj, actor=services.Actor.user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        actor = services.Actor.user(request.user)
+        for coupon in queryset:
+            services.coupon_delete(coupon=coupon, actor=actor)
 
 
 @admin.register(Redemption)

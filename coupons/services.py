@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import services as audit
 from core import errors as core_errors
 from core.errors import DomainError, FieldIssue
 from coupons import errors, selectors
@@ -66,6 +67,7 @@ EDITABLE = (
     "expires_at",
     "is_first_order_only",
 )
+UPDATE_STAMP = ("updated_by_type", "updated_by_id", "updated_at")
 # Where a coupon came from: set by the services that generate coupons (series,
 # legacy definitions), never by a dialect's request body.
 PROVENANCE = (
@@ -162,8 +164,11 @@ def _code_taken(coupon: Coupon) -> DomainError:
     )
 
 
-def _save(coupon: Coupon) -> Coupon:
-    """Save inside a savepoint; the folded-code unique index decides races."""
+def _save(coupon: Coupon, update_fields: list[str] | None = None) -> Coupon:
+    """Save inside a savepoint; the folded-code unique index decides races.
+
+    Updates name their fields: the counters are never written from a stale read.
+    """
     others = Coupon.objects.for_store(coupon.store_id).live().with_code(coupon.code)
     if coupon.pk is not None:
         others = others.exclude(pk=coupon.pk)
@@ -171,7 +176,7 @@ def _save(coupon: Coupon) -> Coupon:
         raise _code_taken(coupon)
     try:
         with transaction.atomic():
-            coupon.save()
+            coupon.save(update_fields=update_fields)
     except IntegrityError as exc:
         if others.exists():
             raise _code_taken(coupon) from exc
@@ -202,7 +207,17 @@ def coupon_create(
         **{key: value for key, value in values.items() if key in EDITABLE},
     )
     _check(coupon)
-    return _save(coupon)
+    _save(coupon)
+    audit.record(
+        action="create",
+        object_type="coupon",
+        object_id=coupon.pk,
+        store_id=coupon.store_id,
+        coupon_id=coupon.pk,
+        series_id=coupon.series_id,
+        changes=audit.snapshot(coupon, EDITABLE),
+    )
+    return coupon
 
 
 @transaction.atomic
@@ -212,6 +227,7 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     The row is locked so the limit check sees the counters as they are.
     """
     locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    before = audit.snapshot(locked, EDITABLE)
     for key, value in changes.items():
         if key in EDITABLE:
             setattr(locked, key, value)
@@ -219,7 +235,19 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = timezone.now()
-    return _save(locked)
+    _save(locked, update_fields=[*EDITABLE, *UPDATE_STAMP])
+    changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
+    if changed:
+        audit.record(
+            action="update",
+            object_type="coupon",
+            object_id=locked.pk,
+            store_id=locked.store_id,
+            coupon_id=locked.pk,
+            series_id=locked.series_id,
+            changes=changed,
+        )
+    return locked
 
 
 @transaction.atomic
@@ -229,32 +257,26 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
     has_history = (
         locked.redemptions.exists() or locked.assignments.exists() or locked.series_id
     )
+    event = {
+        "object_type": "coupon",
+        "object_id": locked.pk,
+        "store_id": locked.store_id,
+        "coupon_id": locked.pk,
+        "series_id": locked.series_id,
+    }
     if not has_history:
+        audit.record(action="delete", changes=audit.snapshot(locked, EDITABLE), **event)
         locked.delete()
         return
+    audit.record(
+        action="archive", changes={"enabled": [locked.enabled, False]}, **event
+    )
     locked.archived_at = timezone.now()
     locked.enabled = False
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = locked.archived_at
     locked.save()
-
-
-def coupon_record_staff_edit(
-    *, coupon: Coupon, user: AbstractBaseUser, created: bool
-) -> Coupon:
-    """Stamp a coupon that staff save in the admin with the user as its actor.
-
-    The admin saves the coupon itself right after (``ModelAdmin.save_model``).
-    """
-    if created:
-        coupon.created_by_type = ActorType.USER
-        coupon.created_by_id = user.pk
-    else:
-        coupon.updated_by_type = ActorType.USER
-        coupon.updated_by_id = user.pk
-        coupon.updated_at = timezone.now()
-    return coupon
 
 
 def _refused(problems: list[Problem]) -> DomainError:
@@ -308,6 +330,20 @@ def redemption_create(
         created_at=at,
     )
     Coupon.objects.filter(pk=coupon.pk).update(redeemed_count=F("redeemed_count") + 1)
+    audit.record(
+        action="redeem",
+        object_type="redemption",
+        object_id=redemption.pk,
+        store_id=store.pk,
+        coupon_id=coupon.pk,
+        customer_id=customer_id,
+        series_id=coupon.series_id,
+        changes={
+            "order_value": order.order_value,
+            "discount_amount": verdict.discount,
+            "transaction_number": transaction_number,
+        },
+    )
     return redemption
 
 
@@ -329,6 +365,15 @@ def redemption_rollback(*, redemption: RedemptionModel) -> RedemptionModel:
     locked.save(update_fields=["rolled_back_at"])
     Coupon.objects.filter(pk=locked.coupon_id).update(
         redeemed_count=F("redeemed_count") - 1
+    )
+    audit.record(
+        action="rollback",
+        object_type="redemption",
+        object_id=locked.pk,
+        store_id=locked.store_id,
+        coupon_id=locked.coupon_id,
+        customer_id=locked.customer_id,
+        changes={"rolled_back_at": locked.rolled_back_at},
     )
     return locked
 
@@ -372,6 +417,19 @@ def coupons_expire(
                 updated_by_type=ActorType.INTERNAL,
                 updated_by_id=None,
                 updated_at=timezone.now(),
+            )
+            audit.record_many(
+                [
+                    {
+                        "action": "expire",
+                        "object_type": "coupon",
+                        "object_id": coupon_id,
+                        "store_id": store.pk,
+                        "coupon_id": coupon_id,
+                        "changes": {"enabled": [True, False]},
+                    }
+                    for coupon_id in ids
+                ]
             )
         disabled += done
         if progress:

@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
+from audit.admin import AuditTimelineMixin
 from core import flake
+from customers import services
 from customers.models import Customer
 from stores.admin import StoreOwnedAdmin
 
@@ -26,7 +28,8 @@ def customers_matching(term: str) -> QuerySet[Customer]:
 
 
 @admin.register(Customer)
-class CustomerAdmin(StoreOwnedAdmin):
+class CustomerAdmin(AuditTimelineMixin, StoreOwnedAdmin):
+    audit_key = "customer_id"
     list_display = [
         "id",
         "first_name",
@@ -44,7 +47,7 @@ class CustomerAdmin(StoreOwnedAdmin):
     search_fields = ["=email", "=mobile", "=external_id"]
     search_help_text = "Exact email (any case), mobile, external ID or customer ID."
     autocomplete_fields = ["store"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "created_at", "updated_at", "timeline"]
     fields = [
         "id",
         "store",
@@ -55,6 +58,7 @@ class CustomerAdmin(StoreOwnedAdmin):
         "external_id",
         "created_at",
         "updated_at",
+        "timeline",
     ]
     sortable_by = ["id"]
     show_full_result_count = False
@@ -66,3 +70,21 @@ class CustomerAdmin(StoreOwnedAdmin):
             return queryset, False
         matches = customers_matching(search_term).values("pk")
         return queryset.filter(pk__in=matches), False
+
+    def save_model(self, request, obj, form, change):
+        # Through the services, as the API writes: same rules, audit trail.
+        names = form.changed_data if change else list(form.cleaned_data)
+        values = {n: form.cleaned_data[n] for n in names if n in services.EDITABLE}
+        if change:
+            saved = services.customer_update(customer=obj, **values)
+        else:
+            saved = services.customer_create(store=form.cleaned_data["store"], **values)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.customer_delete(customer=obj)
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            services.customer_delete(customer=customer)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from audit import services as audit
 from core.errors import DomainError, FieldIssue
 from customers import errors
 from customers.models import Customer
@@ -80,21 +81,44 @@ def _blank_to_none(values: dict[str, Any]) -> dict[str, Any]:
 def customer_create(*, store: Store, **values: Any) -> Customer:
     values = _blank_to_none({k: v for k, v in values.items() if k in EDITABLE})
     customer = Customer(store=store, **values)
-    return _save_unique(customer, values=values)
+    _save_unique(customer, values=values)
+    audit.record(
+        action="create",
+        object_type="customer",
+        object_id=customer.pk,
+        store_id=store.pk,
+        customer_id=customer.pk,
+        changes=audit.snapshot(customer, EDITABLE),
+    )
+    return customer
 
 
 @transaction.atomic
 def customer_update(*, customer: Customer, **changes: Any) -> Customer:
     """A delta update: only the fields given change."""
     changes = _blank_to_none({k: v for k, v in changes.items() if k in EDITABLE})
+    before = audit.snapshot(customer, EDITABLE)
     for field, value in changes.items():
         setattr(customer, field, value)
-    return _save_unique(customer, values=changes)
+    _save_unique(customer, values=changes)
+    changed = audit.diff(before, audit.snapshot(customer, EDITABLE))
+    if changed:
+        audit.record(
+            action="update",
+            object_type="customer",
+            object_id=customer.pk,
+            store_id=customer.store_id,
+            customer_id=customer.pk,
+            changes=changed,
+        )
+    return customer
 
 
 @transaction.atomic
 def customer_delete(*, customer: Customer) -> None:
     """Delete a customer who holds no coupon history (assignments, redemptions)."""
+    snapshot = audit.snapshot(customer, EDITABLE)
+    customer_id, store_id = customer.pk, customer.store_id
     try:
         with transaction.atomic():
             customer.delete()
@@ -103,3 +127,11 @@ def customer_delete(*, customer: Customer) -> None:
             errors.CUSTOMER_HAS_HISTORY,
             "This customer holds coupons or redemptions and cannot be deleted.",
         ) from exc
+    audit.record(
+        action="delete",
+        object_type="customer",
+        object_id=customer_id,
+        store_id=store_id,
+        customer_id=customer_id,
+        changes=snapshot,
+    )

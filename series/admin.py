@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from audit.admin import AuditTimelineMixin
 from core import flake
 from series.models import UNLIMITED, Series
 from stores.admin import StoreOwnedAdmin
@@ -30,7 +31,8 @@ class SeriesAdminForm(forms.ModelForm):
 
 
 @admin.register(Series)
-class SeriesAdmin(StoreOwnedAdmin):
+class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
+    audit_key = "series_id"
     form = SeriesAdminForm
     list_display = [
         "id",
@@ -102,8 +104,9 @@ class SeriesAdmin(StoreOwnedAdmin):
             },
         ),
         ("History", {"fields": ["created_at", "updated_at"]}),
+        ("Audit trail", {"fields": ["timeline"], "classes": ["collapse"]}),
     ]
-    readonly_fields = ["id", *sorted(COUNTERS), "created_at", "updated_at"]
+    readonly_fields = ["id", *sorted(COUNTERS), "created_at", "updated_at", "timeline"]
     list_per_page = 100
 
     def get_search_results(self, request, queryset, search_term):

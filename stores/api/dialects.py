@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from audit.context import AuditActor, reset_actor, set_actor
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.capillary_v11 import CAPILLARY_V11
 from core.dialects.newstore import NEWSTORE
@@ -50,8 +51,25 @@ class DialectViewSet(viewsets.GenericViewSet):
     def store(self):
         return self.request.auth.store
 
+    def dispatch(self, request, *args, **kwargs):
+        self._audit_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._audit_token is not None:
+                reset_actor(self._audit_token)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        api_key = request.auth
+        self._audit_token = set_actor(
+            AuditActor(
+                type="api_key",
+                id=api_key.pk,
+                label=api_key.key_id,
+                channel=self.dialect.name,
+            )
+        )
         key = request.META.get(idempotency.HEADER)
         if key is None or request.method not in idempotency.WRITE_METHODS:
             return

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from core.fields import FlakeIdField
+
+
+class AppendOnlyError(Exception):
+    """The audit trail is never edited or deleted through the app."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit events cannot be changed.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    def for_coupon(self, coupon_id: int) -> AuditEventQuerySet:
+        return self.filter(coupon_id=coupon_id)
+
+    def for_customer(self, customer_id: int) -> AuditEventQuerySet:
+        return self.filter(customer_id=customer_id)
+
+    def for_series(self, series_id: int) -> AuditEventQuerySet:
+        return self.filter(series_id=series_id)
+
+
+class AuditEvent(models.Model):
+    """One change to the ledger: who (actor), through what (channel), what changed.
+
+    Append-only: the model refuses updates and deletes, and on PostgreSQL a trigger
+    refuses them in the database too. The object references are plain ids (not foreign
+    keys) so the history outlives what it describes.
+    """
+
+    id = FlakeIdField()
+    store = models.ForeignKey(
+        "stores.Store", on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    actor_type = models.CharField(max_length=16)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    channel = models.CharField(max_length=16, blank=True, default="")
+    action = models.CharField(max_length=16)
+    object_type = models.CharField(max_length=32)
+    object_id = models.BigIntegerField()
+    coupon_id = models.BigIntegerField(null=True, blank=True)
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    series_id = models.BigIntegerField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["store", "id"], name="audit_store_idx"),
+            models.Index(fields=["coupon_id", "id"], name="audit_coupon_idx"),
+            models.Index(fields=["customer_id", "id"], name="audit_customer_idx"),
+            models.Index(fields=["series_id", "id"], name="audit_series_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id} by {self.actor_type}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit events cannot be deleted.")

@@ -1,0 +1,76 @@
+"""Recording the audit trail. Services call ``record`` inside their transaction, so an
+event exists exactly when its change does."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db import models
+
+from audit.context import current_actor
+from audit.models import AuditEvent
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict:
+    return {name: _plain(getattr(instance, name)) for name in fields}
+
+
+def diff(before: dict, after: dict) -> dict:
+    """``{field: [old, new]}`` for the fields that changed."""
+    return {
+        key: [before.get(key), value]
+        for key, value in after.items()
+        if before.get(key) != value
+    }
+
+
+def _event(
+    *,
+    action: str,
+    object_type: str,
+    object_id: int,
+    store_id: int,
+    changes: dict | None = None,
+    coupon_id: int | None = None,
+    customer_id: int | None = None,
+    series_id: int | None = None,
+) -> AuditEvent:
+    actor = current_actor()
+    return AuditEvent(
+        store_id=store_id,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        channel=actor.channel,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        coupon_id=coupon_id,
+        customer_id=customer_id,
+        series_id=series_id,
+        changes={key: _plain(value) for key, value in (changes or {}).items()},
+    )
+
+
+def record(**kwargs: Any) -> AuditEvent:
+    event = _event(**kwargs)
+    event.save()
+    return event
+
+
+def record_many(events: list[dict[str, Any]]) -> None:
+    """Many events in one INSERT (bulk issue, bulk expire)."""
+    AuditEvent.objects.bulk_create([_event(**kwargs) for kwargs in events], 1000)
