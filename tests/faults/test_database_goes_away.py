@@ -1,0 +1,64 @@
+"""The database connection dies in the middle of a write: 503, nothing half-written."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from audit import services as audit_services
+from coupons.models import Coupon, Redemption
+from tests.factories import ApiKeyFactory, CouponFactory, StoreFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _kill_backend(pid: int) -> None:
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_redemption_answers_503_and_writes_nothing(monkeypatch):
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    coupon = CouponFactory(
+        store=store,
+        code="FAULT",
+        redeem_limit_store_enabled=True,
+        redeem_limit_store_amount=1,
+    )
+    original = audit_services.record
+
+    def die_then_record(**kwargs):
+        # The redemption row and the counter are written; the connection dies
+        # before the transaction commits.
+        _kill_backend(connection.connection.info.backend_pid)
+        return original(**kwargs)
+
+    monkeypatch.setattr(audit_services, "record", die_then_record)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
+    response = api.post(
+        f"/v1/stores/{store.id}/redemptions", {"code": "FAULT"}, format="json"
+    )
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["code"]) == (503, "service-unavailable")
+    assert response["Retry-After"] == "5"
+    monkeypatch.undo()
+    connection.close()
+    assert not Redemption.objects.exists()
+    assert Coupon.objects.get(pk=coupon.pk).redeemed_count == 0
+    retry = api.post(
+        f"/v1/stores/{store.id}/redemptions", {"code": "FAULT"}, format="json"
+    )
+    assert retry.status_code == 200
