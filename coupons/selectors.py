@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from assignments.models import Assignment
 from core import flake
 from core.errors import DomainError
 from coupons import errors
+from coupons.errors import Refusal
 from coupons.models import Coupon, Redemption
-from coupons.rules import Order, Usage, Verdict, evaluate
+from coupons.rules import Order, Problem, Usage, Verdict, evaluate
 from stores.models import Store
 
 
@@ -89,3 +92,112 @@ def redemption_get(*, store: Store, redemption_id: object) -> Redemption:
     if redemption is None:
         raise DomainError(errors.REDEMPTION_NOT_FOUND, "Redemption not found.")
     return redemption
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """A code checked for a customer: the coupon (None when no live coupon has the
+    code), what the customer has used of it, and the engine's verdict."""
+
+    code: str
+    coupon: Coupon | None
+    usage: Usage
+    verdict: Verdict
+
+    @property
+    def uses_left(self) -> int | None:
+        """Redemptions still open to this customer under the enabled limits (None:
+        unlimited; 0 for an unknown code)."""
+        coupon = self.coupon
+        if coupon is None:
+            return 0
+        left = []
+        if coupon.redeem_limit_store_enabled:
+            left.append(coupon.redeem_limit_store_amount - self.usage.store_used)
+        if coupon.redeem_limit_customer_enabled:
+            left.append(coupon.redeem_limit_customer_amount - self.usage.customer_used)
+        return max(0, min(left)) if left else None
+
+
+# Rules that need the bill; a check made without one (order=None) skips them.
+BILL_RULES = frozenset({Refusal.BELOW_MINIMUM_ORDER})
+
+
+def coupon_checks(
+    *,
+    store: Store,
+    codes: list[str],
+    customer_id: int,
+    order: Order | None = None,
+    at: datetime | None = None,
+) -> list[CodeCheck]:
+    """``coupon_verdict`` for several codes and one customer, in a constant number of
+    queries (the coupons, then the customer's use of them). Reads only.
+
+    Without an ``order`` the bill is unknown: the verdict leaves out the rules that
+    need it (``BILL_RULES``) and the discount is 0.
+    """
+    at = at or timezone.now()
+    folded = {code.upper() for code in codes}
+    coupons: dict[str, Coupon] = {}
+    if folded:
+        coupons = {
+            coupon.code_folded: coupon
+            for coupon in coupon_queryset(store=store)
+            .annotate(code_folded=Upper("code"))
+            .filter(code_folded__in=folded)
+            .select_related("series")
+        }
+    counting = Redemption.objects.counting().filter(customer_id=customer_id)
+    used: dict[int, int] = {}
+    if coupons:
+        used = dict(
+            counting.filter(coupon_id__in=[c.id for c in coupons.values()])
+            .values("coupon_id")
+            .annotate(n=Count("id"))
+            .values_list("coupon_id", "n")
+        )
+    redeemed_before = any(c.is_first_order_only for c in coupons.values()) and (
+        counting.filter(store_id=store.id).exists()
+    )
+    from_series = [c.id for c in coupons.values() if c.series_id is not None]
+    held: set[int] = set()
+    if from_series:
+        held = set(
+            Assignment.objects.filter(
+                coupon_id__in=from_series, customer_id=customer_id
+            ).values_list("coupon_id", flat=True)
+        )
+    checks = []
+    for code in codes:
+        coupon = coupons.get(code.upper())
+        if coupon is None:
+            unknown = Problem(errors.COUPON_NOT_FOUND, "No coupon has this code.")
+            checks.append(CodeCheck(code, None, Usage(), Verdict(problems=[unknown])))
+            continue
+        usage = Usage(
+            store_used=coupon.redeemed_count,
+            customer_used=used.get(coupon.id, 0),
+            customer_has_redeemed_before=coupon.is_first_order_only and redeemed_before,
+            customer_holds_coupon=coupon.series_id is not None and coupon.id in held,
+        )
+        verdict = evaluate(
+            coupon, customer_id=customer_id, order=order or Order(), usage=usage, at=at
+        )
+        if order is None:
+            verdict = Verdict(
+                problems=[p for p in verdict.problems if p.code not in BILL_RULES]
+            )
+        checks.append(CodeCheck(code, coupon, usage, verdict))
+    return checks
+
+
+def coupon_series_ended(*, store: Store, code: str, at: datetime | None = None) -> bool:
+    """Whether the code's coupon comes from a series whose validity has ended."""
+    at = at or timezone.now()
+    return (
+        coupon_queryset(store=store)
+        .with_code(code)
+        .filter(series__valid_till__isnull=False, series__valid_till__lte=at)
+        .exists()
+    )

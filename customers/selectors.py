@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime
 
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, TextChoices
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from assignments.models import Assignment
 from core import flake
 from core.errors import DomainError
 from core.pagination import KeysetPage
+from coupons.models import Redemption
 from customers import errors
 from customers.models import Customer
-from stores.models import Store
+from series.models import Series
+from stores.models import Outlet, Store
 
 
 def customer_list(*, store: Store, page: KeysetPage) -> QuerySet[Customer]:
@@ -51,3 +58,126 @@ def customer_find(
 
 def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
     return Customer.objects.for_store(store.id).filter(id=customer_id).first()
+
+
+# --- a customer's coupons (Capillary v1.1 GET /v1.1/customer/coupons) ---------------
+
+
+class HoldingStatus(TextChoices):
+    """Which of a customer's coupons to list.
+
+    ``active``: valid till a future time (or without an end), whatever the redemptions;
+    ``expired``: its valid-till has passed; ``redeemed``: the customer has a redemption
+    of it that was not rolled back; ``unredeemed``: none.
+    """
+
+    UNREDEEMED = "unredeemed"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+    ACTIVE = "active"
+
+
+class HoldingOrder(TextChoices):
+    CREATED = "created", "When the coupon was issued to the customer"
+    CREATED_BY = "created_by", "The API key (till) that issued it"
+    VALID_TILL = "valid_till", "Its valid-till"
+
+
+# Reasons of other apps (DESIGN.md), raised here by the customer-coupons query.
+SERIES_NOT_FOUND = "series_not_found"
+OUTLET_NOT_FOUND = "outlet_not_found"
+
+
+def customer_coupon_holdings(
+    *,
+    store: Store,
+    customer: Customer,
+    since: datetime | None = None,
+    before: datetime | None = None,
+    status: str | None = None,
+    series_id: int | None = None,
+    redeemable_at: str | None = None,
+    order_by: str = HoldingOrder.CREATED,
+    descending: bool = True,
+    at: datetime | None = None,
+) -> QuerySet[Assignment]:
+    """The customer's coupons: their assignments, newest first by default.
+
+    Each row's coupon carries ``holder_redemptions``: the customer's redemptions of it
+    that were not rolled back, oldest first, with their outlet. The whole page costs one
+    query for the rows and one for every redemption on it, whatever their number.
+
+    - ``since``/``before``: issued, or redeemed by the customer, in ``[since, before)``.
+    - ``series_id``: from that series (``series_not_found`` when the store has none).
+    - ``redeemable_at`` (an outlet code): redeemable at that outlet now. Every outlet
+      of the store honours every coupon (there are no per-outlet restrictions), so
+      these are the enabled, not-expired coupons, and none at all when the outlet is
+      inactive (``outlet_not_found`` when the store has no such outlet).
+    - ``order_by`` with ``descending``; a missing value (no valid-till, not issued by an
+      API key) sorts as the largest, and the assignment id breaks ties.
+    """
+    at = at or timezone.now()
+    if (
+        series_id is not None
+        and not Series.objects.for_store(store.id).filter(id=series_id).exists()
+    ):
+        raise DomainError(SERIES_NOT_FOUND, "Coupon series not found.")
+    outlet = None
+    if redeemable_at is not None:
+        outlet = Outlet.objects.filter(store_id=store.id, code=redeemable_at).first()
+        if outlet is None:
+            raise DomainError(OUTLET_NOT_FOUND, "No store (outlet) has this code.")
+    redemptions = Redemption.objects.for_store(store.id).counting()
+    held = redemptions.filter(customer_id=customer.id, coupon_id=OuterRef("coupon_id"))
+    qs = (
+        Assignment.objects.for_store(store.id)
+        .filter(customer_id=customer.id, coupon__archived_at__isnull=True)
+        .annotate(effective_valid_till=Coalesce("valid_till", "coupon__expires_at"))
+    )
+    not_expired = Q(effective_valid_till__isnull=True) | Q(effective_valid_till__gt=at)
+    window: dict[str, datetime] = {}
+    if since is not None:
+        window["created_at__gte"] = since
+    if before is not None:
+        window["created_at__lt"] = before
+    if window:
+        qs = qs.filter(Q(**window) | Exists(held.filter(**window)))
+    if status == HoldingStatus.REDEEMED:
+        qs = qs.filter(Exists(held))
+    elif status == HoldingStatus.UNREDEEMED:
+        qs = qs.filter(~Exists(held))
+    elif status == HoldingStatus.ACTIVE:
+        qs = qs.filter(not_expired)
+    elif status == HoldingStatus.EXPIRED:
+        qs = qs.filter(effective_valid_till__lte=at)
+    if series_id is not None:
+        qs = qs.filter(
+            Q(series_id=series_id) | Q(series__isnull=True, coupon__series_id=series_id)
+        )
+    if outlet is not None:
+        if not outlet.is_active:
+            return qs.none()
+        qs = qs.filter(not_expired, coupon__enabled=True)
+    key = {
+        HoldingOrder.CREATED: F("created_at"),
+        HoldingOrder.CREATED_BY: F("api_key__key_id"),
+        HoldingOrder.VALID_TILL: F("effective_valid_till"),
+    }[HoldingOrder(order_by)]
+    ordering = (
+        [key.desc(nulls_first=True), F("id").desc()]
+        if descending
+        else [key.asc(nulls_last=True), F("id").asc()]
+    )
+    return (
+        qs.order_by(*ordering)
+        .select_related("coupon", "coupon__series", "series", "outlet")
+        .prefetch_related(
+            Prefetch(
+                "coupon__redemptions",
+                queryset=redemptions.filter(customer_id=customer.id)
+                .select_related("outlet")
+                .order_by("id"),
+                to_attr="holder_redemptions",
+            )
+        )
+    )

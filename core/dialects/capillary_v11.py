@@ -1,16 +1,89 @@
 """Capillary v1.1 error envelope (DESIGN.md): HTTP 400 (401 for auth), never a 5xx.
 
-``{"response": {"status": {"success": "false", "code": N, "message": "..."}}}``; the
-customer-level failures (``item_status``) are built by the endpoint itself.
+Request-level failures: ``{"response": {"status": {"success": "false", "code": N,
+"message": "..."}}}``. Item-level outcomes (a customer of ``/v1.1/customer/coupons``, a
+coupon of redeem or isredeemable) carry an ``item_status`` with the vendor's code; the
+endpoint builds the envelope around them from the tables below, so every reason-to-code
+mapping of the dialect lives in this one module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from core import errors
 from core.dialects.base import Dialect, ErrorSpec
 from core.errors import ApiError
+
+# The request's overall ``status`` (the HTTP status mirrors ``code``, never a 5xx).
+SUCCESS = {"success": "true", "code": 200, "message": "Success"}
+SOME_FAILED = {
+    "success": "true",
+    "code": 201,
+    "message": "Some requests have failed due to errors",
+}
+ALL_FAILED = {
+    "success": "false",
+    "code": 400,
+    "message": "All requests have failed due to errors",
+}
+
+# Item-level successes.
+COUPONS_RETRIEVED = ErrorSpec(200, 1000, "Coupons retrieved successfully")
+COUPON_REDEEMED = ErrorSpec(200, 700, "Coupon processing successful")
+COUPON_REDEEMABLE = ErrorSpec(200, 700, "Coupon isRedeem successful")
+
+_PROCESSING_FAILED = "Coupon processing failed: "
+
+# Item-level failures, by domain reason or redemption refusal code
+# (``coupons.errors.Refusal``). When a coupon fails several rules, the first reason in
+# this order is the one reported. Messages: seed 003 for 701/702/707, api-notes §5
+# (the v2/v1.1 coupon status list) for the others; the rules Capillary has no code for
+# share 709 "Coupon processing failed" with the rule named.
+ITEM_ERRORS: dict[str, ErrorSpec] = {
+    "customer_not_found": ErrorSpec(
+        400,
+        701,
+        "Customer could not be found. Check the mobile, email, or external ID passed.",
+    ),
+    "series_not_found": ErrorSpec(400, 707, "Coupon series ID is invalid."),
+    "coupon_not_found": ErrorSpec(400, 702, "Coupon code is invalid."),
+    "not_issued": ErrorSpec(400, 703, "Coupon not issued to this customer"),
+    "not_issued_to_customer": ErrorSpec(400, 703, "Coupon not issued to this customer"),
+    "restricted_to_another_customer": ErrorSpec(
+        400, 710, "Coupon is not meant for this customer"
+    ),
+    "customer_limit_reached": ErrorSpec(400, 711, "Coupon is already used"),
+    "store_limit_reached": ErrorSpec(400, 711, "Coupon is already used"),
+    "series_expired": ErrorSpec(400, 712, "Coupon Series / Campaign has expired"),
+    "expired": ErrorSpec(400, 713, "Coupon has expired"),
+    "disabled": ErrorSpec(400, 709, _PROCESSING_FAILED + "the coupon is disabled"),
+    "not_started": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the coupon is not valid yet"
+    ),
+    "first_order_only": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the coupon is for a first purchase only"
+    ),
+    "below_minimum_order": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the bill amount is below the coupon's minimum"
+    ),
+    "one_time_purchase_not_allowed": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the coupon does not apply to this transaction"
+    ),
+    "subscription_not_allowed": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the coupon does not apply to this transaction"
+    ),
+    "not_applicable_to_order": ErrorSpec(
+        400, 709, _PROCESSING_FAILED + "the coupon does not apply to this transaction"
+    ),
+    "customer_required": ErrorSpec(
+        400,
+        701,
+        "Customer could not be found. Check the mobile, email, or external ID passed.",
+    ),
+}
+ITEM_FALLBACK = ErrorSpec(400, 709, "Coupon processing failed")
 
 
 class CapillaryV11Dialect(Dialect):
@@ -31,6 +104,10 @@ class CapillaryV11Dialect(Dialect):
         errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, 415),
         errors.THROTTLED: ErrorSpec(429, 429),
         errors.UNAVAILABLE: ErrorSpec(503, 503),
+        # ``status.code`` mirrors the HTTP status here too.
+        errors.IDEMPOTENCY_KEY_INVALID: ErrorSpec(400, 400),
+        errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, 422),
+        errors.IDEMPOTENCY_IN_PROGRESS: ErrorSpec(409, 409),
     }
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:
@@ -39,10 +116,52 @@ class CapillaryV11Dialect(Dialect):
                 "status": {
                     "success": "false",
                     "code": spec.code,
-                    "message": spec.message or error.message,
+                    "message": spec.message or _message(error),
                 }
             }
         }
+
+    # Item-level outcomes ------------------------------------------------------------
+
+    def item_spec(self, reasons: Iterable[str]) -> ErrorSpec:
+        """The spec of the first of ``reasons`` in ``ITEM_ERRORS`` order."""
+        given = set(reasons)
+        for reason, spec in ITEM_ERRORS.items():
+            if reason in given:
+                return spec
+        return ITEM_FALLBACK
+
+    def item_status(self, spec: ErrorSpec) -> dict[str, Any]:
+        return {
+            "success": "true" if spec.status < 400 else "false",
+            "code": spec.code,
+            "message": spec.message,
+        }
+
+    def item_failure(self, *reasons: str) -> dict[str, Any]:
+        return self.item_status(self.item_spec(reasons))
+
+    def overall(self, outcomes: Iterable[bool]) -> tuple[int, dict[str, Any]]:
+        """HTTP status and ``status`` object for items that succeeded (True) or not."""
+        outcomes = list(outcomes)
+        if all(outcomes):
+            return 200, dict(SUCCESS)
+        if any(outcomes):
+            return 200, dict(SOME_FAILED)
+        return 400, dict(ALL_FAILED)
+
+
+def _message(error: ApiError) -> str:
+    """The vendor's "Input is invalid" with what is wrong, parameter by parameter."""
+    if not error.fields:
+        return error.message
+    issues = [
+        issue.message if issue.path == "$" else f"{issue.path}: {issue.message}"
+        for issue in error.fields
+    ]
+    return "Input is invalid. " + " ".join(
+        issue if issue.endswith(".") else issue + "." for issue in issues
+    )
 
 
 CAPILLARY_V11 = CapillaryV11Dialect()

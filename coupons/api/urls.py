@@ -38,3 +38,22 @@ urlpatterns = [
         name="redemption-rollback",
     ),
 ]
+
+# Capillary v1.1 (related to seed 003): redeem and isredeemable.
+from coupons.api.capillary import (  # noqa: E402
+    CouponIsRedeemableViewSet,
+    CouponRedeemViewSet,
+)
+
+urlpatterns += [
+    path(
+        "v1.1/coupon/redeem",
+        CouponRedeemViewSet.as_view({"post": "create"}),
+        name="capillary-coupon-redeem",
+    ),
+    path(
+        "v1.1/coupon/isredeemable",
+        CouponIsRedeemableViewSet.as_view({"get": "list"}),
+        name="capillary-coupon-isredeemable",
+    ),
+]
