@@ -30,6 +30,8 @@ class Usage:
     customer_used: int = 0
     customer_has_redeemed_before: bool = False
     customer_holds_coupon: bool = False
+    # The end of this customer's holding (an issued coupon's valid-till), if any.
+    customer_valid_till: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def evaluate(
         fail(Refusal.NOT_STARTED, "The coupon is not usable yet.")
     if coupon.expires_at is not None and at >= coupon.expires_at:
         fail(Refusal.EXPIRED, "The coupon has expired.")
+    elif usage.customer_valid_till is not None and at >= usage.customer_valid_till:
+        fail(Refusal.EXPIRED, "The coupon has expired for this customer.")
     if order.order_value < coupon.minimum_order_value:
         fail(
             Refusal.BELOW_MINIMUM_ORDER,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -48,20 +48,46 @@ def coupon_usage(*, coupon: Coupon, customer_id: int | None) -> Usage:
     if customer_id is None:
         return Usage(store_used=coupon.redeemed_count)
     counting = Redemption.objects.counting().filter(customer_id=customer_id)
-    return Usage(
+    usage = Usage(
         store_used=coupon.redeemed_count,
         customer_used=counting.filter(coupon_id=coupon.id).count(),
         customer_has_redeemed_before=(
             coupon.is_first_order_only
             and counting.filter(store_id=coupon.store_id).exists()
         ),
-        customer_holds_coupon=(
-            coupon.series_id is not None
-            and Assignment.objects.filter(
-                coupon_id=coupon.id, customer_id=customer_id
-            ).exists()
-        ),
     )
+    if coupon.series_id is None:
+        return usage
+    holding = holdings(coupon_ids=[coupon.id], customer_id=customer_id).get(coupon.id)
+    return replace(
+        usage,
+        customer_holds_coupon=holding is not None,
+        customer_valid_till=holding.valid_till if holding else None,
+    )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A customer holds a coupon (one or more assignments) until ``valid_till``."""
+
+    valid_till: datetime | None
+
+
+def holdings(*, coupon_ids: list[int], customer_id: int) -> dict[int, Holding]:
+    """The customer's holdings of these coupons, in one query.
+
+    A holding with any assignment without a valid-till never ends; otherwise it ends
+    with its latest assignment's valid-till.
+    """
+    rows = (
+        Assignment.objects.filter(coupon_id__in=coupon_ids, customer_id=customer_id)
+        .values("coupon_id")
+        .annotate(n=Count("id"), dated=Count("valid_till"), last=Max("valid_till"))
+    )
+    return {
+        row["coupon_id"]: Holding(row["last"] if row["dated"] == row["n"] else None)
+        for row in rows
+    }
 
 
 def coupon_verdict(
@@ -161,13 +187,9 @@ def coupon_checks(
         counting.filter(store_id=store.id).exists()
     )
     from_series = [c.id for c in coupons.values() if c.series_id is not None]
-    held: set[int] = set()
-    if from_series:
-        held = set(
-            Assignment.objects.filter(
-                coupon_id__in=from_series, customer_id=customer_id
-            ).values_list("coupon_id", flat=True)
-        )
+    held = (
+        holdings(coupon_ids=from_series, customer_id=customer_id) if from_series else {}
+    )
     checks = []
     for code in codes:
         coupon = coupons.get(code.upper())
@@ -180,6 +202,9 @@ def coupon_checks(
             customer_used=used.get(coupon.id, 0),
             customer_has_redeemed_before=coupon.is_first_order_only and redeemed_before,
             customer_holds_coupon=coupon.series_id is not None and coupon.id in held,
+            customer_valid_till=(
+                held[coupon.id].valid_till if coupon.id in held else None
+            ),
         )
         verdict = evaluate(
             coupon, customer_id=customer_id, order=order or Order(), usage=usage, at=at

@@ -449,3 +449,21 @@ def test_rollback_of_another_stores_redemption_is_404(paynow, base):
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.rolled_back_at is None
+
+
+def test_a_holding_past_its_valid_till_is_expired_for_that_customer(
+    paynow, base, store, customer
+):
+    series = SeriesFactory(store=store)
+    generic = CouponFactory(store=store, code="GENERIC10", series=series)
+    later = CustomerFactory(store=store)
+    now = timezone.now()
+    AssignmentFactory(
+        coupon=generic, customer=customer, series=series, valid_till=now - timedelta(1)
+    )
+    AssignmentFactory(
+        coupon=generic, customer=later, series=series, valid_till=now + timedelta(1)
+    )
+    early = validate(paynow, base, code="GENERIC10", customer_id=str(customer.id))
+    assert reason_codes(early) == ["expired"]
+    assert validate(paynow, base, code="GENERIC10", customer_id=str(later.id))["valid"]
