@@ -1,0 +1,243 @@
+"""Writes of the assignments app: a customer receives coupons."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Case, F, Value, When
+from django.utils import timezone
+
+from assignments import errors, selectors
+from assignments.errors import Outcome
+from assignments.models import Assignment
+from core import flake
+from core.errors import DomainError
+from coupons.models import Coupon
+from customers import errors as customer_errors
+from customers.models import Customer
+from stores.models import ApiKey, Store
+
+MAX_COUPON_IDS = 100
+
+
+@dataclass(frozen=True)
+class ReceivedItem:
+    """One requested coupon id and what became of it.
+
+    The counts are the coupon's as they stand right after this item, so a coupon
+    asked for twice shows its count after each receive.
+    """
+
+    requested_id: str
+    outcome: str
+    coupon: Coupon | None = None
+    received_count: int = 0
+    stock: int | None = 0  # None: no store-wide limit (unlimited)
+    customer_held: int = 0
+    customer_limit: int | None = None  # None: no per-customer limit
+    assignment: Assignment | None = None
+
+    @property
+    def received(self) -> bool:
+        return self.outcome == Outcome.RECEIVED
+
+    @property
+    def customer_limit_reached(self) -> bool:
+        return (
+            self.customer_limit is not None
+            and self.customer_held >= self.customer_limit
+        )
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    customer: Customer
+    items: list[ReceivedItem]
+
+    @property
+    def first_failure(self) -> ReceivedItem | None:
+        return next((item for item in self.items if not item.received), None)
+
+
+def _locked_customer(*, store: Store, customer_id: object) -> Customer:
+    parsed = flake.parse(customer_id)
+    # FOR NO KEY UPDATE: the customer cannot be deleted under the new assignments,
+    # and one customer's receives queue up; inserts referencing it still proceed.
+    customer = (
+        Customer.objects.for_store(store.id)
+        .select_for_update(no_key=True)
+        .filter(id=parsed)
+        .first()
+        if parsed
+        else None
+    )
+    if customer is None:
+        raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
+    return customer
+
+
+def _outcome(
+    coupon: Coupon,
+    *,
+    customer: Customer,
+    at: datetime,
+    held: int,
+    received_count: int,
+    has_redeemed: bool,
+) -> str:
+    if coupon.usable_at is not None and at < coupon.usable_at:
+        return Outcome.NOT_STARTED
+    if coupon.expires_at is not None and at >= coupon.expires_at:
+        return Outcome.EXPIRED
+    if (
+        # A series code is issued through its series (its cap and pool).
+        coupon.series_id is not None
+        or coupon.usable_by_customer_id not in (None, customer.id)
+        or (coupon.is_first_order_only and has_redeemed)
+    ):
+        return Outcome.NOT_ELIGIBLE
+    if coupon.redeem_limit_customer_enabled and (
+        held >= coupon.redeem_limit_customer_amount
+    ):
+        if coupon.redeem_limit_customer_amount == 1:
+            return Outcome.ALREADY_RECEIVED
+        return Outcome.CUSTOMER_LIMIT_REACHED
+    if coupon.redeem_limit_store_enabled and (
+        received_count >= coupon.redeem_limit_store_amount
+    ):
+        return Outcome.OUT_OF_STOCK
+    return Outcome.RECEIVED
+
+
+def _stock(coupon: Coupon, received_count: int) -> int | None:
+    if not coupon.redeem_limit_store_enabled:
+        return None
+    return max(0, coupon.redeem_limit_store_amount - received_count)
+
+
+@transaction.atomic
+def assignments_receive(
+    *,
+    store: Store,
+    customer_id: object,
+    coupon_ids: Sequence[str],
+    channel: str,
+    api_key: ApiKey | None = None,
+    at: datetime | None = None,
+) -> ReceiveResult:
+    """A customer receives coupons; each id succeeds or is refused on its own.
+
+    Whole-request failures (nothing written): no ids (``coupon_ids_required``), more
+    than ``MAX_COUPON_IDS`` (``too_many_coupon_ids``), an unknown customer or another
+    store's (``customer_not_found``). Per coupon, in this order: unknown, another
+    store's, disabled or archived (``not_found``); outside its window
+    (``not_started``/``expired``); a series code, another customer's coupon, or
+    first-order-only for a customer with a redemption (``not_eligible``); the
+    per-customer limit (its per-customer redeem limit) reached (``already_received``
+    when it is 1, else ``customer_limit_reached``); the stock (its store-wide redeem
+    limit minus what was received) gone (``out_of_stock``). An id given twice is two
+    receives.
+
+    Locks the customer, then the coupons in primary-key order (FOR UPDATE), so
+    concurrent receives of one coupon queue up and each sees the counts the previous
+    one left; the check constraint on ``received_count`` is the last line of defence.
+    Writes one assignment per receive and one UPDATE of the counters.
+    """
+    if not coupon_ids:
+        raise DomainError(
+            errors.COUPON_IDS_REQUIRED, "At least one coupon id is required."
+        )
+    if len(coupon_ids) > MAX_COUPON_IDS:
+        raise DomainError(
+            errors.TOO_MANY_COUPON_IDS,
+            f"At most {MAX_COUPON_IDS} coupon ids per request ({len(coupon_ids)} "
+            "given).",
+        )
+    at = at or timezone.now()
+    customer = _locked_customer(store=store, customer_id=customer_id)
+    parsed = [flake.parse(raw) for raw in coupon_ids]
+    wanted = sorted({coupon_id for coupon_id in parsed if coupon_id is not None})
+    coupons: dict[int, Coupon] = {}
+    if wanted:
+        coupons = {
+            coupon.id: coupon
+            for coupon in Coupon.objects.for_store(store.id)
+            .live()
+            .filter(enabled=True, id__in=wanted)
+            .select_for_update()
+            .order_by("pk")
+        }
+    held = selectors.held_counts(customer=customer, coupon_ids=coupons)
+    has_redeemed = any(c.is_first_order_only for c in coupons.values()) and (
+        selectors.customer_has_redeemed(store=store, customer=customer)
+    )
+    outlet_id = api_key.outlet_id if api_key is not None else None
+
+    taken: Counter[int] = Counter()
+    items: list[ReceivedItem] = []
+    assignments: list[Assignment] = []
+    for raw, coupon_id in zip(coupon_ids, parsed, strict=True):
+        coupon = coupons.get(coupon_id) if coupon_id is not None else None
+        if coupon is None:
+            items.append(ReceivedItem(requested_id=raw, outcome=Outcome.NOT_FOUND))
+            continue
+        received_count = coupon.received_count + taken[coupon.id]
+        customer_held = held.get(coupon.id, 0) + taken[coupon.id]
+        outcome = _outcome(
+            coupon,
+            customer=customer,
+            at=at,
+            held=customer_held,
+            received_count=received_count,
+            has_redeemed=has_redeemed,
+        )
+        assignment = None
+        if outcome == Outcome.RECEIVED:
+            taken[coupon.id] += 1
+            received_count += 1
+            customer_held += 1
+            assignment = Assignment(
+                store=store,
+                coupon=coupon,
+                customer=customer,
+                outlet_id=outlet_id,
+                api_key=api_key,
+                channel=channel,
+                valid_till=coupon.expires_at,
+                created_at=at,
+            )
+            assignments.append(assignment)
+        items.append(
+            ReceivedItem(
+                requested_id=raw,
+                outcome=outcome,
+                coupon=coupon,
+                received_count=received_count,
+                stock=_stock(coupon, received_count),
+                customer_held=customer_held,
+                customer_limit=(
+                    coupon.redeem_limit_customer_amount
+                    if coupon.redeem_limit_customer_enabled
+                    else None
+                ),
+                assignment=assignment,
+            )
+        )
+
+    if assignments:
+        Assignment.objects.bulk_create(assignments)
+        # One statement for every coupon received; the rows are locked above.
+        Coupon.objects.filter(pk__in=taken).update(
+            received_count=F("received_count")
+            + Case(
+                *(When(pk=pk, then=Value(n)) for pk, n in taken.items()),
+                output_field=BigIntegerField(),
+            )
+        )
+        for coupon_id, n in taken.items():
+            coupons[coupon_id].received_count += n
+    return ReceiveResult(customer=customer, items=items)
