@@ -65,7 +65,16 @@ class FlakeGenerator:
         return ids
 
     def _wait_next_ms(self) -> int:
+        """The next millisecond for a full sequence.
+
+        Normally the clock is about to tick: wait for it. When the clock is well
+        behind the last timestamp (it stepped back, or a test travelled in time),
+        waiting could take hours; move the logical clock on instead. IDs stay
+        unique and increasing, and real time catches up later.
+        """
         now = _now_ms()
+        if now + 1 < self._last_ms:
+            return self._last_ms + 1
         while now <= self._last_ms:
             time.sleep(0.0001)
             now = _now_ms()

@@ -250,3 +250,19 @@ def test_parse_accepts_positive_ids_as_strings_or_integers(value, expected):
 )
 def test_parse_rejects_anything_else(value):
     assert flake.parse(value) is None
+
+
+def test_a_clock_far_behind_moves_the_logical_clock_instead_of_waiting(clock):
+    # Waiting for real time to catch up with a clock that stepped back by minutes
+    # (or a test that travelled in time) would block every writer; it must not.
+    generator = FlakeGenerator(5)
+    before = generator.next_ids(10)
+    sleeps = []
+    clock.sleep = lambda seconds: sleeps.append(seconds)  # never advances
+    flake.time.sleep = clock.sleep
+    clock.ms -= 600_000
+    after = generator.next_ids(3 * (MAX_SEQUENCE + 1))
+    ids = before + after
+    assert _increasing(ids)
+    assert len(set(ids)) == len(ids)
+    assert sleeps == []
