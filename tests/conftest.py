@@ -4,7 +4,16 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from core import flake
 from tests.factories import ApiKeyFactory, StoreFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flake_clock():
+    """Tests that travel in time leave the module's generator ahead of the real clock
+    (by design it never goes back); give each test a fresh one."""
+    yield
+    flake._generator = None
 
 
 @pytest.fixture
