@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -131,7 +131,7 @@ class CouponOutput(serializers.Serializer):
     apply_to_tags = serializers.ListField(
         child=serializers.CharField(), allow_null=True
     )
-    usable_by_customer_id = IdStringField()
+    usable_by_customer_id = IdStringField(allow_null=True)
     minimum_order_value = serializers.IntegerField()
     redeem_limit_store_enabled = serializers.BooleanField()
     redeem_limit_store_amount = serializers.IntegerField()
@@ -139,12 +139,12 @@ class CouponOutput(serializers.Serializer):
     redeem_limit_customer_amount = serializers.IntegerField()
     usable_on_one_time_purchase = serializers.BooleanField()
     usable_on_subscription = serializers.BooleanField()
-    usable_at = MillisDateTimeField()
-    expires_at = MillisDateTimeField()
+    usable_at = MillisDateTimeField(allow_null=True)
+    expires_at = MillisDateTimeField(allow_null=True)
     created_by = serializers.SerializerMethodField()
     created_at = MillisDateTimeField()
     updated_by = serializers.SerializerMethodField()
-    updated_at = MillisDateTimeField()
+    updated_at = MillisDateTimeField(allow_null=True)
 
     def to_representation(self, instance: Coupon) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -159,9 +159,11 @@ class CouponOutput(serializers.Serializer):
             return None
         return {"type": kind, "id": None if actor_id is None else str(actor_id)}
 
+    @extend_schema_field(ActorOutput(allow_null=True))
     def get_created_by(self, coupon: Coupon) -> dict[str, Any] | None:
         return self._actor(coupon.created_by_type, coupon.created_by_id)
 
+    @extend_schema_field(ActorOutput(allow_null=True))
     def get_updated_by(self, coupon: Coupon) -> dict[str, Any] | None:
         return self._actor(coupon.updated_by_type, coupon.updated_by_id)
 
@@ -312,7 +314,7 @@ class RedemptionOutput(serializers.Serializer):
     store_id = IdStringField()
     coupon_id = IdStringField()
     code = serializers.CharField(source="coupon.code")
-    customer_id = IdStringField()
+    customer_id = IdStringField(allow_null=True)
     outlet_code = serializers.CharField(
         source="outlet.code", allow_null=True, default=None
     )
@@ -322,7 +324,7 @@ class RedemptionOutput(serializers.Serializer):
     purchase_type = serializers.CharField()
     created_at = MillisDateTimeField()
     rolled_back = serializers.BooleanField(source="is_rolled_back")
-    rolled_back_at = MillisDateTimeField()
+    rolled_back_at = MillisDateTimeField(allow_null=True)
 
 
 class RedemptionFilter(filters.FilterSet):

@@ -45,6 +45,9 @@ class DialectViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsApiKey, StoreIsActive, HasScope]
     throttle_classes = [ApiKeyRateThrottle]
+    # The vendors' APIs answer no OPTIONS metadata: 405 rather than DRF's form
+    # description (which also needs a serializer_class these viewsets do not use).
+    metadata_class = None
     _idempotency: idempotency.Claim | None = None
 
     @property
