@@ -1,5 +1,7 @@
 """URL map: each dialect's paths come from its app's ``api/urls.py``."""
 
+import os
+
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,4 +18,9 @@ urlpatterns = [
     path("", include("assignments.api.urls")),
     path("", include("series.api.urls")),
     path("", include("legacy.api.urls")),
+    path("", include("stores.api.urls")),
 ]
+
+# The benchmark's ideal endpoints (bench/ideal), mounted only in a benchmark server.
+if os.environ.get("BENCH_IDEAL") == "1":
+    urlpatterns.append(path("", include("bench.ideal.urls")))

@@ -11,7 +11,12 @@ def iso_millis_z(value: datetime | None) -> str | None:
     if value is None:
         return None
     value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y does not pad years before 1000 on every platform.
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
+        f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def local_seconds(value: datetime | None, tz: str | tzinfo) -> str | None:
@@ -19,4 +24,8 @@ def local_seconds(value: datetime | None, tz: str | tzinfo) -> str | None:
     if value is None:
         return None
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    value = value.astimezone(zone)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )

@@ -1,0 +1,720 @@
+"""Capillary v2 dialect of the series app (seed 002).
+
+``POST /v2/coupon/series`` (a ``CouponSeriesV2`` body, wrapped or bare),
+``GET /v2/coupon/series?ids=1,2`` and ``POST /v2/coupon/issue/multiple``. Field names,
+types and formats are Capillary's; IDs are JSON numbers. Errors are
+``{"errors": [{"status": false, "code": N, "message": "..."}]}`` (HTTP 400, 401 for
+auth) from the one table in ``core/dialects/capillary.py``; a partial success is a
+200 whose ``errors`` list comes from the same table.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from core import flake
+from core.dialects.capillary import CAPILLARY_V2
+from core.errors import DomainError
+from core.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    validated,
+)
+from coupons.services import Actor
+from customers.models import Customer
+from customers.selectors import customer_find
+from series import errors, selectors, services
+from series.codegen import AFFIX_RE
+from series.models import (
+    UNLIMITED,
+    DiscountOn,
+    ExpiryStrategy,
+    Series,
+    SeriesDiscountType,
+)
+from series.services import IssueOutcome
+from stores.api.dialects import CapillaryV2ViewSet
+
+MAX_AMOUNT = Decimal("999999999999.99")
+MAX_IDS = 100
+
+
+# --- input ----------------------------------------------------------------------------
+
+
+class ChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": '"{input}" is not one of: {choices}.'}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+    def fail(self, key, **kwargs):
+        if key == "invalid_choice":
+            kwargs["choices"] = ", ".join(self.choices)
+        super().fail(key, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class AmountField(serializers.Field):
+    """A JSON number in major units, at most 2 decimals, never negative."""
+
+    default_error_messages = {
+        "invalid": "Must be a number.",
+        "min_value": "Cannot be negative.",
+        "max_value": f"At most {MAX_AMOUNT}.",
+        "decimals": "At most 2 decimals.",
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if isinstance(data, float) and not math.isfinite(data):
+            self.fail("invalid")
+        value = Decimal(str(data))
+        if value < 0:
+            self.fail("min_value")
+        if value > MAX_AMOUNT:
+            self.fail("max_value")
+        if value != value.quantize(Decimal("0.01")):
+            self.fail("decimals")
+        return value
+
+    def to_representation(self, value: Any) -> int | float:
+        return _number(value)
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class ValidTillField(serializers.Field):
+    """``2026-06-12T00:00:00+05:30`` as given; without an offset, store time; a bare
+    date ``2026-06-12`` is the end of that day (23:59:59) in the store's time zone."""
+
+    default_error_messages = {
+        "invalid": "Must be a date-time such as 2026-06-12T23:59:59+05:30, "
+        "or a date such as 2026-06-12."
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        zone = ZoneInfo(self.context.get("tz", "UTC"))
+        text = data.strip()
+        try:
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
+        except ValueError:
+            self.fail("invalid")
+        if day is not None:
+            return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+        if moment is None:
+            self.fail("invalid")
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+class AffixField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(required=False, allow_blank=True, max_length=32, default="")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not AFFIX_RE.match(value):
+            raise serializers.ValidationError("Only letters, digits, '-' and '_'.")
+        return value
+
+
+class CapInt(StrictIntegerField):
+    """-1 (unlimited) or a count."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("min_value", UNLIMITED)
+        kwargs.setdefault("max_value", flake.MAX_ID)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = super().to_internal_value(data)
+        if value == 0:
+            raise serializers.ValidationError("Use -1 (unlimited) or at least 1.")
+        return value
+
+
+class CouponSeriesV2Input(serializers.Serializer):
+    """Capillary's ``CouponSeriesV2``; fields Couponhub does not model are ignored."""
+
+    description = StrictCharField(max_length=250)
+    discountCode = StrictCharField(
+        max_length=100, required=False, allow_blank=True, default="NO_VALUE"
+    )
+    discountType = ChoiceField(choices=SeriesDiscountType.values)
+    discountValue = AmountField()
+    discountUpto = AmountField(required=False, default=Decimal(0))
+    discountOn = ChoiceField(
+        choices=DiscountOn.values, required=False, default=DiscountOn.BILL
+    )
+    validTillDate = ValidTillField()
+    expiryStrategyType = ChoiceField(
+        choices=ExpiryStrategy.values,
+        required=False,
+        default=ExpiryStrategy.SERIES_EXPIRY,
+    )
+    expiryStrategyValue = StrictIntegerField(
+        required=False, min_value=0, max_value=36500
+    )
+    maxCreate = CapInt(default=UNLIMITED)
+    isMultipleVouchersPerUserAllowed = StrictBooleanField(required=False, default=True)
+    maxVouchersPerUser = CapInt(default=UNLIMITED, max_value=2**31 - 1)
+    genericCode = StrictCharField(
+        max_length=100, required=False, allow_blank=True, allow_null=True
+    )
+    alphaNumeric = StrictBooleanField(required=False, default=True)
+    randomCodeLength = StrictIntegerField(
+        required=False, min_value=1, max_value=64, default=8
+    )
+    couponPrefix = AffixField()
+    couponSuffix = AffixField()
+    redemptionValidAfterDays = StrictIntegerField(
+        required=False, min_value=0, max_value=36500, default=0
+    )
+    minBillAmount = AmountField(required=False, default=Decimal(0))
+    redemptionPerCouponMaxLimit = CapInt(default=1, max_value=2**31 - 1)
+    customPropertyMap = serializers.DictField(
+        child=StrictCharField(max_length=1000, allow_blank=True),
+        required=False,
+        default=dict,
+    )
+
+    def validate_customPropertyMap(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 50:
+            raise serializers.ValidationError("At most 50 properties.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        strategy = attrs["expiryStrategyType"]
+        if strategy != ExpiryStrategy.SERIES_EXPIRY and (
+            attrs.get("expiryStrategyValue") is None
+        ):
+            raise serializers.ValidationError(
+                {"expiryStrategyValue": [f"Required with {strategy}."]}
+            )
+        return attrs
+
+    def to_domain(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {
+            "description": data["description"],
+            "discount_code": data["discountCode"],
+            "discount_type": data["discountType"],
+            "discount_value": data["discountValue"],
+            "discount_upto": data["discountUpto"],
+            "discount_on": data["discountOn"],
+            "valid_till": data["validTillDate"],
+            "expiry_strategy_type": data["expiryStrategyType"],
+            "expiry_strategy_value": data.get("expiryStrategyValue") or 0,
+            "max_create": data["maxCreate"],
+            "is_multiple_vouchers_per_user_allowed": data[
+                "isMultipleVouchersPerUserAllowed"
+            ],
+            "max_vouchers_per_user": data["maxVouchersPerUser"],
+            "generic_code": data.get("genericCode") or "",
+            "alpha_numeric": data["alphaNumeric"],
+            "random_code_length": data["randomCodeLength"],
+            "code_prefix": data["couponPrefix"],
+            "code_suffix": data["couponSuffix"],
+            "redemption_valid_after_days": data["redemptionValidAfterDays"],
+            "min_bill_amount": data["minBillAmount"],
+            "max_redemptions_per_coupon": data["redemptionPerCouponMaxLimit"],
+            "custom_properties": data["customPropertyMap"],
+        }
+
+
+@extend_schema_field(OpenApiTypes.INT64)
+class SeriesIdField(serializers.Field):
+    default_error_messages = {
+        "invalid": "Must be a series ID (a number).",
+        "many": "Takes one series ID (a number), not a list: issue from one series "
+        "per request.",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, list):
+            self.fail("many")
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class CapillaryV2CustomerRefInput(serializers.Serializer):
+    """Who gets the coupons: any of these (every one given must match)."""
+
+    mobile = StrictCharField(max_length=32, required=False, allow_null=True)
+    email = StrictCharField(max_length=254, required=False, allow_null=True)
+    externalId = StrictCharField(max_length=128, required=False, allow_null=True)
+    id = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=flake.MAX_ID
+    )
+
+
+class CapillaryV2MetadataInput(serializers.Serializer):
+    sourceType = StrictCharField(max_length=50, required=False, allow_blank=True)
+    sourceId = StrictCharField(max_length=50, required=False, allow_blank=True)
+    sourceActivity = StrictCharField(max_length=50, required=False, allow_blank=True)
+    notes = StrictCharField(max_length=250, required=False, allow_blank=True)
+    reason = StrictCharField(max_length=250, required=False, allow_blank=True)
+
+
+class CapillaryV2IssueMultipleInput(serializers.Serializer):
+    seriesId = SeriesIdField(required=False, allow_null=True)
+    count = StrictIntegerField(required=False, allow_null=True)
+    customer = CapillaryV2CustomerRefInput(required=False, allow_null=True)
+    metadata = CapillaryV2MetadataInput(required=False, allow_null=True)
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+def _number(value: Any) -> int | float:
+    """A Decimal as Capillary writes it: 500, or 12.5."""
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _epoch_ms(value: datetime | None) -> int:
+    return 0 if value is None else int(value.timestamp() * 1000)
+
+
+def _local_iso(value: datetime | None, tz: str) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class NumberField(serializers.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> int | float:
+        return _number(value)
+
+
+class _Constant(serializers.Field):
+    def __init__(self, value: Any, **kwargs: Any) -> None:
+        kwargs.update(read_only=True, source="*")
+        super().__init__(**kwargs)
+        self.value = value
+
+    def to_representation(self, instance: Any) -> Any:
+        return self.value
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class FalseField(_Constant):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(False, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ZeroField(_Constant):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(0, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BlankField(_Constant):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+
+
+@extend_schema_field({"type": "object"})
+class EmptyObjectField(_Constant):
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(None, **kwargs)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object"}})
+class EmptyListField(_Constant):
+    def to_representation(self, instance: Any) -> list[Any]:
+        return []
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(None, **kwargs)
+
+
+class CapillaryV2Series(serializers.Serializer):
+    """A coupon series as Capillary's v2 series endpoints show it."""
+
+    id = serializers.IntegerField()
+    orgId = serializers.IntegerField(source="store_id")
+    description = serializers.CharField()
+    discountCode = serializers.SerializerMethodField()
+    info = serializers.CharField(source="description")
+    validTillDate = serializers.SerializerMethodField()
+    expiryStrategyType = serializers.CharField(source="expiry_strategy_type")
+    expiryStrategyValue = serializers.IntegerField(source="expiry_strategy_value")
+    maxCreate = serializers.IntegerField(source="max_create")
+    numIssued = serializers.IntegerField(source="issued_count")
+    isMultipleVouchersPerUserAllowed = serializers.BooleanField(
+        source="is_multiple_vouchers_per_user_allowed"
+    )
+    maxVouchersPerUser = serializers.IntegerField(source="max_vouchers_per_user")
+    discountType = serializers.CharField(source="discount_type")
+    discountValue = NumberField(source="discount_value")
+    discountUpto = NumberField(source="discount_upto")
+    discountOn = serializers.CharField(source="discount_on")
+    minBillAmount = NumberField(source="min_bill_amount")
+    redemptionPerCouponMaxLimit = serializers.IntegerField(
+        source="max_redemptions_per_coupon"
+    )
+    redemptionValidAfterDays = serializers.IntegerField(
+        source="redemption_valid_after_days"
+    )
+    genericCode = serializers.SerializerMethodField()
+    alphaNumeric = serializers.BooleanField(source="alpha_numeric")
+    randomCodeLength = serializers.IntegerField(source="random_code_length")
+    couponPrefix = serializers.CharField(source="code_prefix")
+    couponSuffix = serializers.CharField(source="code_suffix")
+    customPropertyMap = serializers.DictField(
+        source="custom_properties", child=serializers.CharField()
+    )
+    seriesCode = serializers.SerializerMethodField()
+    createdOn = serializers.SerializerMethodField()
+
+    def get_discountCode(self, series: Series) -> str:
+        return series.discount_code or "NO_VALUE"
+
+    def get_validTillDate(self, series: Series) -> str | None:
+        return _local_iso(series.valid_till, self.context["tz"])
+
+    def get_genericCode(self, series: Series) -> str | None:
+        return series.generic_code if series.is_generic else None
+
+    def get_seriesCode(self, series: Series) -> str:
+        return str(series.id)
+
+    def get_createdOn(self, series: Series) -> str | None:
+        return _local_iso(series.created_at, self.context["tz"])
+
+
+class CapillaryV2CouponConfig(serializers.Serializer):
+    """``couponConfig`` of issue/multiple: every field of the seed, from the series."""
+
+    customPropertyMap = serializers.DictField(
+        source="custom_properties", child=serializers.CharField()
+    )
+    id = serializers.IntegerField()
+    description = serializers.CharField()
+    discountCode = serializers.SerializerMethodField()
+    info = serializers.CharField(source="description")
+    discountUpto = NumberField(source="discount_upto")
+    discountValue = NumberField(source="discount_value")
+    issueToLoyalty = FalseField()
+    numUploadedNonIssued = serializers.SerializerMethodField()
+    numUploadedTotal = serializers.SerializerMethodField()
+    redemptionValidAfterDays = serializers.IntegerField(
+        source="redemption_valid_after_days"
+    )
+    ownerId = ZeroField()
+    ownerValidity = ZeroField()
+    alphaNumeric = serializers.BooleanField(source="alpha_numeric")
+    shortCodeLength = ZeroField()
+    randomCodeLength = serializers.SerializerMethodField()
+    fixedExpiryDate = serializers.SerializerMethodField()
+    numTotal = serializers.IntegerField(source="issued_count")
+    latestIssualTime = serializers.SerializerMethodField()
+    latestRedemptionTime = serializers.SerializerMethodField()
+    discountOn = serializers.CharField(source="discount_on")
+    discountType = serializers.CharField(source="discount_type")
+    externalIssual = FalseField()
+    updateProductData = FalseField()
+
+    def get_discountCode(self, series: Series) -> str:
+        return series.discount_code or "NO_VALUE"
+
+    def get_numUploadedNonIssued(self, series: Series) -> int:
+        return self.context["uploaded"][1]
+
+    def get_numUploadedTotal(self, series: Series) -> int:
+        return self.context["uploaded"][0]
+
+    def get_randomCodeLength(self, series: Series) -> int:
+        return 0 if series.is_generic else series.random_code_length
+
+    def get_fixedExpiryDate(self, series: Series) -> int:
+        if series.expiry_strategy_type != ExpiryStrategy.SERIES_EXPIRY:
+            return 0
+        return _epoch_ms(series.valid_till)
+
+    def get_latestIssualTime(self, series: Series) -> int:
+        return _epoch_ms(self.context["issued_at"])
+
+    def get_latestRedemptionTime(self, series: Series) -> int:
+        return _epoch_ms(self.context["redeemed_at"])
+
+
+class CapillaryV2Identifier(serializers.Serializer):
+    type = serializers.CharField()
+    value = serializers.CharField()
+
+
+class CapillaryV2Profile(serializers.Serializer):
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    fields = EmptyObjectField()
+    allFields = EmptyObjectField()
+    identifiers = serializers.SerializerMethodField()
+    commChannels = EmptyListField()
+    userId = serializers.IntegerField(source="id")
+    accountId = BlankField()
+    autoUpdateTime = serializers.SerializerMethodField()
+    identifiersAll = serializers.SerializerMethodField()
+
+    @extend_schema_field(CapillaryV2Identifier(many=True))
+    def get_identifiers(self, customer: Customer) -> list[dict[str, str]]:
+        found = (
+            ("email", customer.email),
+            ("mobile", customer.mobile),
+            ("externalId", customer.external_id),
+        )
+        return [{"type": kind, "value": value} for kind, value in found if value]
+
+    def get_autoUpdateTime(self, customer: Customer) -> str:
+        return customer.updated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @extend_schema_field(CapillaryV2Identifier(many=True))
+    def get_identifiersAll(self, customer: Customer) -> list[dict[str, str]]:
+        return self.get_identifiers(customer)
+
+
+class CapillaryV2Customer(serializers.Serializer):
+    id = serializers.IntegerField()
+    profiles = serializers.SerializerMethodField()
+
+    @extend_schema_field(CapillaryV2Profile(many=True))
+    def get_profiles(self, customer: Customer) -> list[dict[str, Any]]:
+        return [CapillaryV2Profile(customer).data]
+
+
+class CapillaryV2IssuedCoupon(serializers.Serializer):
+    code = serializers.CharField()
+    couponId = serializers.IntegerField(source="id")
+
+
+class CapillaryV2ErrorItem(serializers.Serializer):
+    status = serializers.BooleanField()
+    code = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class CapillaryV2IssueMultiple(serializers.Serializer):
+    coupons = CapillaryV2IssuedCoupon(many=True)
+    couponConfig = CapillaryV2CouponConfig(source="series")
+    totalCount = serializers.IntegerField(source="requested")
+    failureCount = serializers.SerializerMethodField()
+    successCount = serializers.IntegerField(source="issued")
+    customer = CapillaryV2Customer()
+    errors = serializers.SerializerMethodField()
+    warnings = EmptyListField()
+
+    def get_failureCount(self, outcome: IssueOutcome) -> int:
+        return outcome.requested - outcome.issued
+
+    @extend_schema_field(CapillaryV2ErrorItem(many=True))
+    def get_errors(self, outcome: IssueOutcome) -> list[dict[str, Any]]:
+        if outcome.shortfall is None:
+            return []
+        return [CAPILLARY_V2.item(outcome.shortfall)]
+
+
+CAPILLARY_ERROR = inline_serializer(
+    "CapillaryV2Error",
+    {
+        "errors": CapillaryV2ErrorItem(many=True),
+    },
+)
+
+
+def _errors(*statuses: tuple[int, str]) -> dict[int, OpenApiResponse]:
+    return {
+        status: OpenApiResponse(CAPILLARY_ERROR, description=description)
+        for status, description in statuses
+    }
+
+
+AUTH_ERRORS = (
+    (401, "Missing or bad Basic credentials or OAuth token (code 401)."),
+    (403, "The key lacks the `series` scope, or the store is inactive."),
+)
+
+
+# --- views ----------------------------------------------------------------------------
+
+
+class CapillaryV2SeriesListEnvelope(serializers.Serializer):
+    entity = CapillaryV2Series(many=True)
+    warnings = CapillaryV2ErrorItem(many=True)
+
+
+class CapillaryV2SeriesEnvelope(serializers.Serializer):
+    entity = CapillaryV2Series()
+    warnings = CapillaryV2ErrorItem(many=True)
+
+
+def _ids(raw: str | None) -> list[int]:
+    if raw is None or not raw.strip():
+        raise serializers.ValidationError({"ids": ["Give series IDs, e.g. ids=1,2."]})
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise serializers.ValidationError(
+            {"ids": ["Comma-separated series IDs (numbers), e.g. ids=1,2."]}
+        )
+    if len(parts) > MAX_IDS:
+        raise serializers.ValidationError({"ids": [f"At most {MAX_IDS} IDs."]})
+    return [int(part) for part in parts]
+
+
+class SeriesViewSet(CapillaryV2ViewSet):
+    @extend_schema(
+        summary="Get coupon series details",
+        operation_id="capillary_series_get",
+        parameters=[
+            OpenApiParameter(
+                "ids",
+                str,
+                required=True,
+                description="Comma-separated series IDs (at most 100).",
+            )
+        ],
+        responses={
+            200: CapillaryV2SeriesListEnvelope,
+            **_errors((400, "Bad `ids`, or no such series (code 707)."), *AUTH_ERRORS),
+        },
+    )
+    def list(self, request):
+        ids = _ids(request.query_params.get("ids"))
+        found = selectors.series_by_ids(store=self.store, ids=ids)
+        if not found:
+            raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
+        known = {series.id for series in found}
+        warnings = [
+            {
+                **CAPILLARY_V2.item(errors.SERIES_NOT_FOUND),
+                "message": f"Coupon Series ID = {value} is invalid",
+            }
+            for value in dict.fromkeys(ids)
+            if value not in known
+        ]
+        context = {"tz": self.store.timezone}
+        return Response(
+            {
+                "entity": CapillaryV2Series(found, many=True, context=context).data,
+                "warnings": warnings,
+            }
+        )
+
+    @extend_schema(
+        summary="Create a coupon series",
+        description=(
+            "A `CouponSeriesV2` object, bare or wrapped as "
+            '`{"CouponSeriesV2": {...}}`. With `genericCode` the series is generic '
+            "(everyone gets that code); otherwise codes are random from "
+            "`alphaNumeric`/`randomCodeLength`/`couponPrefix`/`couponSuffix` and a "
+            "first pool is generated at once."
+        ),
+        operation_id="capillary_series_create",
+        request=CouponSeriesV2Input,
+        responses={
+            200: CapillaryV2SeriesEnvelope,
+            **_errors(
+                (400, "Invalid series (code 400), or its codes cannot fit."),
+                *AUTH_ERRORS,
+            ),
+        },
+    )
+    def create(self, request):
+        body = request.data
+        if isinstance(body, dict) and "CouponSeriesV2" in body:
+            body = body["CouponSeriesV2"]
+        context = {"tz": self.store.timezone}
+        serializer = CouponSeriesV2Input(data=body, context=context)
+        validated(serializer)
+        series = services.series_create(
+            store=self.store,
+            actor=Actor.api_key(request.auth),
+            **serializer.to_domain(),
+        )
+        return Response(
+            {"entity": CapillaryV2Series(series, context=context).data, "warnings": []}
+        )
+
+
+class IssueViewSet(CapillaryV2ViewSet):
+    @extend_schema(
+        summary="Issue multiple coupons to a customer from a series",
+        operation_id="capillary_issue_multiple",
+        request=CapillaryV2IssueMultipleInput,
+        responses={
+            200: OpenApiResponse(
+                CapillaryV2IssueMultiple,
+                description="Full or partial success; a partial one lists why in "
+                "`errors` (5001, 5002, 5004, 5006).",
+            ),
+            **_errors(
+                (
+                    400,
+                    "Nothing issued: 701, 707, 709, 713, 756, 677, 5001, 5002, "
+                    "5005, or invalid input (400).",
+                ),
+                *AUTH_ERRORS,
+            ),
+        },
+    )
+    def multiple(self, request):
+        data = validated(CapillaryV2IssueMultipleInput(data=request.data))
+        ref = data.get("customer") or {}
+        customer = customer_find(
+            store=self.store,
+            mobile=ref.get("mobile"),
+            email=ref.get("email"),
+            external_id=ref.get("externalId"),
+            customer_id=ref.get("id"),
+        )
+        count = data.get("count")
+        metadata = data.get("metadata") or {}
+        outcome = services.series_issue(
+            store=self.store,
+            series_id=data.get("seriesId"),
+            customer=customer,
+            count=1 if count is None else count,
+            api_key=request.auth,
+            purpose=metadata.get("reason", ""),
+        )
+        context = {
+            "tz": self.store.timezone,
+            "issued_at": outcome.issued_at,
+            "redeemed_at": selectors.series_latest_redemption_at(series=outcome.series),
+            "uploaded": selectors.series_uploaded_counts(series=outcome.series),
+        }
+        return Response(CapillaryV2IssueMultiple(outcome, context=context).data)

@@ -1,0 +1,43 @@
+"""Reads of the series app."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+
+from core import flake
+from coupons.models import Coupon, Redemption
+from series.models import CodeFormat, Series
+from stores.models import Store
+
+
+def series_queryset(*, store: Store) -> QuerySet[Series]:
+    return Series.objects.for_store(store.id)
+
+
+def series_by_ids(*, store: Store, ids: list[int]) -> list[Series]:
+    """The store's series with these ids, in the order asked; unknown ids are left
+    out (another store's series too). One query."""
+    valid = [value for value in ids if 0 < value <= flake.MAX_ID]
+    rows = series_queryset(store=store).filter(id__in=valid)
+    found = {series.id: series for series in rows}
+    return [found[value] for value in dict.fromkeys(valid) if value in found]
+
+
+def series_latest_redemption_at(*, series: Series) -> datetime | None:
+    """When a code of the series was last redeemed (rolled-back uses excluded)."""
+    return (
+        Redemption.objects.for_store(series.store_id)
+        .counting()
+        .filter(coupon__series_id=series.id)
+        .aggregate(latest=Max("created_at"))["latest"]
+    )
+
+
+def series_uploaded_counts(*, series: Series) -> tuple[int, int]:
+    """(uploaded codes in all, not issued yet) of an uploaded-codes series; else 0s."""
+    if series.code_format != CodeFormat.UPLOADED:
+        return 0, 0
+    codes = Coupon.objects.filter(series_id=series.id)
+    return codes.count(), codes.filter(pooled=True).count()

@@ -1,0 +1,726 @@
+"""Writes of the series app: series, the code pool, and issuing codes to customers.
+
+The pool: every generated code is a ``Coupon`` row with ``series_id`` set and
+``pooled=True``, made ahead of issue in bulk (``series_generate_codes``, or when a
+series is created, or when the pool runs low). Issuing claims pooled rows with
+``SELECT ... FOR UPDATE SKIP LOCKED``, restricts them to the customer, dates them by
+the series' expiry strategy, records an ``Assignment`` each and counts them on the
+series with a conditional ``UPDATE``: all in one transaction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from assignments.models import Assignment, Channel
+from core import errors as core_errors
+from core import flake
+from core.errors import DomainError, FieldIssue
+from coupons import services as coupon_services
+from coupons.models import ActorType, Coupon, DiscountType, Duration, Origin
+from customers import errors as customer_errors
+from customers.models import Customer
+from series import codegen, errors
+from series.codegen import ENUMERATE_LIMIT, CodeSpec
+from series.models import (
+    UNLIMITED,
+    CodeFormat,
+    ExpiryStrategy,
+    Series,
+    SeriesDiscountType,
+)
+from stores.models import ApiKey, Store
+
+logger = logging.getLogger(__name__)
+
+MAX_ISSUE = 500
+MAX_CODE_LENGTH = 100  # Coupon.code
+# Above this many codes a format cannot be filled by any store, so the pool top-up
+# done while issuing skips the exact count of the taken codes (a scan of the store).
+UNFILLABLE_SPACE = 10**10
+DEFAULT_POOL_TARGET = 1000
+DEFAULT_POOL_LOW = 200
+GENERATE_BATCH = 250_000
+
+Progress = Callable[[int, int], Any]
+
+# Minor units per currency where it is not 2 (ISO 4217).
+_ZERO_DECIMAL = frozenset(
+    {
+        *("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"),
+        *("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"),
+    }
+)
+_THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+
+
+def _pool_target() -> int:
+    return int(getattr(settings, "SERIES_POOL_TARGET", DEFAULT_POOL_TARGET))
+
+
+def _pool_low() -> int:
+    return int(getattr(settings, "SERIES_POOL_LOW", DEFAULT_POOL_LOW))
+
+
+def _invalid(path: str, message: str) -> DomainError:
+    return DomainError(
+        errors.INVALID_SERIES,
+        f"{path}: {message}",
+        fields=[FieldIssue(path, "invalid", message)],
+    )
+
+
+# --- money ----------------------------------------------------------------------------
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """A major-unit amount (Capillary's ``discountValue: 500``) in the smallest unit.
+
+    Raises ValueError when the amount has more decimals than the currency.
+    """
+    exponent = 2
+    if currency in _ZERO_DECIMAL:
+        exponent = 0
+    elif currency in _THREE_DECIMAL:
+        exponent = 3
+    scaled = Decimal(amount) * (10**exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{currency} has {exponent} decimals")
+    return int(scaled.to_integral_value(ROUND_HALF_UP))
+
+
+def percent_x10(value: Decimal) -> int:
+    """Capillary's ``PERC`` value (12.5 = 12.5 %) as the ledger's percent x 10."""
+    scaled = Decimal(value) * 10
+    if scaled != scaled.to_integral_value():
+        raise ValueError("at most one decimal")
+    return int(scaled)
+
+
+def series_coupon_values(series: Series, *, currency: str) -> dict[str, Any]:
+    """The Coupon fields of a code of ``series`` (a pooled code unless told).
+
+    ABS discounts are in major units on the series and in the smallest unit on the
+    coupon; PERC values become percent x 10 with ``discountUpto`` as their cap (0: no
+    cap). A random code is one customer's, so its redemption limit is store-wide; the
+    generic code is everyone's, so the limit is per customer.
+    """
+    percent = series.discount_type == SeriesDiscountType.PERC
+    upto = minor_units(series.discount_upto, currency)
+    limit = series.max_redemptions_per_coupon
+    values: dict[str, Any] = {
+        "store_id": series.store_id,
+        "enabled": True,
+        "duration": Duration.ONCE,
+        "discount_type": DiscountType.PERCENT if percent else DiscountType.AMOUNT,
+        "discount_amount": (
+            percent_x10(series.discount_value)
+            if percent
+            else minor_units(series.discount_value, currency)
+        ),
+        "discount_max_amount": upto if percent and upto > 0 else None,
+        "minimum_order_value": minor_units(series.min_bill_amount, currency),
+        "origin": Origin.GENERATED,
+        "series_id": series.id,
+        "pooled": True,
+        "created_by_type": ActorType.INTERNAL,
+    }
+    scope = "customer" if series.is_generic else "store"
+    values[f"redeem_limit_{scope}_enabled"] = limit != UNLIMITED
+    values[f"redeem_limit_{scope}_amount"] = max(limit, 0)
+    return values
+
+
+# --- validity -------------------------------------------------------------------------
+
+
+def _end_of_day(day, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+
+
+def coupon_window(
+    series: Series, *, at: datetime, tz: str
+) -> tuple[datetime | None, datetime | None]:
+    """(usable_at, valid_till) of a code issued at ``at``.
+
+    - ``SERIES_EXPIRY``: the series' valid-till.
+    - ``DAYS`` N: the end (23:59:59, store time) of the N-th day after the issue day.
+    - ``MONTHS_END`` N: the end of the month N months after the issue month.
+    The series' own valid-till bounds each (Capillary: "the series expiration date
+    applies before a coupon's validity period"). ``redemptionValidAfterDays`` N makes
+    the code usable from the start of the N-th day after issue.
+    """
+    zone = ZoneInfo(tz)
+    local = at.astimezone(zone)
+    strategy, value = series.expiry_strategy_type, series.expiry_strategy_value
+    till: datetime | None
+    if strategy == ExpiryStrategy.DAYS:
+        till = _end_of_day(local.date() + timedelta(days=value), zone)
+    elif strategy == ExpiryStrategy.MONTHS_END:
+        months = local.month - 1 + value
+        year, month = local.year + months // 12, months % 12 + 1
+        last = calendar.monthrange(year, month)[1]
+        till = _end_of_day(local.date().replace(year=year, month=month, day=last), zone)
+    else:
+        till = series.valid_till
+    if series.valid_till is not None and (till is None or till > series.valid_till):
+        till = series.valid_till
+    usable_at = None
+    if series.redemption_valid_after_days > 0:
+        day = local.date() + timedelta(days=series.redemption_valid_after_days)
+        usable_at = datetime.combine(day, time(0, 0), tzinfo=zone)
+    if till is not None and (till <= at or (usable_at and usable_at > till)):
+        # The code would expire before it could be used.
+        raise DomainError(errors.SERIES_EXPIRED, "The series has expired.")
+    return usable_at, till
+
+
+# --- series ---------------------------------------------------------------------------
+
+
+SERIES_FIELDS = (
+    "description",
+    "discount_code",
+    "discount_type",
+    "discount_value",
+    "discount_upto",
+    "discount_on",
+    "generic_code",
+    "alpha_numeric",
+    "random_code_length",
+    "code_prefix",
+    "code_suffix",
+    "max_create",
+    "is_multiple_vouchers_per_user_allowed",
+    "max_vouchers_per_user",
+    "valid_till",
+    "expiry_strategy_type",
+    "expiry_strategy_value",
+    "redemption_valid_after_days",
+    "min_bill_amount",
+    "max_redemptions_per_coupon",
+    "custom_properties",
+)
+
+
+def _check_series(series: Series, *, currency: str, at: datetime) -> None:
+    """Cross-field rules of a series (types and ranges are the caller's input rules)."""
+    if not series.description.strip():
+        raise _invalid("description", "A description is required.")
+    for path in ("max_create", "max_vouchers_per_user", "max_redemptions_per_coupon"):
+        value = getattr(series, path)
+        if value != UNLIMITED and value < 1:
+            raise _invalid(path, "Use -1 (unlimited) or at least 1.")
+    if series.valid_till is not None and series.valid_till <= at:
+        raise _invalid("valid_till", "The series would already have expired.")
+    if series.expiry_strategy_value < 0 or series.redemption_valid_after_days < 0:
+        raise _invalid("expiry_strategy_value", "Cannot be negative.")
+    if series.discount_type == SeriesDiscountType.PERC:
+        if series.discount_value > 100:
+            raise _invalid("discount_value", "A percentage cannot exceed 100.")
+        try:
+            percent_x10(series.discount_value)
+        except ValueError:
+            raise _invalid(
+                "discount_value", "A percentage has at most one decimal."
+            ) from None
+    for path in ("discount_value", "discount_upto", "min_bill_amount"):
+        try:
+            minor_units(getattr(series, path), currency)
+        except ValueError as exc:
+            raise _invalid(path, f"Too many decimals: {exc}.") from None
+    if series.is_generic:
+        code = series.generic_code
+        if not code or not codegen.AFFIX_RE.match(code) or len(code) > MAX_CODE_LENGTH:
+            raise _invalid(
+                "generic_code",
+                "1 to 100 letters, digits, '-' or '_'.",
+            )
+        if series.expiry_strategy_type != ExpiryStrategy.SERIES_EXPIRY:
+            raise _invalid(
+                "expiry_strategy_type",
+                "A generic code is shared, so it expires with the series "
+                "(SERIES_EXPIRY).",
+            )
+        if series.redemption_valid_after_days:
+            raise _invalid(
+                "redemption_valid_after_days",
+                "A generic code is shared: it cannot start later per customer.",
+            )
+        return
+    for path in ("code_prefix", "code_suffix"):
+        if not codegen.AFFIX_RE.match(getattr(series, path)):
+            raise _invalid(path, "Only letters, digits, '-' and '_'.")
+    if not 1 <= series.random_code_length <= 64:
+        raise _invalid("random_code_length", "Between 1 and 64.")
+    spec = series_spec(series)
+    if spec.total_length > MAX_CODE_LENGTH:
+        raise _invalid(
+            "random_code_length",
+            f"Prefix, random part and suffix make {spec.total_length} characters; "
+            f"a code has at most {MAX_CODE_LENGTH}.",
+        )
+
+
+def series_spec(series: Series) -> CodeSpec:
+    return CodeSpec.of(
+        alpha_numeric=series.alpha_numeric,
+        length=series.random_code_length,
+        prefix=series.code_prefix,
+        suffix=series.code_suffix,
+    )
+
+
+@transaction.atomic
+def series_create(
+    *, store: Store, actor: coupon_services.Actor = coupon_services.INTERNAL, **values
+) -> Series:
+    """Create a series; a random series gets its first pool of codes at once.
+
+    A generic series (``generic_code`` set) gets its one coupon; a taken code is
+    ``code_taken``. A random series whose cap cannot fit in its code format beside
+    the store's other codes is refused (``code_space_exhausted``).
+    """
+    unknown = set(values) - set(SERIES_FIELDS)
+    if unknown:
+        raise ValueError(f"not series fields: {sorted(unknown)}")
+    series = Series(store=store, **values)
+    generic = bool(series.generic_code)
+    series.code_format = CodeFormat.GENERIC if generic else CodeFormat.RANDOM
+    at = timezone.now()
+    _check_series(series, currency=store.currency, at=at)
+    series.save()
+    if series.is_generic:
+        _generic_coupon(series, store=store, actor=actor)
+        return series
+    room = code_room(series)
+    initial = _pool_target()
+    if series.max_create != UNLIMITED:
+        if series.max_create > room:
+            raise space_error(series, series.max_create, room)
+        initial = min(initial, series.max_create)
+    if room <= 0:
+        raise space_error(series, 1, room)
+    initial = min(initial, room)
+    if initial > 0:
+        _fill(series, initial, free=room, currency=store.currency, actor=actor)
+    return series
+
+
+def _generic_coupon(
+    series: Series,
+    *,
+    store: Store,
+    actor: coupon_services.Actor = coupon_services.INTERNAL,
+) -> Coupon | None:
+    """The generic series' coupon, created on first use (a series made in the admin
+    has none yet); None when it was deleted (archived)."""
+    coupon = Coupon.objects.filter(series_id=series.id).order_by("id").first()
+    if coupon is not None:
+        return None if coupon.is_archived else coupon
+    values = series_coupon_values(series, currency=store.currency)
+    provenance = {"origin": Origin.GENERATED, "series_id": series.id}
+    editable = {key: value for key, value in values.items() if key in _EDITABLE}
+    return coupon_services.coupon_create(
+        store=store,
+        actor=actor,
+        provenance=provenance,
+        code=series.generic_code,
+        expires_at=series.valid_till,
+        **editable,
+    )
+
+
+_EDITABLE = frozenset(coupon_services.EDITABLE)
+
+
+# --- the code pool --------------------------------------------------------------------
+
+
+def code_room(series: Series, *, exact: bool = True) -> int:
+    """How many more codes of the series' format fit in its store: the format's space
+    minus the store's live codes that fall in it (any series, any letter case).
+
+    ``exact=False`` skips the count (a scan) for a space no store can fill.
+    """
+    spec = series_spec(series)
+    if not exact and spec.space >= UNFILLABLE_SPACE:
+        return spec.space
+    taken = codegen.taken_in_space(store_id=series.store_id, spec=spec).count()
+    return max(0, spec.space - taken)
+
+
+def space_error(series: Series, wanted: int, room: int) -> DomainError:
+    spec = series_spec(series)
+    return DomainError(
+        errors.CODE_SPACE_EXHAUSTED,
+        f"The code format ({spec.describe()}) has {spec.space:,} codes and only "
+        f"{room:,} are still free in this store: {wanted:,} more cannot fit. Use "
+        "longer or alphanumeric codes.",
+    )
+
+
+def _fill(
+    series: Series,
+    count: int,
+    *,
+    free: int,
+    currency: str,
+    actor: coupon_services.Actor = coupon_services.INTERNAL,
+) -> int:
+    """Insert up to ``count`` new pooled codes in the caller's transaction; returns
+    how many. ``free`` is the room of the format (``code_room``)."""
+    spec = series_spec(series)
+    values = series_coupon_values(series, currency=currency)
+    values["created_by_type"], values["created_by_id"] = actor.type, actor.id
+    count = min(count, free)
+    if count <= 0:
+        return 0
+    if spec.space <= ENUMERATE_LIMIT:
+        # Small space: sample exactly among the free codes.
+        inserted = 0
+        for _ in range(3):  # a concurrent writer may take a sampled code
+            taken = set(codegen.taken_in_space(store_id=series.store_id, spec=spec))
+            codes = spec.sample_free(count - inserted, taken)
+            inserted += codegen.insert_pooled(values=values, codes=codes)
+            if inserted >= count or not codes:
+                break
+        return inserted
+    inserted, idle = 0, 0
+    while inserted < count and idle < 5:
+        want = count - inserted
+        fraction = max(free - inserted, 1) / spec.space
+        if fraction > 0.8:
+            # Sparse: draw as many as needed; the unique index drops the few taken.
+            got = codegen.insert_pooled(
+                values=values,
+                codes=spec.distinct(want),
+                # Expected collisions with taken codes well below one.
+                sparse=want * (1 - fraction) < 0.05,
+            )
+        else:
+            # Dense: oversample, insert at most ``want``.
+            draw = min(int(want / fraction * 1.25) + 16, codegen.MAX_CANDIDATES)
+            got = codegen.insert_pooled(
+                values=values, codes=spec.distinct(draw), limit=want
+            )
+        inserted += got
+        idle = 0 if got else idle + 1
+    return inserted
+
+
+def pool_size(series: Series, *, at_most: int | None = None) -> int:
+    pool = Coupon.objects.filter(series_id=series.id, pooled=True)
+    if at_most is not None:
+        pool = pool.order_by()[:at_most]
+    return pool.count()
+
+
+def generation_room(series: Series, count: int) -> int:
+    """Check that ``count`` more codes can be generated for the series (its format,
+    the store's other codes, its cap); returns the format's free room."""
+    if series.code_format != CodeFormat.RANDOM:
+        raise DomainError(
+            errors.INVALID_SERIES, "Only a series of random codes generates codes."
+        )
+    if count < 1:
+        raise DomainError(core_errors.INVALID_INPUT, "Generate at least one code.")
+    if series.max_create != UNLIMITED:
+        pooled = pool_size(series)
+        left = series.max_create - series.issued_count - pooled
+        if count > left:
+            raise DomainError(
+                errors.POOL_OVER_CAP,
+                f"The series may issue {series.max_create - series.issued_count:,} "
+                f"more codes and {pooled:,} are already in its pool: at most "
+                f"{max(left, 0):,} more can be generated.",
+            )
+    room = code_room(series)
+    if count > room:
+        raise space_error(series, count, room)
+    return room
+
+
+def series_generate_codes(
+    *,
+    series: Series,
+    count: int,
+    progress: Progress | None = None,
+    batch_size: int = GENERATE_BATCH,
+    actor: coupon_services.Actor = coupon_services.INTERNAL,
+) -> int:
+    """Generate ``count`` more pooled codes for a random series; returns how many.
+
+    Refuses, before writing anything, a count that cannot fit in the format beside
+    the store's codes (``code_space_exhausted``) or beyond what the series may still
+    issue (``pool_over_cap``). Bulk work: one transaction per batch, so a failure
+    keeps the finished batches and a rerun adds only what is missing.
+    ``progress(done, total)`` is called after each batch.
+    """
+    series = Series.objects.select_related("store").get(pk=series.pk)
+    room = generation_room(series, count)
+    done = 0
+    while done < count:
+        step = min(batch_size, count - done)
+        with transaction.atomic():
+            got = _fill(
+                series,
+                step,
+                free=room - done,
+                currency=series.store.currency,
+                actor=actor,
+            )
+        if got == 0:
+            raise DomainError(
+                errors.CODE_SPACE_EXHAUSTED,
+                f"Generated {done:,} of {count:,} codes, then no free code could be "
+                "found: the format is nearly full. Use longer or alphanumeric codes.",
+            )
+        done += got
+        if progress is not None:
+            progress(done, count)
+    return done
+
+
+def series_pool_top_up(*, series_id: int) -> int:
+    """Refill a random series' pool to its target when it is below the low mark.
+
+    Runs after an issue commits. On PostgreSQL an advisory lock keeps two processes
+    from topping up the same series at once (the loser skips).
+    """
+    low = _pool_low()
+    pooled_now = Coupon.objects.filter(series_id=series_id, pooled=True)
+    if pooled_now.order_by()[:low].count() >= low:
+        return 0  # the common case: one cheap count, no lock
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [series_id])
+                if not cursor.fetchone()[0]:
+                    return 0
+        series = Series.objects.select_related("store").filter(pk=series_id).first()
+        if series is None or series.code_format != CodeFormat.RANDOM:
+            return 0
+        target = _pool_target()
+        pooled = pool_size(series, at_most=target)
+        if pooled >= low:
+            return 0
+        want = target - pooled
+        if series.max_create != UNLIMITED:
+            want = min(want, series.max_create - series.issued_count - pooled)
+        if want <= 0:
+            return 0
+        room = code_room(series, exact=False)
+        return _fill(series, want, free=room, currency=series.store.currency)
+
+
+# --- issue ----------------------------------------------------------------------------
+
+
+@dataclass
+class IssueOutcome:
+    """What one issue request did. ``shortfall`` names why fewer than ``requested``
+    were issued (a partial success), else None."""
+
+    series: Series
+    customer: Customer
+    requested: int
+    coupons: list[Coupon]
+    issued_at: datetime
+    valid_till: datetime | None
+    shortfall: str | None = None
+    assignments: list[Assignment] = field(default_factory=list)
+
+    @property
+    def issued(self) -> int:
+        return len(self.coupons)
+
+
+class _Grant:
+    """How many codes may be issued, and the reason of the tightest limit."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.reason: str | None = None
+
+    def limit(self, allowed: int, reason: str) -> None:
+        if allowed < self.count:
+            self.count, self.reason = max(allowed, 0), reason
+
+
+def _claim(series: Series, count: int, *, exclude: list[int]) -> list[Coupon]:
+    # SKIP LOCKED: rows another transaction is claiming are passed over, not waited
+    # for. The series lock already serializes issuers; this keeps the claim safe for
+    # any other writer of the pool.
+    pool = Coupon.objects.filter(series_id=series.id, pooled=True)
+    if exclude:
+        pool = pool.exclude(id__in=exclude)
+    return list(
+        pool.order_by("id")
+        .select_for_update(skip_locked=True)
+        .only("id", "code", "store_id", "series_id")[:count]
+    )
+
+
+@transaction.atomic
+def series_issue(
+    *,
+    store: Store,
+    series_id: int | None,
+    customer: Customer | None,
+    count: int,
+    api_key: ApiKey | None = None,
+    channel: str = Channel.CAPILLARY,
+    purpose: str = "",
+    at: datetime | None = None,
+) -> IssueOutcome:
+    """Issue ``count`` codes of a series to a customer: what fits is issued.
+
+    Checks, in order: series id given, count in 1..500, the series exists, is active
+    and has not expired, the customer exists. Then the limits cut the count, each
+    naming itself when it is the tightest: a generic series gives its code once, a
+    customer holds one code (``isMultipleVouchersPerUserAllowed=false``) or at most
+    ``maxVouchersPerUser``, the series issues at most ``maxCreate``, the pool holds
+    only so many. Nothing issued is an error (the tightest limit's reason); some
+    issued is a partial success (``IssueOutcome.shortfall``).
+
+    Lock order: the series row (FOR NO KEY UPDATE: concurrent issues of one series
+    queue here, so the per-customer count and the cap are read under the lock, while
+    inserts that reference the series are not blocked), then pooled coupon rows
+    (SKIP LOCKED). The issued counter moves by a conditional UPDATE that the check
+    constraint backs.
+    """
+    if series_id is None:
+        raise DomainError(errors.SERIES_ID_REQUIRED, "seriesId is required.")
+    if count < 1:
+        raise DomainError(errors.COUNT_NOT_POSITIVE, "count must be at least 1.")
+    if count > MAX_ISSUE:
+        raise DomainError(errors.COUNT_OUT_OF_RANGE, f"count is at most {MAX_ISSUE}.")
+    at = at or timezone.now()
+    series = None
+    if 0 < series_id <= flake.MAX_ID:
+        series = (
+            Series.objects.select_for_update(no_key=True)
+            .filter(store_id=store.id, id=series_id, is_active=True)
+            .first()
+        )
+    if series is None:
+        raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
+    if series.valid_till is not None and series.valid_till <= at:
+        raise DomainError(errors.SERIES_EXPIRED, "The series has expired.")
+    if customer is None:
+        raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
+    usable_at, valid_till = coupon_window(series, at=at, tz=store.timezone)
+
+    grant = _Grant(count)
+    if series.is_generic:
+        grant.limit(1, errors.GENERIC_SINGLE_CODE)
+    per_customer = (
+        not series.is_multiple_vouchers_per_user_allowed
+        or series.max_vouchers_per_user != UNLIMITED
+    )
+    if per_customer:
+        held = Assignment.objects.filter(
+            series_id=series.id, customer_id=customer.id
+        ).count()
+        if not series.is_multiple_vouchers_per_user_allowed:
+            if held:
+                grant.limit(0, errors.ALREADY_HOLDS)
+            else:
+                grant.limit(1, errors.ONE_PER_CUSTOMER)
+        else:
+            grant.limit(series.max_vouchers_per_user - held, errors.PER_CUSTOMER_LIMIT)
+    if series.max_create != UNLIMITED:
+        grant.limit(series.max_create - series.issued_count, errors.OUT_OF_STOCK)
+    if grant.count == 0:
+        raise DomainError(grant.reason or errors.OUT_OF_STOCK)
+
+    if series.is_generic:
+        coupon = _generic_coupon(series, store=store)
+        coupons = [coupon] if coupon is not None else []
+    elif series.code_format == CodeFormat.RANDOM:
+        coupons = _claim(series, grant.count, exclude=[])
+        if len(coupons) < grant.count:
+            # The pool ran dry: generate the shortfall here, in this transaction.
+            missing = grant.count - len(coupons)
+            room = code_room(series, exact=False)
+            _fill(series, missing, free=room, currency=store.currency)
+            coupons += _claim(series, missing, exclude=[c.id for c in coupons])
+    else:  # uploaded codes: only what was uploaded
+        coupons = _claim(series, grant.count, exclude=[])
+    if not coupons:
+        raise DomainError(errors.POOL_EMPTY, "The series has no code left to issue.")
+    grant.limit(len(coupons), errors.POOL_SHORT)
+    coupons = coupons[: grant.count]
+    issued = len(coupons)
+
+    if not series.is_generic:
+        Coupon.objects.filter(id__in=[c.id for c in coupons]).update(
+            pooled=False,
+            usable_by_customer_id=customer.id,
+            usable_at=usable_at,
+            expires_at=valid_till,
+        )
+    outlet_id = api_key.outlet_id if api_key else None
+    assignments = Assignment.objects.bulk_create(
+        [
+            Assignment(
+                id=assignment_id,
+                store_id=store.id,
+                coupon_id=coupon.id,
+                customer_id=customer.id,
+                series_id=series.id,
+                outlet_id=outlet_id,
+                api_key=api_key,
+                channel=channel,
+                valid_till=valid_till,
+                transaction_number=None,
+                purpose=purpose,
+                created_at=at,
+            )
+            for assignment_id, coupon in zip(
+                flake.next_ids(issued), coupons, strict=True
+            )
+        ]
+    )
+    counted = (
+        Series.objects.filter(pk=series.pk)
+        .filter(Q(max_create=UNLIMITED) | Q(issued_count__lte=F("max_create") - issued))
+        .update(issued_count=F("issued_count") + issued)
+    )
+    if counted != 1:  # cannot happen under the series lock; the constraint agrees
+        raise DomainError(errors.OUT_OF_STOCK)
+    series.issued_count += issued
+    if series.code_format == CodeFormat.RANDOM:
+        transaction.on_commit(
+            partial(_top_up_quietly, series_id=series.id), robust=True
+        )
+    return IssueOutcome(
+        series=series,
+        customer=customer,
+        requested=count,
+        coupons=coupons,
+        issued_at=at,
+        valid_till=valid_till,
+        shortfall=grant.reason,
+        assignments=assignments,
+    )
+
+
+def _top_up_quietly(*, series_id: int) -> None:
+    added = series_pool_top_up(series_id=series_id)
+    if added:
+        logger.info("series %s: %s codes added to the pool", series_id, added)
