@@ -14,6 +14,7 @@ from django.utils import timezone
 from assignments import errors, selectors
 from assignments.errors import Outcome
 from assignments.models import Assignment
+from audit import services as audit
 from core import flake
 from core.errors import DomainError
 from coupons.models import Coupon
@@ -240,4 +241,18 @@ def assignments_receive(
         )
         for coupon_id, n in taken.items():
             coupons[coupon_id].received_count += n
+        audit.record_many(
+            [
+                {
+                    "action": "receive",
+                    "object_type": "assignment",
+                    "object_id": assignment.pk,
+                    "store_id": assignment.store_id,
+                    "coupon_id": assignment.coupon_id,
+                    "customer_id": assignment.customer_id,
+                    "changes": {"channel": assignment.channel},
+                }
+                for assignment in assignments
+            ]
+        )
     return ReceiveResult(customer=customer, items=items)

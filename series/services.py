@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from assignments.models import Assignment, Channel
+from audit import services as audit
 from core import errors as core_errors
 from core import flake
 from core.errors import DomainError, FieldIssue
@@ -704,6 +705,21 @@ def series_issue(
     if counted != 1:  # cannot happen under the series lock; the constraint agrees
         raise DomainError(errors.OUT_OF_STOCK)
     series.issued_count += issued
+    audit.record_many(
+        [
+            {
+                "action": "issue",
+                "object_type": "assignment",
+                "object_id": assignment.pk,
+                "store_id": store.id,
+                "coupon_id": assignment.coupon_id,
+                "customer_id": customer.id,
+                "series_id": series.id,
+                "changes": {"valid_till": valid_till, "purpose": purpose},
+            }
+            for assignment in assignments
+        ]
+    )
     if series.code_format == CodeFormat.RANDOM:
         transaction.on_commit(
             partial(_top_up_quietly, series_id=series.id), robust=True
