@@ -7,12 +7,13 @@ from django.db.models import Q
 
 from assignments.models import Assignment
 from core import flake
+from core.admin import BigTableMixin, StoreListFilter, StoreScopedMixin
 from coupons.admin import coupons_matching
 from customers.admin import customers_matching
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     """Read-only: receiving and issuing move stock and caps, so only services write."""
 
     list_display = [
@@ -26,7 +27,7 @@ class AssignmentAdmin(admin.ModelAdmin):
         "valid_till",
         "created_at",
     ]
-    list_filter = ["store", "channel"]
+    list_filter = [("store", StoreListFilter), "channel"]
     list_select_related = ["coupon", "customer", "store", "series", "outlet"]
     search_fields = [
         "=coupon__code",
@@ -54,9 +55,6 @@ class AssignmentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     readonly_fields = fields
-    sortable_by = ["id"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
 
     def get_search_results(self, request, queryset, search_term):

@@ -5,12 +5,14 @@ from django.utils.html import format_html, format_html_join
 
 from audit import selectors
 from audit.models import AuditEvent
+from core.admin import StoreListFilter, StoreScopedMixin
+from core.paginator import CappedCountPaginator
 
 TIMELINE_LENGTH = 50
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(StoreScopedMixin, admin.ModelAdmin):
     """Read-only: nothing in the app can edit or delete the audit trail."""
 
     list_display = [
@@ -23,11 +25,19 @@ class AuditEventAdmin(admin.ModelAdmin):
         "channel",
         "store",
     ]
-    list_filter = ["action", "object_type", "channel", "actor_type"]
+    list_filter = [
+        "action",
+        "object_type",
+        "channel",
+        "actor_type",
+        ("store", StoreListFilter),
+    ]
     list_select_related = ["store"]
     search_fields = ["=object_id", "=coupon_id", "=customer_id", "=series_id"]
     search_help_text = "Exact object, coupon, customer or series ID."
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
     sortable_by = ["at"]
     list_per_page = 100
 

@@ -6,18 +6,48 @@ import contextlib
 import uuid
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
+from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
 from core import flake
+from core.admin import (
+    BigTableMixin,
+    RelatedPagesMixin,
+    StoreListFilter,
+    StoreScopedMixin,
+    admin_link,
+    related_page,
+)
+from core.errors import DomainError
 from coupons import services
-from coupons.models import Coupon, Redemption
+from coupons.models import ActorType, Coupon, Redemption
 from customers.admin import customers_matching
 from stores.admin import StoreOwnedAdmin
+from stores.models import ApiKey
 
 # Written only by the services, under a lock or a conditional UPDATE.
 COUNTERS = frozenset({"redeemed_count", "received_count"})
+
+
+def actor_label(actor_type: str | None, actor_id: int | None) -> str:
+    """Who created or updated a coupon, for people: "user alice", "API key ck_..."."""
+    if not actor_type:
+        return "-"
+    if actor_type == ActorType.USER and actor_id is not None:
+        user = get_user_model().objects.filter(pk=actor_id).first()
+        return f"staff user {user.get_username() if user else f'#{actor_id} (deleted)'}"
+    if actor_type == ActorType.API_KEY and actor_id is not None:
+        key = ApiKey.objects.filter(pk=actor_id).only("key_id", "name").first()
+        if key is None:
+            return f"API key #{actor_id} (deleted)"
+        return f"API key {key.key_id}" + (f" ({key.name})" if key.name else "")
+    return ActorType(actor_type).label if actor_type in ActorType.values else actor_type
 
 
 def coupons_matching(term: str) -> QuerySet[Coupon]:
@@ -33,6 +63,14 @@ def coupons_matching(term: str) -> QuerySet[Coupon]:
     with contextlib.suppress(ValueError):
         match |= Q(legacy_uuid=uuid.UUID(term))
     return Coupon.objects.filter(match)
+
+
+def coupons_of_customers_matching(term: str) -> QuerySet[Coupon]:
+    """Coupons held by (assigned to) or restricted to the customers whose email,
+    mobile or external ID is exactly ``term``; index lookups all the way."""
+    customers = customers_matching(term).values("pk")
+    held = Assignment.objects.filter(customer__in=customers).values("coupon_id")
+    return Coupon.objects.filter(Q(usable_by_customer__in=customers) | Q(pk__in=held))
 
 
 class CouponAdminForm(forms.ModelForm):
@@ -61,7 +99,9 @@ class CouponAdminForm(forms.ModelForm):
 
 
 @admin.register(Coupon)
-class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
+class CouponAdmin(
+    RelatedPagesMixin, BigTableMixin, AuditTimelineMixin, StoreOwnedAdmin
+):
     audit_key = "coupon_id"
     form = CouponAdminForm
     list_display = [
@@ -79,7 +119,7 @@ class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "archived_at",
     ]
     list_filter = [
-        "store",
+        ("store", StoreListFilter),
         "enabled",
         "origin",
         "discount_type",
@@ -89,7 +129,10 @@ class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
     # Declared for the search box and autocompletes; get_search_results does the
     # matching (exact code in any case, ID or legacy UUID).
     search_fields = ["=code"]
-    search_help_text = "Exact code (any case), coupon ID or legacy UUID."
+    search_help_text = (
+        "Exact code (any case), coupon ID, legacy UUID, or the exact email, mobile "
+        "or external ID of a customer who holds it."
+    )
     autocomplete_fields = ["store", "usable_by_customer"]
     fieldsets = [
         (None, {"fields": ["id", "store", "code", "enabled", "note"]}),
@@ -153,11 +196,9 @@ class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
             "History",
             {
                 "fields": [
-                    "created_by_type",
-                    "created_by_id",
+                    "created_by",
                     "created_at",
-                    "updated_by_type",
-                    "updated_by_id",
+                    "updated_by",
                     "updated_at",
                     "archived_at",
                 ]
@@ -176,24 +217,80 @@ class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "legacy_definition",
         "legacy_uuid",
         "legacy_label",
-        "created_by_type",
-        "created_by_id",
+        "created_by",
         "created_at",
-        "updated_by_type",
-        "updated_by_id",
+        "updated_by",
         "updated_at",
         "timeline",
     ]
-    sortable_by = ["id"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
 
+    @admin.display(description="created by")
+    def created_by(self, coupon: Coupon) -> str:
+        return actor_label(coupon.created_by_type, coupon.created_by_id)
+
+    @admin.display(description="updated by")
+    def updated_by(self, coupon: Coupon) -> str:
+        return actor_label(coupon.updated_by_type, coupon.updated_by_id)
+
     def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
+        term = search_term.strip()
+        if not term:
             return queryset, False
-        matches = coupons_matching(search_term).values("pk")
-        return queryset.filter(pk__in=matches), False
+        found = queryset.filter(
+            Q(pk__in=coupons_matching(term).values("pk"))
+            | Q(pk__in=coupons_of_customers_matching(term).values("pk"))
+        )
+        return found, False
+
+    def related_pages(self, request, obj):
+        def changelist(model: str) -> str:
+            return f"{reverse(f'admin:{model}_changelist')}?coupon__id__exact={obj.pk}"
+
+        assignments = (
+            Assignment.objects.filter(coupon=obj)
+            .select_related("customer", "series", "outlet")
+            .order_by("-id")
+        )
+        redemptions = (
+            Redemption.objects.filter(coupon=obj)
+            .select_related("customer", "outlet")
+            .order_by("-id")
+        )
+        return [
+            related_page(
+                request,
+                assignments,
+                key="assignments",
+                title="Assignments (who holds this coupon)",
+                columns=[
+                    ("id", admin_link),
+                    ("customer", lambda a: admin_link(a.customer)),
+                    ("series", lambda a: admin_link(a.series)),
+                    ("outlet", lambda a: a.outlet or "-"),
+                    ("channel", lambda a: a.get_channel_display()),
+                    ("valid till", lambda a: a.valid_till or "-"),
+                    ("at", lambda a: a.created_at),
+                ],
+                changelist_url=changelist("assignments_assignment"),
+            ),
+            related_page(
+                request,
+                redemptions,
+                key="redemptions",
+                title="Redemptions",
+                columns=[
+                    ("id", admin_link),
+                    ("customer", lambda r: admin_link(r.customer)),
+                    ("outlet", lambda r: r.outlet or "-"),
+                    ("order value", lambda r: r.order_value),
+                    ("discount", lambda r: r.discount_amount),
+                    ("at", lambda r: r.created_at),
+                    ("rolled back at", lambda r: r.rolled_back_at or "-"),
+                ],
+                changelist_url=changelist("coupons_redemption"),
+            ),
+        ]
 
     def save_model(self, request, obj, form, change):
         # Staff write through the same services as the API: the same rules, the
@@ -227,8 +324,11 @@ class CouponAdmin(AuditTimelineMixin, StoreOwnedAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(admin.ModelAdmin):
-    """Read-only: a redemption moves a coupon's counters, so only services write."""
+class RedemptionAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
+    """Read-only: a redemption moves a coupon's counters, so only services write.
+
+    The "roll back" action (with a confirmation page) calls the rollback service.
+    """
 
     list_display = [
         "id",
@@ -244,7 +344,7 @@ class RedemptionAdmin(admin.ModelAdmin):
         "rolled_back_at",
     ]
     list_filter = [
-        "store",
+        ("store", StoreListFilter),
         "purchase_type",
         ("rolled_back_at", admin.EmptyFieldListFilter),
     ]
@@ -276,10 +376,8 @@ class RedemptionAdmin(admin.ModelAdmin):
         "rolled_back_at",
     ]
     readonly_fields = fields
-    sortable_by = ["id"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
+    actions = ["roll_back"]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -302,3 +400,42 @@ class RedemptionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_rollback_permission(self, request):
+        return request.user.has_perm("coupons.change_redemption")
+
+    @admin.action(
+        description="Roll back the selected redemptions", permissions=["rollback"]
+    )
+    def roll_back(self, request, queryset):
+        """Ask first; then roll back each through the service (frees its use)."""
+        redemptions = list(
+            queryset.select_related("coupon", "customer", "store").order_by("id")
+        )
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/coupons/redemption/rollback_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Roll back redemptions?",
+                    "opts": self.model._meta,
+                    "redemptions": redemptions,
+                    "open": [r for r in redemptions if r.rolled_back_at is None],
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        done = 0
+        for redemption in redemptions:
+            try:
+                services.redemption_rollback(redemption=redemption)
+            except DomainError as exc:
+                self.message_user(
+                    request, f"{redemption.pk}: {exc.message}", messages.WARNING
+                )
+            else:
+                done += 1
+        self.message_user(
+            request, f"Rolled back {done} redemption(s).", messages.SUCCESS
+        )
+        return None

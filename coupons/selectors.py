@@ -37,7 +37,10 @@ def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
     queryset = coupon_queryset(store=store).with_code(code)
     if lock:
         queryset = queryset.select_for_update()
-    coupon = queryset.first()
+    # No ORDER BY: the unique index on the folded code holds at most one live row,
+    # and ordering by id lets the planner walk the store's id index instead (a scan
+    # of the store's coupons, ~180 ms among a million).
+    coupon = next(iter(queryset.order_by()[:1]), None)
     if coupon is None:
         raise DomainError(errors.COUPON_NOT_FOUND, "Coupon not found.")
     return coupon

@@ -5,9 +5,19 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+from django.urls import reverse
 
+from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
 from core import flake
+from core.admin import (
+    BigTableMixin,
+    RelatedPagesMixin,
+    StoreListFilter,
+    admin_link,
+    related_page,
+)
+from coupons.models import Coupon, Redemption
 from customers import services
 from customers.models import Customer
 from stores.admin import StoreOwnedAdmin
@@ -28,7 +38,9 @@ def customers_matching(term: str) -> QuerySet[Customer]:
 
 
 @admin.register(Customer)
-class CustomerAdmin(AuditTimelineMixin, StoreOwnedAdmin):
+class CustomerAdmin(
+    RelatedPagesMixin, BigTableMixin, AuditTimelineMixin, StoreOwnedAdmin
+):
     audit_key = "customer_id"
     list_display = [
         "id",
@@ -40,7 +52,7 @@ class CustomerAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "store",
         "created_at",
     ]
-    list_filter = ["store"]
+    list_filter = [("store", StoreListFilter)]
     list_select_related = ["store"]
     # Declared for the search box and autocompletes; get_search_results does the
     # matching, exactly and through the indexes.
@@ -60,9 +72,6 @@ class CustomerAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "updated_at",
         "timeline",
     ]
-    sortable_by = ["id"]
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
 
     def get_search_results(self, request, queryset, search_term):
@@ -70,6 +79,68 @@ class CustomerAdmin(AuditTimelineMixin, StoreOwnedAdmin):
             return queryset, False
         matches = customers_matching(search_term).values("pk")
         return queryset.filter(pk__in=matches), False
+
+    def related_pages(self, request, obj):
+        def changelist(model: str) -> str:
+            url = reverse(f"admin:{model}_changelist")
+            return f"{url}?customer__id__exact={obj.pk}"
+
+        coupons = Coupon.objects.filter(usable_by_customer=obj).order_by("-id")
+        assignments = (
+            Assignment.objects.filter(customer=obj)
+            .select_related("coupon", "series", "outlet")
+            .order_by("-id")
+        )
+        redemptions = (
+            Redemption.objects.filter(customer=obj)
+            .select_related("coupon", "outlet")
+            .order_by("-id")
+        )
+        return [
+            related_page(
+                request,
+                coupons,
+                key="coupons",
+                title="Coupons restricted to this customer",
+                columns=[
+                    ("code", admin_link),
+                    ("enabled", lambda c: c.enabled),
+                    ("redeemed", lambda c: c.redeemed_count),
+                    ("expires at", lambda c: c.expires_at or "-"),
+                    ("archived at", lambda c: c.archived_at or "-"),
+                ],
+            ),
+            related_page(
+                request,
+                assignments,
+                key="assignments",
+                title="Assignments (coupons this customer holds)",
+                columns=[
+                    ("id", admin_link),
+                    ("coupon", lambda a: admin_link(a.coupon)),
+                    ("series", lambda a: admin_link(a.series)),
+                    ("channel", lambda a: a.get_channel_display()),
+                    ("valid till", lambda a: a.valid_till or "-"),
+                    ("at", lambda a: a.created_at),
+                ],
+                changelist_url=changelist("assignments_assignment"),
+            ),
+            related_page(
+                request,
+                redemptions,
+                key="redemptions",
+                title="Redemptions",
+                columns=[
+                    ("id", admin_link),
+                    ("coupon", lambda r: admin_link(r.coupon)),
+                    ("order value", lambda r: r.order_value),
+                    ("discount", lambda r: r.discount_amount),
+                    ("at", lambda r: r.created_at),
+                    ("rolled back at", lambda r: r.rolled_back_at or "-"),
+                ],
+                changelist_url=changelist("coupons_redemption"),
+            ),
+        ]
 
     def save_model(self, request, obj, form, change):
         # Through the services, as the API writes: same rules, audit trail.

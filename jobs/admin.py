@@ -1,12 +1,17 @@
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
+from core.admin import StoreListFilter, StoreScopedMixin
 from core.errors import DomainError
 from jobs import services
 from jobs.models import Job, Status
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(StoreScopedMixin, admin.ModelAdmin):
+    """Jobs of the user's stores; a running job's page refreshes itself until it
+    ends (templates/admin/jobs/job/change_form.html)."""
+
     list_display = [
         "id",
         "kind",
@@ -18,17 +23,55 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", "kind", ("store", StoreListFilter)]
     list_select_related = ["store", "created_by"]
     search_fields = ["=id", "kind"]
-    readonly_fields = [f.name for f in Job._meta.fields] + ["progress"]
+    readonly_fields = [f.name for f in Job._meta.fields] + ["progress", "outcome"]
+    fields = [
+        "id",
+        "kind",
+        "store",
+        "status",
+        "progress",
+        "outcome",
+        "params",
+        "result",
+        "error",
+        "attempts",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    show_full_result_count = False
     actions = ["retry"]
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:
         if job.progress_total:
-            return f"{job.progress_done}/{job.progress_total} ({job.percent}%)"
+            return format_html(
+                '<progress max="100" value="{}"></progress> '
+                '<span class="job-progress">{}/{} ({}%)</span>',
+                job.percent,
+                job.progress_done,
+                job.progress_total,
+                job.percent,
+            )
         return str(job.progress_done) if job.progress_done else "-"
+
+    @admin.display(description="outcome")
+    def outcome(self, job: Job) -> str:
+        if job.status == Status.SUCCEEDED:
+            message = (job.result or {}).get("message") if job.result else None
+            return format_html(
+                '<span class="job-outcome">Done. {}</span>', message or ""
+            )
+        if job.status == Status.FAILED:
+            return format_html('<span class="job-outcome">Failed: {}</span>', job.error)
+        return format_html(
+            '<span class="job-outcome">{}... (this page refreshes itself)</span>',
+            job.get_status_display(),
+        )
 
     def has_add_permission(self, request):
         return False

@@ -2,13 +2,85 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.db.models import Sum
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditTimelineMixin
 from core import flake
-from series.models import UNLIMITED, Series
+from core.admin import StoreListFilter, scope_to_stores
+from core.errors import DomainError
+from coupons.models import Coupon
+from coupons.services import Actor
+from jobs import services as job_services
+from jobs.models import Job
+from series import admin_services
+from series import services as series_services
+from series.models import UNLIMITED, CodeFormat, Series
 from stores.admin import StoreOwnedAdmin
+
+MAX_GENERATE = 10_000_000
+EXPORT_COLUMNS = (
+    "series_id",
+    "code",
+    "pooled",
+    "enabled",
+    "redeemed_count",
+    "usable_at",
+    "expires_at",
+    "created_at",
+)
+EXPORT_CHUNK = 5_000
+JOBS_SHOWN = 5
+
+
+class GenerateCodesForm(forms.Form):
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_GENERATE,
+        help_text="How many codes to add to each selected series' pool.",
+    )
+
+
+class ExtendExpiryForm(forms.Form):
+    valid_till = forms.SplitDateTimeField(
+        widget=AdminSplitDateTime,
+        help_text="The new expiry (UTC); later than each series' current one.",
+    )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for a streamed CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_value(value) -> object:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def export_rows(coupons) -> Iterator[str]:
+    """CSV lines of ``coupons``, read through a server-side cursor in chunks: a
+    million codes never sit in memory at once."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(EXPORT_COLUMNS)
+    rows = coupons.order_by().values_list(*EXPORT_COLUMNS)
+    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+        yield writer.writerow([_csv_value(value) for value in row])
+
 
 # Written only by the issue service, under a lock or a conditional UPDATE.
 COUNTERS = frozenset({"issued_count"})
@@ -19,6 +91,30 @@ class SeriesAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        store = cleaned.get("store")
+        if self.instance._state.adding and store is not None and not self.errors:
+            # A new series is made by series_create: check its rules here, so a
+            # mistake is a message on the form rather than an error page.
+            values = {
+                name: cleaned[name]
+                for name in series_services.SERIES_FIELDS
+                if name in cleaned
+            }
+            candidate = Series(store=store, **values)
+            candidate.code_format = (
+                CodeFormat.GENERIC if candidate.generic_code else CodeFormat.RANDOM
+            )
+            try:
+                series_services._check_series(
+                    candidate, currency=store.currency, at=timezone.now()
+                )
+            except DomainError as exc:
+                issues = exc.fields or []
+                for issue in issues:
+                    field = issue.path if issue.path in self.fields else None
+                    self.add_error(field, issue.message)
+                if not issues:
+                    self.add_error(None, exc.message)
         # issued_count is not a form field, so the form skips the constraint that
         # holds it under max_create; check it here for a clear message.
         max_create = cleaned.get("max_create")
@@ -46,7 +142,12 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "valid_till",
         "is_active",
     ]
-    list_filter = ["store", "is_active", "code_format", "discount_type"]
+    list_filter = [
+        ("store", StoreListFilter),
+        "is_active",
+        "code_format",
+        "discount_type",
+    ]
     list_select_related = ["store"]
     search_fields = ["description"]
     search_help_text = "Description (part of it) or series ID."
@@ -85,6 +186,8 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
                 "fields": [
                     "max_create",
                     "issued_count",
+                    "redeemed",
+                    "pool_remaining",
                     "is_multiple_vouchers_per_user_allowed",
                     "max_vouchers_per_user",
                 ]
@@ -103,11 +206,198 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
                 ]
             },
         ),
+        ("Code generation", {"fields": ["generation_jobs"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
         ("Audit trail", {"fields": ["timeline"], "classes": ["collapse"]}),
     ]
-    readonly_fields = ["id", *sorted(COUNTERS), "created_at", "updated_at", "timeline"]
+    readonly_fields = [
+        "id",
+        *sorted(COUNTERS),
+        "redeemed",
+        "pool_remaining",
+        "generation_jobs",
+        "created_at",
+        "updated_at",
+        "timeline",
+    ]
     list_per_page = 100
+    actions = ["generate_codes", "export_codes_csv", "disable", "extend_expiry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            # A new series: its code format comes from generic_code (the service).
+            return [*self.readonly_fields, "code_format"]
+        return self.readonly_fields
+
+    @admin.display(description="redeemed")
+    def redeemed(self, series: Series) -> int:
+        """Uses of the series' codes (rolled-back uses excluded)."""
+        if series.pk is None:
+            return 0
+        total = Coupon.objects.filter(series_id=series.pk).aggregate(
+            n=Sum("redeemed_count")
+        )["n"]
+        return total or 0
+
+    @admin.display(description="pool remaining")
+    def pool_remaining(self, series: Series) -> int:
+        """Codes generated and not issued yet."""
+        if series.pk is None:
+            return 0
+        return series_services.pool_size(series)
+
+    @admin.display(description="recent generation jobs")
+    def generation_jobs(self, series: Series) -> str:
+        if series.pk is None:
+            return "-"
+        jobs = list(
+            Job.objects.filter(
+                kind="generate_codes", params__series_id=str(series.pk)
+            ).order_by("-id")[:JOBS_SHOWN]
+        )
+        if not jobs:
+            return 'None yet: use the "Generate codes" action of the series list.'
+        return format_html(
+            "<table><thead><tr><th>job</th><th>status</th><th>progress</th>"
+            "<th>result</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}/{} ({}%)</td>'
+                "<td>{}</td></tr>",
+                (
+                    (
+                        reverse("admin:jobs_job_change", args=[job.pk]),
+                        job.pk,
+                        job.get_status_display(),
+                        job.progress_done,
+                        job.progress_total,
+                        job.percent,
+                        (job.result or {}).get("message") or job.error or "-",
+                    )
+                    for job in jobs
+                ),
+            ),
+        )
+
+    def _action_form(self, request, queryset, *, action, form, title, intro):
+        return TemplateResponse(
+            request,
+            "admin/series/series/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "intro": intro,
+                "opts": self.model._meta,
+                "form": form,
+                "action": action,
+                "series_list": list(queryset),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description="Generate codes into the pool", permissions=["change"])
+    def generate_codes(self, request, queryset):
+        """Ask how many; then one background job per series (progress on the job
+        page and on the series page)."""
+        form = GenerateCodesForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_form(
+                request,
+                queryset,
+                action="generate_codes",
+                form=form,
+                title="Generate codes",
+                intro="Codes are generated in the background, in batches.",
+            )
+        count = form.cleaned_data["count"]
+        jobs = []
+        for series in queryset.select_related("store"):
+            try:
+                series_services.generation_room(series, count)
+            except DomainError as exc:
+                self.message_user(request, f"{series}: {exc.message}", messages.ERROR)
+                continue
+            jobs.append(
+                job_services.job_enqueue(
+                    kind="generate_codes",
+                    params={"series_id": str(series.pk), "count": count},
+                    store=series.store,
+                    user=request.user,
+                    total=count,
+                )
+            )
+        if not jobs:
+            return None
+        self.message_user(
+            request,
+            f"Generating {count:,} codes for {len(jobs)} series in the background.",
+            messages.SUCCESS,
+        )
+        if len(jobs) == 1:
+            return HttpResponseRedirect(
+                reverse("admin:jobs_job_change", args=[jobs[0].pk])
+            )
+        return HttpResponseRedirect(
+            reverse("admin:jobs_job_changelist") + "?kind=generate_codes"
+        )
+
+    @admin.action(description="Export codes as CSV", permissions=["view"])
+    def export_codes_csv(self, request, queryset):
+        """Every code of the selected series, streamed as it is read."""
+        series_ids = list(queryset.values_list("pk", flat=True))
+        coupons = scope_to_stores(
+            Coupon.objects.filter(series_id__in=series_ids), request
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(
+            export_rows(coupons), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="series-codes-{stamp}.csv"'
+        )
+        return response
+
+    @admin.action(description="Disable (stop issuing)", permissions=["change"])
+    def disable(self, request, queryset):
+        actor = Actor.user(request.user)
+        changed = sum(
+            admin_services.series_disable(series=series, actor=actor)
+            for series in queryset
+        )
+        self.message_user(request, f"Disabled {changed} series.", messages.SUCCESS)
+
+    @admin.action(description="Extend expiry", permissions=["change"])
+    def extend_expiry(self, request, queryset):
+        form = ExtendExpiryForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._action_form(
+                request,
+                queryset,
+                action="extend_expiry",
+                form=form,
+                title="Extend expiry",
+                intro=(
+                    "Codes whose expiry is the series' expiry move with it; codes "
+                    "with an earlier expiry of their own keep it."
+                ),
+            )
+        valid_till = form.cleaned_data["valid_till"]
+        actor = Actor.user(request.user)
+        for series in queryset:
+            try:
+                _, moved = admin_services.series_extend_expiry(
+                    series=series, valid_till=valid_till, actor=actor
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{series}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{series}: expires {valid_till:%Y-%m-%d %H:%M} UTC; "
+                    f"{moved} code(s) moved with it.",
+                    messages.SUCCESS,
+                )
+        return None
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(
@@ -119,6 +409,22 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         return found, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            # Through the service, as the API creates: the same checks, the first
+            # pool of codes (or the generic coupon), the audit trail.
+            values = {
+                name: form.cleaned_data[name]
+                for name in series_services.SERIES_FIELDS
+                if name in form.cleaned_data
+            }
+            saved = series_services.series_create(
+                store=form.cleaned_data["store"],
+                actor=Actor.user(request.user),
+                **values,
+            )
+            obj.pk = saved.pk
+            obj._state.adding = False
+            return
         if change:
             # Write only what staff changed: issued_count moves under locks while
             # the form is open, and a full save would put back the stale value.

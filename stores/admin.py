@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
+from core.admin import StoreListFilter, StoreScopedMixin
+from core.paginator import CappedCountPaginator
 from stores import services
-from stores.models import ApiKey, IdempotencyKey, Outlet, Store
+from stores.models import ApiKey, IdempotencyKey, Outlet, Store, StoreMembership
 
 
-class StoreOwnedAdmin(admin.ModelAdmin):
+class StoreOwnedAdmin(StoreScopedMixin, admin.ModelAdmin):
     """Admin of a row that belongs to one store: the store is fixed once saved.
+
+    Staff who are not superusers see only their stores' rows (``StoreScopedMixin``).
 
     The store field is disabled rather than read-only: a read-only field is left out
     of the form's constraint checks, and every "unique per store" rule needs it.
@@ -28,8 +34,68 @@ class StoreOwnedAdmin(admin.ModelAdmin):
         return form
 
 
+class SuperuserOnlyMixin:
+    """Who may see which store is for superusers to decide."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class StoreMembershipInline(SuperuserOnlyMixin, admin.TabularInline):
+    model = StoreMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["created_at"]
+    verbose_name = "staff member"
+    verbose_name_plural = "staff members (they see only their stores' rows)"
+
+
+class UserStoreMembershipInline(StoreMembershipInline):
+    autocomplete_fields = ["store"]
+    fields = ["store", "created_at"]
+    verbose_name = "store"
+    verbose_name_plural = "stores (a staff user who is not a superuser sees only these)"
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(UserAdmin):
+    inlines = [UserStoreMembershipInline]
+
+
+@admin.register(StoreMembership)
+class StoreMembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["user", "store", "created_at"]
+    list_filter = [("store", StoreListFilter)]
+    list_select_related = ["user", "store"]
+    search_fields = ["user__username", "=user__email", "=store__code"]
+    search_help_text = "Username (part of it), exact user email or store code."
+    autocomplete_fields = ["user", "store"]
+    fields = ["user", "store", "created_at"]
+    readonly_fields = ["created_at"]
+
+
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(StoreScopedMixin, admin.ModelAdmin):
+    store_path = "pk"
+    inlines = [StoreMembershipInline]
     list_display = ["name", "code", "id", "is_active", "timezone", "currency"]
     list_filter = ["is_active", "currency"]
     search_fields = ["name", "=code"]
@@ -56,7 +122,7 @@ class StoreAdmin(admin.ModelAdmin):
 @admin.register(Outlet)
 class OutletAdmin(StoreOwnedAdmin):
     list_display = ["code", "name", "store", "is_active", "created_at"]
-    list_filter = ["is_active", "store"]
+    list_filter = ["is_active", ("store", StoreListFilter)]
     list_select_related = ["store"]
     search_fields = ["=code", "name"]
     search_help_text = "Exact outlet code or name (part of it)."
@@ -67,7 +133,7 @@ class OutletAdmin(StoreOwnedAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(StoreScopedMixin, admin.ModelAdmin):
     """Keys are made by ``manage.py create_api_key`` (the only time a secret shows).
 
     The hashes are never rendered; staff may rename a key, set its rate limit or
@@ -84,7 +150,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "created_at",
         "revoked_at",
     ]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "store"]
+    list_filter = [
+        ("revoked_at", admin.EmptyFieldListFilter),
+        ("store", StoreListFilter),
+    ]
     list_select_related = ["store", "outlet"]
     search_fields = ["=key_id", "name"]
     search_help_text = "Exact key ID or name (part of it)."
@@ -130,7 +199,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(StoreScopedMixin, admin.ModelAdmin):
     """Read-only: which writes were retried with an Idempotency-Key, and the answer."""
 
     list_display = ["key", "store", "status", "response_status", "created_at"]
@@ -138,6 +207,7 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_select_related = ["store"]
     search_fields = ["=key"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     exclude = ["response_body"]
 
     def has_add_permission(self, request):

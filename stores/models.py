@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -166,3 +167,36 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class StoreMembership(models.Model):
+    """A staff user's access to a store in the admin.
+
+    A staff user who is not a superuser sees and edits only the rows of the stores
+    they are a member of (every admin page, autocomplete, action and export).
+    """
+
+    id = FlakeIdField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="store_memberships",
+    )
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="staff_memberships"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["store", "user"]
+        verbose_name = "staff store membership"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "store"],
+                name="store_membership_unique",
+                violation_error_message="This user is already a member of this store.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.store_id}"

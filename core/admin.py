@@ -1,0 +1,168 @@
+"""Shared admin pieces: store-scoped staff, the store filter, related-row pages.
+
+Store scoping: a superuser sees every store. Any other staff user sees only the
+stores they are linked to (``stores.StoreMembership``): every change list, change
+form, foreign-key choice, autocomplete (it reads the target admin's
+``get_queryset``), action and export of a ``StoreScopedMixin`` admin goes through
+``get_queryset``/``formfield_for_foreignkey`` below, so another store's rows are
+never listed, offered, opened (404) or acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from core.paginator import CappedCountPaginator
+
+_CACHE_ATTR = "_couponhub_store_ids"
+
+
+def allowed_store_ids(request: HttpRequest) -> frozenset[int] | None:
+    """The ids of the stores the request's user may see; None means every store."""
+    user = request.user
+    if user.is_superuser:
+        return None
+    cached = getattr(request, _CACHE_ATTR, None)
+    if cached is None:
+        from stores.models import StoreMembership
+
+        cached = frozenset(
+            StoreMembership.objects.filter(user_id=user.pk)
+            .order_by()
+            .values_list("store_id", flat=True)
+        )
+        setattr(request, _CACHE_ATTR, cached)
+    return cached
+
+
+def scope_to_stores(
+    queryset: QuerySet, request: HttpRequest, store_path: str = "store"
+) -> QuerySet:
+    """``queryset`` limited to the user's stores (``store_path`` leads to the store)."""
+    ids = allowed_store_ids(request)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{store_path}__in": ids})
+
+
+def _store_path_of(model) -> str | None:
+    from stores.models import Store
+
+    if model is Store:
+        return "pk"
+    names = {field.name for field in model._meta.get_fields()}
+    return "store" if "store" in names else None
+
+
+class StoreListFilter(admin.RelatedFieldListFilter):
+    """The "store" filter, offering only the user's stores."""
+
+    def field_choices(self, field, request, model_admin):
+        ids = allowed_store_ids(request)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ids is None:
+            return field.get_choices(include_blank=False, ordering=ordering)
+        return field.get_choices(
+            include_blank=False,
+            ordering=ordering,
+            limit_choices_to={"pk__in": ids},
+        )
+
+
+class StoreScopedMixin:
+    """Limit an admin to the user's stores (see the module docstring).
+
+    ``store_path`` is the lookup from the admin's model to its store ("store", or
+    "pk" for the Store admin itself).
+    """
+
+    store_path = "store"
+
+    def get_queryset(self, request):
+        return scope_to_stores(super().get_queryset(request), request, self.store_path)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        ids = allowed_store_ids(request)
+        related = db_field.remote_field.model
+        path = _store_path_of(related)
+        if ids is not None and path is not None and "queryset" not in kwargs:
+            kwargs["queryset"] = related._default_manager.filter(**{f"{path}__in": ids})
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class BigTableMixin:
+    """Change list settings for tables of millions of rows: no full COUNT(*), no
+    facet counts, sorted only by the (time-ordered) id."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by: Sequence[str] = ["id"]
+
+
+def related_page(
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    key: str,
+    title: str,
+    columns: Sequence[tuple[str, Any]],
+    per_page: int = 10,
+    changelist_url: str = "",
+) -> dict[str, Any]:
+    """One page of a read-only table of related rows, for a change form.
+
+    ``columns`` are (heading, row -> value); the page number comes from the
+    ``<key>_page`` query parameter.
+    """
+    paginator = CappedCountPaginator(queryset, per_page)
+    page = paginator.get_page(request.GET.get(f"{key}_page"))
+    rows = [[render(row) for _, render in columns] for row in page.object_list]
+    return {
+        "key": key,
+        "title": title,
+        "headings": [heading for heading, _ in columns],
+        "rows": rows,
+        "page": page,
+        "capped": paginator.capped,
+        "changelist_url": changelist_url,
+        "page_param": f"{key}_page",
+    }
+
+
+class RelatedPagesMixin:
+    """Read-only, paginated tables of related rows under a change form.
+
+    Subclasses return them from ``related_pages(request, obj)`` (built with
+    ``related_page``); each costs two small queries (a capped count and a page).
+    """
+
+    change_form_template = "admin/couponhub/change_form.html"
+
+    def related_pages(self, request, obj) -> list[dict[str, Any]]:
+        return []
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if obj is not None and obj.pk is not None:
+            context["related_pages"] = self.related_pages(request, obj)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+
+def admin_link(obj, text: Any = None) -> str:
+    """A link to ``obj``'s change page ("-" for None)."""
+    if obj is None:
+        return "-"
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if text is None else text)
