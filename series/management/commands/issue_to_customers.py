@@ -1,0 +1,74 @@
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core import flake
+from core.progress import CommandProgress
+from series.bulk_issue import IDENTIFIERS, IssueFileError, issue_to_customers, read_rows
+from series.models import Series
+
+
+class Command(BaseCommand):
+    help = (
+        "Issue one code of a series to each customer of a CSV file (columns: "
+        + ", ".join(IDENTIFIERS)
+        + "). Resumable: run it again after a crash or Ctrl-C and it skips the rows "
+        "already issued. Every series cap holds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--series", required=True, help="Series id")
+        parser.add_argument("file", help="CSV file")
+        parser.add_argument(
+            "--report", help="Rejected rows (default FILE.rejected.csv)"
+        )
+        parser.add_argument(
+            "--limit", type=int, help="Handle at most this many new rows in this run"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count; issue nothing"
+        )
+
+    def handle(self, *args, **opts):
+        series_id = flake.parse(opts["series"])
+        series = (
+            Series.objects.select_related("store").filter(pk=series_id).first()
+            if series_id
+            else None
+        )
+        if series is None:
+            raise CommandError(f"Series {opts['series']!r} not found.")
+        if opts["limit"] is not None and opts["limit"] < 0:
+            raise CommandError("--limit cannot be negative.")
+        path = Path(opts["file"])
+        try:
+            total, _ = read_rows(path)
+        except (IssueFileError, UnicodeDecodeError) as exc:
+            raise CommandError(str(exc)) from exc
+        bar = CommandProgress(self.stdout, total=total, desc="issue_to_customers")
+        result = issue_to_customers(
+            series=series,
+            path=path,
+            dry_run=opts["dry_run"],
+            limit=opts["limit"],
+            progress=bar.update,
+        )
+        bar.close()
+        if opts["dry_run"]:
+            self.stdout.write(
+                f"[dry run] would issue {result.would_issue}, already issued "
+                f"{result.already_done}, rejected {len(result.problems)}"
+            )
+        else:
+            self.stdout.write(
+                f"issued {result.issued}, already issued {result.already_done}, "
+                f"rejected {len(result.problems)}"
+            )
+        if result.problems:
+            report = Path(opts["report"] or f"{path}.rejected.csv")
+            with report.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["line", "reason"])
+                writer.writerows((p.line, p.reason) for p in result.problems)
+            self.stdout.write(f"Rejected rows (line, reason): {report}")

@@ -1,0 +1,129 @@
+"""issue_to_customers: one code per listed customer, resumable, caps respected."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from assignments.models import Assignment
+from coupons.models import Coupon
+from series import services
+from tests.factories import CustomerFactory, StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("issue_to_customers", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def store():
+    return StoreFactory(currency="EUR")
+
+
+@pytest.fixture
+def series(store):
+    return services.series_create(
+        store=store,
+        description="Welcome",
+        discount_type="ABS",
+        discount_value=5,
+        max_create=100,
+        random_code_length=8,
+    )
+
+
+@pytest.fixture
+def people(store):
+    return [
+        CustomerFactory(store=store, mobile=f"91000000{i:02d}", email=f"p{i}@e.com")
+        for i in range(6)
+    ]
+
+
+def write(tmp_path, people, extra=""):
+    lines = ["mobile,email"]
+    lines += [f"{p.mobile}," for p in people[:3]]
+    lines += [f",{p.email.upper()}" for p in people[3:]]
+    path = tmp_path / "list.csv"
+    path.write_text("\n".join(lines) + "\n" + extra)
+    return path
+
+
+def issued(series):
+    return Assignment.objects.filter(series=series).count()
+
+
+def test_issues_one_code_per_customer_and_rerun_issues_nothing(
+    series, people, tmp_path
+):
+    path = write(tmp_path, people)
+    output = run("--series", str(series.id), str(path))
+    assert "issued 6, already issued 0, rejected 0" in output
+    holders = set(
+        Assignment.objects.filter(series=series).values_list("customer_id", flat=True)
+    )
+    assert holders == {p.id for p in people}
+    codes = Coupon.objects.filter(series=series, pooled=False).values_list("code")
+    assert len(set(codes)) == 6
+    output = run("--series", str(series.id), str(path))
+    assert "issued 0, already issued 6, rejected 0" in output
+    assert issued(series) == 6
+
+
+def test_resumes_after_an_interruption_without_issuing_twice(series, people, tmp_path):
+    path = write(tmp_path, people)
+    first = run("--series", str(series.id), "--limit", "2", str(path))
+    assert "issued 2, already issued 0" in first
+    assert issued(series) == 2
+    second = run("--series", str(series.id), str(path))
+    assert "issued 4, already issued 2, rejected 0" in second
+    assert issued(series) == 6
+    assert (
+        Assignment.objects.filter(series=series).values("customer").distinct().count()
+        == 6
+    )
+
+
+def test_bad_rows_are_reported_and_caps_hold(store, people, tmp_path):
+    capped = services.series_create(
+        store=store,
+        description="Only 4",
+        discount_type="ABS",
+        discount_value=5,
+        max_create=4,
+        random_code_length=8,
+    )
+    path = write(tmp_path, people, extra=",nobody@e.com\n,\n")
+    output = run("--series", str(capped.id), str(path))
+    assert "issued 4, already issued 0, rejected 4" in output
+    report = (tmp_path / "list.csv.rejected.csv").read_text().splitlines()
+    assert report[0] == "line,reason"
+    reasons = {line.split(",", 1)[0]: line.split(",", 1)[1] for line in report[1:]}
+    assert reasons["8"] == "customer not found"
+    assert reasons["9"] == "no identifier"
+    assert reasons["6"].startswith("out_of_stock")
+    capped.refresh_from_db()
+    assert capped.issued_count == 4
+
+
+def test_dry_run_issues_nothing(series, people, tmp_path):
+    output = run("--series", str(series.id), "--dry-run", str(write(tmp_path, people)))
+    assert "[dry run] would issue 6, already issued 0, rejected 0" in output
+    assert issued(series) == 0
+
+
+def test_bad_input(series, tmp_path, people):
+    with pytest.raises(CommandError, match="not found"):
+        run("--series", "123", str(write(tmp_path, people)))
+    with pytest.raises(CommandError, match="No such file"):
+        run("--series", str(series.id), str(tmp_path / "missing.csv"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("phone\n123\n")
+    with pytest.raises(CommandError, match=r"Unknown column\(s\): phone"):
+        run("--series", str(series.id), str(bad))
