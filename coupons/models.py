@@ -259,6 +259,16 @@ class Redemption(models.Model):
     coupon = models.ForeignKey(
         Coupon, on_delete=models.PROTECT, related_name="redemptions"
     )
+    # The coupon's series, copied at redemption: a series' latest redemption is then
+    # one index lookup instead of a join over all its coupons.
+    series = models.ForeignKey(
+        "series.Series",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="redemptions",
+        db_index=False,
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         on_delete=models.PROTECT,
@@ -305,6 +315,11 @@ class Redemption(models.Model):
                 name="redemption_counting_idx",
             ),
             models.Index(fields=["customer", "id"], name="redemption_customer_idx"),
+            models.Index(
+                fields=["series", "created_at"],
+                condition=Q(rolled_back_at__isnull=True),
+                name="redemption_series_latest_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -319,6 +319,7 @@ def redemption_create(
     redemption = RedemptionModel.objects.create(
         store=store,
         coupon=coupon,
+        series_id=coupon.series_id,
         customer=customer,
         outlet=outlet or (api_key.outlet if api_key else None),
         api_key=api_key,
