@@ -39,5 +39,15 @@ migrate: $(BIN)/.installed
 demo: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py load_demo
 
+## bench: the performance suite on PostgreSQL (BENCH_QUICK=1: a tenth of the data);
+## writes bench/results/<date>.json and .md. Needs wrk (apt-get install -y wrk).
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Profile one scenario of ``bench/run.py`` in process with pyinstrument.
+
+Replays the first ``--requests`` requests of a scenario's "ours" side through
+Django's test client (the whole stack minus the socket) on the benchmark database,
+and prints pyinstrument's call tree, plus the queries of one request. Needs the
+``bench`` extra (``pip install -e '.[bench]'``) and a dataset (``make bench`` or
+``bench/dataset.py``).
+
+    .venv/bin/python bench/profile.py redeem16 [--requests 200] [--side ours]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import run  # sets the environment; prepare() sets Django up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("scenario")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--side", default="ours")
+    parser.add_argument("--html", help="also write pyinstrument's HTML here")
+    args = parser.parse_args()
+
+    from pyinstrument import Profiler
+
+    fx = run.prepare(pool_needed=args.requests * 500 + 1000)
+    lines, headers, _kw = run.scenarios(fx)[args.scenario][args.side]
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    meta = {
+        "CONTENT_TYPE"
+        if name == "Content-Type"
+        else "HTTP_" + name.upper().replace("-", "_"): value
+        for name, value in headers.items()
+    }
+    client = Client(SERVER_NAME="127.0.0.1")
+
+    def send(line: str):
+        method, path, body = line.split("\t", 2)
+        if method == "GET":
+            return client.get(path, **meta)
+        return client.generic(method, path, body.encode(), **meta)
+
+    first = send(lines[0])
+    print(f"first answer {first.status_code}: {first.content[:300]!r}")
+    with CaptureQueriesContext(connection) as ctx:
+        send(lines[1 % len(lines)])
+    print(f"queries of one request: {len(ctx.captured_queries)}")
+    for query in ctx.captured_queries:
+        print(f"  {query['time']}s  {query['sql'][:400]}")
+
+    profiler = Profiler(interval=0.0005)
+    started = time.perf_counter()
+    profiler.start()
+    for n in range(args.requests):
+        send(lines[(n + 2) % len(lines)])
+    profiler.stop()
+    seconds = time.perf_counter() - started
+    print(
+        f"{args.requests} requests in {seconds:.2f} s: "
+        f"{seconds / args.requests * 1000:.2f} ms each (profiled)"
+    )
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    if args.html:
+        Path(args.html).write_text(profiler.output_html())
+
+
+if __name__ == "__main__":
+    main()
