@@ -155,6 +155,21 @@ def _calls(a: Tenant, b: Tenant):
         (
             "capillary",
             "post",
+            "/v2/coupon/issue/multiple",
+            {"seriesId": a.series.id, "count": 1, "customer": {"id": b.customer.id}},
+            {400},
+        ),
+        (
+            "capillary",
+            "post",
+            "/v2/coupon/issue/multiple",
+            {"seriesId": b.series.id, "count": 1, "customer": {"id": a.customer.id}},
+            {400},
+        ),
+        ("capillary", "get", f"/v2/coupon/series?ids={a.series.id}", None, {400}),
+        (
+            "capillary",
+            "post",
             "/v1.1/coupon/redeem",
             {
                 "root": {
