@@ -62,3 +62,45 @@ def test_ten_concurrent_retries_create_one_coupon_and_answer_alike():
     assert [status for status, _ in answers] == [200] * 10
     assert len({body["id"] for _, body in answers}) == 1
     assert Coupon.objects.filter(store=store).count() == 1
+
+
+def test_issue_multiple_retried_ten_times_at_once_issues_once():
+    from assignments.models import Assignment
+    from tests.factories import CustomerFactory
+    from tests.series.conftest import capillary_client, make_series
+
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    customer = CustomerFactory(store=store)
+    series = make_series(store, max_create=100)
+    barrier = threading.Barrier(10)
+    answers: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+    body = {"seriesId": series.id, "count": 3, "customer": {"id": customer.id}}
+
+    def send():
+        api = capillary_client(key)
+        try:
+            barrier.wait()
+            response = api.post(
+                "/v2/coupon/issue/multiple",
+                body,
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="issue-once",
+            )
+            with lock:
+                answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [200] * 10
+    codes = {tuple(c["code"] for c in body["coupons"]) for _, body in answers}
+    assert len(codes) == 1
+    assert Assignment.objects.filter(series=series).count() == 3
+    series.refresh_from_db()
+    assert series.issued_count == 3
