@@ -5,14 +5,61 @@ from __future__ import annotations
 import contextlib
 import uuid
 
+from django import forms
 from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from core.admin import StoreListFilter
 from legacy.models import CouponDefinition, CouponTemplate
+from legacy.patterns import PatternError, compile_pattern
 from stores.admin import StoreOwnedAdmin
+
+PREVIEW_CODES = 5
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why a code pattern cannot be used (the same check as the NewStore API), or
+    None when it is fine."""
+    try:
+        compile_pattern(pattern)
+    except PatternError as exc:
+        return f"Invalid or unsupported pattern: {exc.message}."
+    return None
+
+
+def preview_codes(pattern: str, count: int = PREVIEW_CODES) -> list[str]:
+    """Up to ``count`` distinct random codes of a valid ``pattern``."""
+    compiled = compile_pattern(pattern)
+    codes: list[str] = []
+    for _ in range(count * 4):
+        code = compiled.random_code()
+        if code not in codes:
+            codes.append(code)
+        if len(codes) == min(count, compiled.size):
+            break
+    return codes
+
+
+class LegacyDefinitionForm(forms.ModelForm):
+    # No Meta: the admin supplies the model and fields.
+
+    def clean_pattern(self):
+        pattern = self.cleaned_data["pattern"]
+        if (problem := pattern_error(pattern)) is not None:
+            raise forms.ValidationError(problem, code="invalid_pattern")
+        return pattern
 
 
 class LegacyDefinitionAdmin(StoreOwnedAdmin):
-    """Shared by the two proxies; each lists only its own kind."""
+    """Shared by the two proxies; each lists only its own kind.
+
+    The pattern is checked on save (a clear message on the form); "Preview 5 codes"
+    on the change page draws codes from the saved pattern.
+    """
+
+    form = LegacyDefinitionForm
+    change_form_template = "admin/legacy/change_form.html"
 
     list_display = [
         "label",
@@ -24,7 +71,7 @@ class LegacyDefinitionAdmin(StoreOwnedAdmin):
         "discount_rule_id",
         "created_at",
     ]
-    list_filter = ["store"]
+    list_filter = [("store", StoreListFilter)]
     list_select_related = ["store"]
     search_fields = ["label"]
     search_help_text = "Label (part of it) or UUID."
@@ -46,6 +93,38 @@ class LegacyDefinitionAdmin(StoreOwnedAdmin):
     ]
     readonly_fields = ["id", "uuid", "created_at", "updated_at"]
     list_per_page = 100
+
+    def get_urls(self):
+        meta = self.model._meta
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name=f"{meta.app_label}_{meta.model_name}_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """Five codes the definition's pattern would make (nothing is saved)."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(
+                request, self.model._meta, object_id
+            )
+        problem = pattern_error(obj.pattern)
+        return TemplateResponse(
+            request,
+            "admin/legacy/preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Preview of {obj.label}",
+                "opts": self.model._meta,
+                "original": obj,
+                "problem": problem,
+                "codes": [] if problem else preview_codes(obj.pattern),
+            },
+        )
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(

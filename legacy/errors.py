@@ -1,0 +1,11 @@
+"""Domain error reasons of the legacy (NewStore definitions) app."""
+
+DEFINITION_NOT_FOUND = "legacy_definition_not_found"
+TEMPLATE_NOT_FOUND = "legacy_template_not_found"
+LABEL_NOT_FOUND = "legacy_label_not_found"
+COUPON_NOT_FOUND = "legacy_coupon_not_found"
+LABEL_TAKEN = "legacy_label_taken"
+CODE_SPACE_EXHAUSTED = "legacy_code_space_exhausted"
+RULE_CONFLICT = "legacy_rule_conflict"
+DEFINITION_IN_USE = "legacy_definition_in_use"
+DEFINITION_DELETED = "legacy_definition_deleted"

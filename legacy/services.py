@@ -1,0 +1,534 @@
+"""Writes of the legacy app: NewStore definitions and templates, and their coupons.
+
+A legacy coupon is a core coupon (``coupons.services.coupon_create``) whose code comes
+from its definition's regex ``pattern`` and whose rules come from the definition's
+validation rules combined with the coupon's own:
+
+- ``valid_from`` -> ``usable_at``; ``valid_to`` -> ``expires_at``;
+- ``restricted_to_consumer_id`` -> ``usable_by_customer`` (a customer of the store
+  whose ``external_id``, else whose id, is the consumer id);
+- ``minimal_order_total_before_discount`` -> ``minimum_order_value`` (x 100);
+- ``max_redemptions`` -> the store-wide redeem limit; a template's ``amount`` (or the
+  coupon's) -> an ``amount`` discount (x 100).
+
+Combining: a coupon may only narrow what its definition allows (``_combined``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import flake
+from core.errors import DomainError
+from core.timefmt import iso_millis_z
+from coupons import errors as coupon_errors
+from coupons.models import Coupon, DiscountType, Origin, Redemption
+from coupons.services import Actor, coupon_create, coupon_update
+from customers.models import Customer
+from customers.selectors import customer_find
+from legacy import errors, selectors
+from legacy.models import Kind, LegacyDefinition
+from legacy.patterns import CodePattern, PatternError, compile_pattern
+from legacy.rules import (
+    CONSUMER,
+    COUPON_KINDS,
+    DEFINITION_KINDS,
+    MINIMUM_TOTAL,
+    Money,
+    Rule,
+    RuleSet,
+    invalid,
+)
+from stores.models import Store
+
+# Random candidates checked in one query before counting the taken codes exactly.
+PROBES = 16
+# A code picked free can be taken by a concurrent writer outside the definition's
+# lock (another definition with an overlapping pattern, or another dialect).
+MAX_ATTEMPTS = 5
+CHANNEL_TYPES = ("web", "mobile", "mobile_ios", "mobile_android", "store")
+MAX_CHANNEL_TYPES = 5
+
+_KINDS_ALLOWED = {Kind.DEFINITION: DEFINITION_KINDS, Kind.TEMPLATE: COUPON_KINDS}
+
+
+def _noun(definition: LegacyDefinition) -> str:
+    return f"coupon {definition.kind}"
+
+
+def _conflict(message: str) -> DomainError:
+    return DomainError(errors.RULE_CONFLICT, message)
+
+
+def _compiled(pattern: str) -> CodePattern:
+    try:
+        return compile_pattern(pattern)
+    except PatternError as exc:
+        message = f"Invalid or unsupported pattern: {exc.message}."
+        raise invalid("pattern", message) from exc
+
+
+def _consumer(store: Store, consumer_id: str) -> Customer | None:
+    """NewStore's consumer id is the customer's ``external_id``, else its own id."""
+    customer = customer_find(store=store, external_id=consumer_id)
+    if customer is None and flake.parse(consumer_id) is not None:
+        customer = customer_find(store=store, customer_id=flake.parse(consumer_id))
+    return customer
+
+
+def _known_consumer(store: Store, consumer_id: str, path: str) -> Customer:
+    customer = _consumer(store, consumer_id)
+    if customer is None:
+        raise invalid(
+            path,
+            f"No customer of this store has the id or external_id {consumer_id!r}.",
+        )
+    return customer
+
+
+def _check_money(store: Store, money: Money, path: str) -> None:
+    if money.currency != store.currency:
+        raise invalid(
+            path, f"The currency must be the store's currency, {store.currency}."
+        )
+
+
+def _check_rules(
+    store: Store, rules: Sequence[Rule], allowed: Sequence[str], owner: str
+) -> RuleSet:
+    """One list of rules, checked on its own: kinds, repeats, window, references."""
+    rule_set = RuleSet.of(rules)
+    for index, rule in enumerate(rules):
+        path = f"validation_rules.{index}"
+        if rule.kind not in allowed:
+            raise invalid(path, f"The rule '{rule.kind}' is not allowed on a {owner}.")
+        if rule.kind == MINIMUM_TOTAL:
+            _check_money(store, rule.value, f"{path}.values.currency")
+        if rule.kind == CONSUMER:
+            _known_consumer(store, rule.value, f"{path}.values.consumer_id")
+    return rule_set
+
+
+# --- definitions and templates -------------------------------------------------------
+
+
+def _label_taken(definition: LegacyDefinition) -> bool:
+    others = LegacyDefinition.objects.for_store(definition.store_id).filter(
+        label=definition.label
+    )
+    if definition.pk is not None:
+        others = others.exclude(pk=definition.pk)
+    return others.exists()
+
+
+def _label_taken_error(label: str) -> DomainError:
+    return DomainError(
+        errors.LABEL_TAKEN,
+        f"The label {label!r} is already used by a coupon definition or template "
+        "in this store.",
+    )
+
+
+def _save(definition: LegacyDefinition) -> LegacyDefinition:
+    """Save; the unique (store, label) constraint decides when two writers race."""
+    if _label_taken(definition):
+        raise _label_taken_error(definition.label)
+    try:
+        with transaction.atomic():
+            definition.save()
+    except IntegrityError as exc:
+        if _label_taken(definition):
+            raise _label_taken_error(definition.label) from exc
+        raise
+    return definition
+
+
+def _assign(
+    definition: LegacyDefinition,
+    *,
+    label: str,
+    pattern: str,
+    validation_rules: Sequence[Rule] | None,
+    discount_rule_id: str | None,
+    channel_types: Sequence[str] | None,
+    max_redemptions: int | None,
+    amount: Money | None,
+) -> None:
+    store = definition.store
+    if not label.strip():
+        raise invalid("label", "This field may not be blank.")
+    _compiled(pattern)
+    rules = list(validation_rules or [])
+    _check_rules(store, rules, _KINDS_ALLOWED[definition.kind], _noun(definition))
+    channels = list(channel_types or [])
+    if len(channels) > MAX_CHANNEL_TYPES or set(channels) - set(CHANNEL_TYPES):
+        raise invalid(
+            "channel_types",
+            f"At most {MAX_CHANNEL_TYPES} of: {', '.join(CHANNEL_TYPES)}.",
+        )
+    if max_redemptions is not None and max_redemptions < 1:
+        raise invalid("max_redemptions", "Must be at least 1.")
+    if amount is not None:
+        _check_money(store, amount, "amount.currency")
+    definition.label = label
+    definition.pattern = pattern
+    definition.validation_rules = [rule.to_json() for rule in rules]
+    definition.discount_rule_id = discount_rule_id or ""
+    definition.channel_types = channels
+    definition.max_redemptions = max_redemptions
+    definition.amount = amount.amount if amount else None
+    definition.amount_currency = amount.currency if amount else ""
+
+
+@transaction.atomic
+def legacy_definition_create(
+    *,
+    store: Store,
+    kind: str,
+    label: str,
+    pattern: str,
+    validation_rules: Sequence[Rule] | None = None,
+    discount_rule_id: str | None = None,
+    channel_types: Sequence[str] | None = None,
+    max_redemptions: int | None = None,
+    amount: Money | None = None,
+) -> LegacyDefinition:
+    """Create a definition or template; its label is unique among both in the store.
+
+    The pattern is compiled here, so a pattern that cannot generate codes is refused
+    before anything is saved.
+    """
+    definition = LegacyDefinition(store=store, kind=kind)
+    _assign(
+        definition,
+        label=label,
+        pattern=pattern,
+        validation_rules=validation_rules,
+        discount_rule_id=discount_rule_id,
+        channel_types=channel_types,
+        max_redemptions=max_redemptions,
+        amount=amount,
+    )
+    return _save(definition)
+
+
+@transaction.atomic
+def legacy_definition_update(
+    *,
+    definition: LegacyDefinition,
+    label: str,
+    pattern: str,
+    validation_rules: Sequence[Rule] | None = None,
+    discount_rule_id: str | None = None,
+    channel_types: Sequence[str] | None = None,
+    max_redemptions: int | None = None,
+    amount: Money | None = None,
+) -> LegacyDefinition:
+    """Overwrite every field (what is not given is cleared).
+
+    Coupons already made keep the rules they were made with; the new values apply to
+    coupons made from now on.
+    """
+    current = (
+        LegacyDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    )
+    if current is None:
+        raise DomainError(*selectors.NOT_FOUND[definition.kind])
+    current.store = definition.store
+    _assign(
+        current,
+        label=label,
+        pattern=pattern,
+        validation_rules=validation_rules,
+        discount_rule_id=discount_rule_id,
+        channel_types=channel_types,
+        max_redemptions=max_redemptions,
+        amount=amount,
+    )
+    return _save(current)
+
+
+@transaction.atomic
+def legacy_definition_delete(*, definition: LegacyDefinition, actor: Actor) -> None:
+    """Delete a definition none of whose coupons was ever redeemed.
+
+    Its coupons (all unused then) are disabled and keep their code, label and UUID.
+    The UPDATE that disables them takes their row locks first, so a redemption in
+    flight either commits before (and the check below sees it: 409) or waits and then
+    finds the coupon disabled. A rolled-back redemption still counts as a use.
+    """
+    current = (
+        LegacyDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    )
+    if current is None:
+        raise DomainError(*selectors.NOT_FOUND[definition.kind])
+    now = timezone.now()
+    Coupon.objects.filter(legacy_definition=current).update(
+        enabled=False,
+        updated_by_type=actor.type,
+        updated_by_id=actor.id,
+        updated_at=now,
+    )
+    if Redemption.objects.filter(coupon__legacy_definition=current).exists():
+        raise DomainError(
+            errors.DEFINITION_IN_USE,
+            f"The coupon definition {current.label!r} cannot be deleted: a coupon "
+            "created from it has been redeemed.",
+        )
+    current.delete()
+
+
+# --- coupons -------------------------------------------------------------------------
+
+
+def _narrower_start(base: datetime | None, own: datetime | None, noun: str):
+    if own is None:
+        return base
+    if base is not None and own < base:
+        raise _conflict(
+            f"valid_from {iso_millis_z(own)} is before the {noun}'s valid_from "
+            f"{iso_millis_z(base)}: a coupon can only narrow its {noun}'s rules."
+        )
+    return own
+
+
+def _narrower_end(base: datetime | None, own: datetime | None, noun: str):
+    if own is None:
+        return base
+    if base is not None and own > base:
+        raise _conflict(
+            f"valid_to {iso_millis_z(own)} is after the {noun}'s valid_to "
+            f"{iso_millis_z(base)}: a coupon can only narrow its {noun}'s rules."
+        )
+    return own
+
+
+def _combined(
+    store: Store, source: LegacyDefinition, rules: Sequence[Rule]
+) -> dict[str, Any]:
+    """The core coupon's fields from the source's rules and the coupon's own.
+
+    Each kind: the coupon's rule overrides the source's when it narrows it, else it
+    is a conflict (409). ``valid_from`` may only move later, ``valid_to`` earlier, the
+    minimal order total up; a consumer restriction may be added, or repeated for the
+    same customer, never changed. The combined window must not be empty.
+    """
+    own = _check_rules(store, rules, COUPON_KINDS, "coupon")
+    base = RuleSet.stored(source.validation_rules)
+    noun = _noun(source)
+    usable_at = _narrower_start(base.valid_from, own.valid_from, noun)
+    expires_at = _narrower_end(base.valid_to, own.valid_to, noun)
+    if usable_at is not None and expires_at is not None and usable_at > expires_at:
+        raise _conflict(
+            f"The combined validity window is empty: valid_from "
+            f"{iso_millis_z(usable_at)} is after valid_to {iso_millis_z(expires_at)}."
+        )
+    customer = _consumer(store, own.consumer_id) if own.consumer_id else None
+    if base.consumer_id is not None:
+        base_customer = _consumer(store, base.consumer_id)
+        if base_customer is None:
+            raise _conflict(
+                f"The {noun}'s restricted_to_consumer_id {base.consumer_id!r} names "
+                "no customer of this store any more."
+            )
+        if customer is not None and customer.pk != base_customer.pk:
+            raise _conflict(
+                f"The coupon is restricted to consumer {own.consumer_id!r} but its "
+                f"{noun} to consumer {base.consumer_id!r}."
+            )
+        customer = base_customer
+    minimum = own.minimum_total or base.minimum_total
+    if (
+        own.minimum_total is not None
+        and base.minimum_total is not None
+        and own.minimum_total.amount < base.minimum_total.amount
+    ):
+        raise _conflict(
+            f"{MINIMUM_TOTAL} {own.minimum_total} is below the {noun}'s "
+            f"{base.minimum_total}: a coupon can only raise it."
+        )
+    return {
+        "usable_at": usable_at,
+        "expires_at": expires_at,
+        "usable_by_customer_id": customer.pk if customer else None,
+        "minimum_order_value": minimum.minor_units if minimum else 0,
+    }
+
+
+def _discount(
+    store: Store,
+    source: LegacyDefinition,
+    amount: Money | None,
+    discount_rule_id: str | None,
+) -> dict[str, Any]:
+    """The source's amount, or the coupon's when the source has none (never both)."""
+    if amount is not None:
+        _check_money(store, amount, "amount.currency")
+    base = (
+        Money(source.amount, source.amount_currency)
+        if source.amount is not None
+        else None
+    )
+    if amount is not None and base is not None and amount != base:
+        raise _conflict(
+            f"The amount {amount} cannot override the {_noun(source)}'s amount {base}."
+        )
+    chosen = base or amount
+    if chosen is None:
+        if not source.discount_rule_id and not discount_rule_id:
+            raise invalid(
+                "amount",
+                f"Required: the {_noun(source)} has neither an amount nor a "
+                "discount_rule_id, and the request gives neither.",
+            )
+        return {}
+    return {"discount_type": DiscountType.AMOUNT, "discount_amount": chosen.minor_units}
+
+
+def _free_code(store: Store, pattern: CodePattern, source: LegacyDefinition) -> str:
+    """A code of ``pattern`` that no live coupon of the store has (any letter case).
+
+    First ``PROBES`` random codes are checked in one query; when all are taken the
+    space is nearly full, so the taken codes of the pattern are read and numbered, and
+    a free number is drawn among the rest, or the space is exhausted (409).
+    """
+    if pattern.size <= PROBES:
+        numbers = secrets.SystemRandom().sample(range(pattern.size), pattern.size)
+    else:
+        numbers = list({secrets.randbelow(pattern.size) for _ in range(PROBES)})
+    candidates = [pattern.folded_at(number) for number in numbers]
+    taken = selectors.taken_codes(store=store, folded=candidates)
+    for candidate in candidates:
+        if candidate not in taken:
+            return pattern.code_for(candidate)
+    used = sorted(
+        {
+            number
+            for code in selectors.taken_codes_like(
+                store=store,
+                prefix=pattern.prefix,
+                min_length=pattern.min_length,
+                max_length=pattern.max_length,
+            )
+            if (number := pattern.index_of(code)) is not None
+        }
+    )
+    free = pattern.size - len(used)
+    if free <= 0:
+        raise DomainError(
+            errors.CODE_SPACE_EXHAUSTED,
+            f"All {pattern.size} codes of the pattern {pattern.source!r} of the "
+            f"{_noun(source)} {source.label!r} are in use in this store; give it a "
+            "pattern with more codes.",
+        )
+    # The target-th free number: step over every used number at or below it.
+    target = secrets.randbelow(free)
+    for number in used:
+        if number > target:
+            break
+        target += 1
+    return pattern.code_for(pattern.folded_at(target))
+
+
+@transaction.atomic
+def legacy_coupon_create(
+    *,
+    store: Store,
+    actor: Actor,
+    template_label: str,
+    label: str | None = None,
+    validation_rules: Sequence[Rule] | None = None,
+    amount: Money | None = None,
+    discount_rule_id: str | None = None,
+) -> Coupon:
+    """Create a coupon from the definition or template labelled ``template_label``.
+
+    The definition's row is locked, so concurrent creates from one definition take
+    turns and each sees the codes the previous ones took: the exhaustion count is
+    exact. ``discount_rule_id`` only stands in for a discount rule (NewStore's
+    discount rules are not kept here).
+    """
+    source = selectors.legacy_definition_by_label(
+        store=store, label=template_label, lock=True
+    )
+    values = {
+        **_combined(store, source, list(validation_rules or [])),
+        **_discount(store, source, amount, discount_rule_id),
+        "redeem_limit_store_enabled": source.max_redemptions is not None,
+        "redeem_limit_store_amount": source.max_redemptions or 0,
+    }
+    try:
+        pattern = compile_pattern(source.pattern)
+    except PatternError as exc:  # stored before a stricter check, or edited by staff
+        raise DomainError(
+            errors.RULE_CONFLICT,
+            f"The pattern of the {_noun(source)} {source.label!r} cannot generate "
+            f"codes ({exc.message}); update it with a supported pattern.",
+        ) from exc
+    for _ in range(MAX_ATTEMPTS):
+        code = _free_code(store, pattern, source)
+        try:
+            return coupon_create(
+                store=store,
+                actor=actor,
+                provenance={
+                    "origin": Origin.GENERATED,
+                    "legacy_definition_id": source.pk,
+                    "legacy_uuid": uuid.uuid4(),
+                    "legacy_label": label or "",
+                },
+                code=code,
+                enabled=True,
+                **values,
+            )
+        except DomainError as exc:
+            if exc.reason != coupon_errors.CODE_TAKEN:
+                raise
+    raise DomainError(
+        coupon_errors.CODE_TAKEN,
+        "Concurrent requests took every free code picked for this coupon; try again.",
+    )
+
+
+@transaction.atomic
+def legacy_coupon_update(
+    *,
+    coupon: Coupon,
+    actor: Actor,
+    enabled: bool | None = None,
+    validation_rules: Sequence[Rule] | None = None,
+) -> Coupon:
+    """Enable or disable a coupon, and/or replace its own validation rules.
+
+    The rules given replace the coupon's own and are combined again with its
+    definition's current rules (``_combined``). A coupon whose definition was deleted
+    can only be disabled. Locks the definition, then the coupon (as delete does).
+    """
+    changes: dict[str, Any] = {}
+    source = (
+        LegacyDefinition.objects.select_for_update()
+        .filter(pk=coupon.legacy_definition_id)
+        .first()
+        if coupon.legacy_definition_id is not None
+        else None
+    )
+    if source is None and (validation_rules is not None or enabled):
+        raise DomainError(
+            errors.DEFINITION_DELETED,
+            "The coupon definition of this coupon was deleted; the coupon can only "
+            "be disabled.",
+        )
+    if source is not None and validation_rules is not None:
+        changes.update(_combined(coupon.store, source, list(validation_rules)))
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if not changes:
+        return coupon
+    return coupon_update(coupon=coupon, actor=actor, **changes)
