@@ -89,7 +89,12 @@ class IsoDateTimeField(serializers.Field):
             self.fail("invalid")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed
+        try:
+            # Stored in UTC: a time that has no UTC value (year 1 at +01:00) is bad
+            # input, not a server error.
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("invalid")
 
     def to_representation(self, value: datetime | None) -> str | None:
         return iso_millis_z(value)

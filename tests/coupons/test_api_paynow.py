@@ -608,3 +608,11 @@ def test_read_only_key_cannot_write(store, url):
 
 def test_no_credentials_is_401(client, url):
     assert_error(client.get(url), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+def test_a_time_outside_the_utc_range_is_a_400(paynow, url, moment):
+    response = paynow.post(url, body(usable_at=moment), format="json")
+    assert_error(response, 400, "bad-request", paths=["usable_at"])
