@@ -75,7 +75,8 @@ class IsoDateTimeField(serializers.Field):
     """ISO 8601 in, ``2025-10-08T15:51:07.322Z`` out; a time without zone is UTC."""
 
     default_error_messages = {
-        "invalid": "Must be an ISO 8601 date-time such as 2025-10-08T15:51:07.322Z."
+        "invalid": "Must be an ISO 8601 date-time such as 2025-10-08T15:51:07.322Z.",
+        "out_of_range": "The date-time is out of range.",
     }
 
     def to_internal_value(self, data: Any) -> datetime:
@@ -94,7 +95,7 @@ class IsoDateTimeField(serializers.Field):
             # input, not a server error.
             return parsed.astimezone(UTC)
         except OverflowError:
-            self.fail("invalid")
+            self.fail("out_of_range")
 
     def to_representation(self, value: datetime | None) -> str | None:
         return iso_millis_z(value)
