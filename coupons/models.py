@@ -230,6 +230,15 @@ class Coupon(models.Model):
                 condition=Q(pooled=True),
                 name="coupon_series_pool_idx",
             ),
+            # Behind the admin's filters (discount type; archived, a few rows).
+            models.Index(
+                fields=["store", "discount_type", "id"], name="coupon_store_type_idx"
+            ),
+            models.Index(
+                fields=["store", "id"],
+                condition=Q(archived_at__isnull=False),
+                name="coupon_archived_idx",
+            ),
         ]
 
     def __str__(self) -> str:
