@@ -113,6 +113,9 @@ def test_unknown_kind_is_refused():
         services.job_enqueue(kind="nope", params={})
 
 
+# Two threads writing one in-memory SQLite database meet "table is locked" (shared
+# cache does not wait); a real database serves the worker thread as production does.
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_in_process_thread_when_no_broker(tmp_path, settings):
     settings.JOBS_RUN_INLINE = False
@@ -145,6 +148,7 @@ def _wait_for(job: Job, timeout: float = 20.0) -> Job:
     raise AssertionError(f"job still {job.status} after {timeout} s")
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_job_through_a_real_celery_worker_on_redis(tmp_path, settings):
     if not _redis_up():
