@@ -13,6 +13,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -61,6 +63,18 @@ class Credentials:
 @pytest.fixture
 def credentials(db) -> Credentials:
     return Credentials()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI app sends request_finished, whose close_old_connections would close
+    the test's connection mid-transaction on PostgreSQL; Django's own test client
+    unhooks it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
