@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 ## run: install, migrate the SQLite default, load demo data, serve on 127.0.0.1:8000
 run: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
-	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 $(BIN)/python manage.py load_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=1 $(BIN)/python manage.py ensure_local_admin
 	@echo "Admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -37,7 +37,7 @@ migrate: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 
 demo: $(BIN)/.installed
-	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 $(BIN)/python manage.py load_demo --base-url http://$(HOST):$(PORT)
 
 ## bench: the performance suite on PostgreSQL (BENCH_QUICK=1: a tenth of the data);
 ## writes bench/results/<date>.json and .md. Needs wrk (apt-get install -y wrk).
