@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -17,11 +18,14 @@ from assignments.models import Assignment
 from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption
 from customers.models import Customer
+from legacy.models import LegacyDefinition
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
     CouponFactory,
     CustomerFactory,
+    LegacyDefinitionFactory,
+    LegacyTemplateFactory,
     RedemptionFactory,
     SeriesFactory,
     StoreFactory,
@@ -44,6 +48,15 @@ class Tenant:
             coupon=self.series_coupon, customer=self.customer, series=self.series
         )
         self.redemption = RedemptionFactory(coupon=self.coupon, customer=self.customer)
+        self.definition = LegacyDefinitionFactory(store=self.store)
+        self.template = LegacyTemplateFactory(store=self.store)
+        self.legacy_coupon = CouponFactory(
+            store=self.store,
+            code=f"L-{self.store.code}",
+            origin="generated",
+            legacy_definition=self.definition,
+            legacy_uuid=uuid.uuid4(),
+        )
 
     def client(self, form: str) -> APIClient:
         api = APIClient()
@@ -66,6 +79,7 @@ def snapshot(tenant: Tenant) -> dict:
         "coupons": list(Coupon.objects.filter(store=store).values()),
         "redemptions": list(Redemption.objects.filter(store=store).values()),
         "assignments": list(Assignment.objects.filter(store=store).values()),
+        "legacy": list(LegacyDefinition.objects.filter(store=store).values()),
         "events": AuditEvent.objects.filter(store=store).count(),
     }
 
@@ -152,6 +166,54 @@ def _calls(a: Tenant, b: Tenant):
             None,
             {200, 400},
         ),
+        # NewStore: A's definitions, templates, labels and coupons are unknown to B.
+        (
+            "newstore",
+            "get",
+            f"/v0/d/coupon_definitions/{a.definition.uuid}",
+            None,
+            {404},
+        ),
+        (
+            "newstore",
+            "put",
+            f"/v0/d/coupon_definitions/{a.definition.uuid}",
+            {
+                "label": "stolen",
+                "pattern": "X[0-9]{3}",
+                "discount_rule_id": "r",
+            },
+            {404},
+        ),
+        (
+            "newstore",
+            "delete",
+            f"/v0/d/coupon_definitions/{a.definition.uuid}",
+            None,
+            {404},
+        ),
+        ("newstore", "get", f"/v0/d/coupon_templates/{a.template.uuid}", None, {404}),
+        (
+            "newstore",
+            "post",
+            "/v0/d/coupons",
+            {"template_label": a.definition.label},
+            {404},
+        ),
+        (
+            "newstore",
+            "patch",
+            f"/v0/d/coupons/{a.legacy_coupon.legacy_uuid}",
+            {"is_enabled": False},
+            {404},
+        ),
+        (
+            "newstore",
+            "put",
+            f"/v0/d/coupons/{a.legacy_coupon.legacy_uuid}",
+            {"is_enabled": False},
+            {404},
+        ),
         (
             "capillary",
             "post",
@@ -209,6 +271,11 @@ def test_list_filters_do_not_leak_another_stores_rows(a, b):
     assert str(a.coupon.id) not in ids
     ids = {c["id"] for c in api.get(f"{base}/customers").json()}
     assert str(a.customer.id) not in ids
+    found = b.client("newstore").get(
+        f"/v0/d/coupons?filter[code]={a.legacy_coupon.code}"
+    )
+    assert found.status_code == 200
+    assert found.json() == {"items": []}
 
 
 def test_receiving_another_stores_coupon_says_it_does_not_exist(a, b):
