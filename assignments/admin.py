@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q
 
 from assignments.models import Assignment
-from core import flake
 from core.admin import BigTableMixin, StoreListFilter, StoreScopedMixin
-from coupons.admin import coupons_matching
-from customers.admin import customers_matching
+from coupons.admin import HoldingSearchMixin
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
+class AssignmentAdmin(
+    HoldingSearchMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+):
     """Read-only: receiving and issuing move stock and caps, so only services write."""
 
     list_display = [
@@ -56,19 +55,6 @@ class AssignmentAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     list_per_page = 50
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = (
-            Q(coupon__in=coupons_matching(term).values("pk"))
-            | Q(customer__in=customers_matching(term).values("pk"))
-            | Q(transaction_number=term)
-        )
-        if (assignment_id := flake.parse(term)) is not None:
-            match |= Q(pk=assignment_id)
-        return queryset.filter(match), False
 
     def has_add_permission(self, request):
         return False

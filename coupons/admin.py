@@ -73,6 +73,24 @@ def coupons_of_customers_matching(term: str) -> QuerySet[Coupon]:
     return Coupon.objects.filter(Q(usable_by_customer__in=customers) | Q(pk__in=held))
 
 
+class HoldingSearchMixin:
+    """Search a coupon's uses (redemptions, assignments): exact coupon code (any
+    case), customer identifier, transaction number or the row's id."""
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        match = (
+            Q(coupon__in=coupons_matching(term).values("pk"))
+            | Q(customer__in=customers_matching(term).values("pk"))
+            | Q(transaction_number=term)
+        )
+        if (row_id := flake.parse(term)) is not None:
+            match |= Q(pk=row_id)
+        return queryset.filter(match), False
+
+
 class CouponAdminForm(forms.ModelForm):
     # No Meta: the admin supplies the model and the fields of its fieldsets.
 
@@ -324,7 +342,9 @@ class CouponAdmin(
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
+class RedemptionAdmin(
+    HoldingSearchMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+):
     """Read-only: a redemption moves a coupon's counters, so only services write.
 
     The "roll back" action (with a confirmation page) calls the rollback service.
@@ -378,19 +398,6 @@ class RedemptionAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     readonly_fields = fields
     list_per_page = 50
     actions = ["roll_back"]
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = (
-            Q(coupon__in=coupons_matching(term).values("pk"))
-            | Q(customer__in=customers_matching(term).values("pk"))
-            | Q(transaction_number=term)
-        )
-        if (redemption_id := flake.parse(term)) is not None:
-            match |= Q(pk=redemption_id)
-        return queryset.filter(match), False
 
     def has_add_permission(self, request):
         return False
