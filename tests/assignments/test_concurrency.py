@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from assignments.models import Assignment
 from coupons.models import Coupon
 from stores.scopes import PRICE_RULES
 from tests.assignments.conftest import RECEIVE_URL, shoplazza_client
+from tests.concurrency import post_at_once
 from tests.factories import (
     ApiKeyFactory,
     CouponFactory,
@@ -24,31 +23,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _race(token_key, bodies: list[dict]) -> list[tuple[int, dict]]:
     """POST ``bodies[i]`` from thread i, all released together."""
-    threads = len(bodies)
-    barrier = threading.Barrier(threads)
-    results: list[tuple[int, dict] | BaseException | None] = [None] * threads
-
-    def post(index: int) -> None:
-        api = shoplazza_client(token_key)
-        try:
-            barrier.wait(timeout=30)
-            response = api.post(RECEIVE_URL, bodies[index], format="json")
-            results[index] = (response.status_code, response.json())
-        except BaseException as exc:  # reported below, in the test's thread
-            results[index] = exc
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=post, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(worker.is_alive() for worker in workers)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
+    return post_at_once(lambda: shoplazza_client(token_key), RECEIVE_URL, bodies)
 
 
 def _body(customer, *coupons: Coupon) -> dict:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from customers.models import Customer
 from stores.models import Store
+from tests.concurrency import post_at_once
 from tests.factories import ApiKeyFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -19,32 +17,14 @@ def _race(threads: int, bodies: list[dict]) -> tuple[list[tuple[int, dict]], Sto
     """POST ``bodies[i]`` from thread i, all released together; (results, store)."""
     store = StoreFactory()
     key = ApiKeyFactory(store=store)
-    url = f"/v1/stores/{store.id}/customers"
-    barrier = threading.Barrier(threads)
-    results: list[tuple[int, dict] | BaseException | None] = [None] * threads
 
-    def post(index: int) -> None:
+    def client() -> APIClient:
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-        try:
-            barrier.wait(timeout=30)
-            response = api.post(url, bodies[index], format="json")
-            results[index] = (response.status_code, response.json())
-        except BaseException as exc:  # reported below, in the test's thread
-            results[index] = exc
-        finally:
-            connection.close()
+        return api
 
-    workers = [threading.Thread(target=post, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not any(worker.is_alive() for worker in workers)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results, store
+    url = f"/v1/stores/{store.id}/customers"
+    return post_at_once(client, url, bodies, timeout=60), store
 
 
 def _email_bodies(threads: int) -> list[dict]:
