@@ -37,7 +37,7 @@ def diff(before: dict, after: dict) -> dict:
     }
 
 
-def _event(
+def event(
     *,
     action: str,
     object_type: str,
@@ -66,11 +66,11 @@ def _event(
 
 
 def record(**kwargs: Any) -> AuditEvent:
-    event = _event(**kwargs)
-    event.save()
-    return event
+    made = event(**kwargs)
+    made.save()
+    return made
 
 
 def record_many(events: list[dict[str, Any]]) -> None:
     """Many events in one INSERT (bulk issue, bulk expire)."""
-    AuditEvent.objects.bulk_create([_event(**kwargs) for kwargs in events], 1000)
+    AuditEvent.objects.bulk_create([event(**kwargs) for kwargs in events], 1000)

@@ -14,7 +14,8 @@ Environment: ``BENCH_QUICK=1`` (a tenth of the dataset, shorter scenarios),
 ``BENCH_DURATION`` (seconds per scenario), ``BENCH_ROUNDS``, ``BENCH_WORKERS``
 (gunicorn workers, default 4), ``BENCH_PORT`` (default 8765), ``BENCH_DATABASE``
 and ``BENCH_SCRATCH_DATABASE`` (URLs), ``BENCH_SKIP_CODEGEN=1``,
-``BENCH_ONLY=issue1,receive16`` (a subset of scenarios), ``BENCH_INPROC=1`` (also
+``BENCH_ONLY=issue1,receive16`` (a subset of scenarios), ``BENCH_TAG=name`` (appended
+to the result files' names, for partial re-measurements), ``BENCH_INPROC=1`` (also
 run the in-process ``bench/issue_multiple.py``).
 """
 
@@ -811,7 +812,12 @@ def main() -> None:
         "duration_s": DURATION,
     }
     rows = summarize(results, gen, fx)
-    stem = BENCH / "results" / f"{meta['date']}{'-quick' if QUICK else ''}"
+    tag = os.environ.get("BENCH_TAG", "")
+    stem = (
+        BENCH
+        / "results"
+        / (f"{meta['date']}{'-quick' if QUICK else ''}{f'-{tag}' if tag else ''}")
+    )
     payload = {
         "meta": meta,
         "rows": rows,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from assignments.models import Assignment
-from core import flake
+from core import flake, sql
 from core.errors import DomainError
 from coupons import errors
 from coupons.errors import Refusal
@@ -33,30 +34,50 @@ def coupon_get(*, store: Store, coupon_id: object) -> Coupon:
 
 
 def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
-    """The live coupon with this code, in any letter case (``lock``: FOR UPDATE)."""
-    queryset = coupon_queryset(store=store).with_code(code)
-    if lock:
-        queryset = queryset.select_for_update()
-    # No ORDER BY: the unique index on the folded code holds at most one live row,
-    # and ordering by id lets the planner walk the store's id index instead (a scan
-    # of the store's coupons, ~180 ms among a million).
-    coupon = next(iter(queryset.order_by()[:1]), None)
-    if coupon is None:
+    """The live coupon with this code, in any letter case (``lock``: FOR UPDATE).
+
+    Hand-written (``core.sql``): every redemption starts here. It matches
+    ``Coupon.objects.live().with_code(code)`` through the unique index on the folded
+    code, which holds at most one live row; no ORDER BY, which would let the planner
+    walk the store's id index instead (~180 ms among a million coupons).
+    """
+    coupon = sql.loader(Coupon, "c")
+    row = sql.fetch_one(
+        f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
+        "AND c.archived_at IS NULL AND UPPER(c.code) = %s LIMIT 1"
+        + (" FOR UPDATE" if lock and connection.features.has_select_for_update else ""),
+        [store.id, code.upper()],
+        coupon,
+    )
+    if row is None:
         raise DomainError(errors.COUPON_NOT_FOUND, "Coupon not found.")
-    return coupon
+    return row[0]
 
 
-def coupon_usage(*, coupon: Coupon, customer_id: int | None) -> Usage:
-    """Counts behind the limits; call under the coupon's row lock when redeeming."""
+def coupon_usage(
+    *, coupon: Coupon, customer_id: int | None, all_counts: bool = True
+) -> Usage:
+    """Counts behind the limits; call under the coupon's row lock when redeeming.
+
+    ``all_counts=False`` (redeeming) counts the customer's uses only when a
+    per-customer limit reads them; reports (isredeemable) show them always.
+    """
     if customer_id is None:
         return Usage(store_used=coupon.redeemed_count)
-    counting = Redemption.objects.counting().filter(customer_id=customer_id)
+
+    def counting() -> QuerySet[Redemption]:
+        return Redemption.objects.counting().filter(customer_id=customer_id)
+
     usage = Usage(
         store_used=coupon.redeemed_count,
-        customer_used=counting.filter(coupon_id=coupon.id).count(),
+        customer_used=(
+            counting().filter(coupon_id=coupon.id).count()
+            if all_counts or coupon.redeem_limit_customer_enabled
+            else 0
+        ),
         customer_has_redeemed_before=(
             coupon.is_first_order_only
-            and counting.filter(store_id=coupon.store_id).exists()
+            and counting().filter(store_id=coupon.store_id).exists()
         ),
     )
     if coupon.series_id is None:
@@ -99,12 +120,15 @@ def coupon_verdict(
     customer_id: int | None,
     order: Order,
     at: datetime | None = None,
+    all_counts: bool = True,
 ) -> Verdict:
     return evaluate(
         coupon,
         customer_id=customer_id,
         order=order,
-        usage=coupon_usage(coupon=coupon, customer_id=customer_id),
+        usage=coupon_usage(
+            coupon=coupon, customer_id=customer_id, all_counts=all_counts
+        ),
         at=at or timezone.now(),
     )
 

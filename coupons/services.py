@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from core import errors as core_errors
+from core import sql
 from core.errors import DomainError, FieldIssue
 from coupons import errors, selectors
 from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
@@ -312,11 +313,11 @@ def redemption_create(
     coupon = selectors.coupon_by_code(store=store, code=code, lock=True)
     customer_id = customer.id if customer else None
     verdict = selectors.coupon_verdict(
-        coupon=coupon, customer_id=customer_id, order=order, at=at
+        coupon=coupon, customer_id=customer_id, order=order, at=at, all_counts=False
     )
     if not verdict.valid:
         raise _refused(verdict.problems)
-    redemption = RedemptionModel.objects.create(
+    redemption = RedemptionModel(
         store=store,
         coupon=coupon,
         series_id=coupon.series_id,
@@ -330,8 +331,7 @@ def redemption_create(
         purchase_type=order.purchase_type,
         created_at=at,
     )
-    Coupon.objects.filter(pk=coupon.pk).update(redeemed_count=F("redeemed_count") + 1)
-    audit.record(
+    event = audit.event(
         action="redeem",
         object_type="redemption",
         object_id=redemption.pk,
@@ -345,6 +345,17 @@ def redemption_create(
             "transaction_number": transaction_number,
         },
     )
+    # The redemption, its audit event and the counter in one round trip.
+    sql.write(
+        [redemption],
+        [event],
+        then=(
+            "UPDATE coupons_coupon SET redeemed_count = redeemed_count + 1 "
+            "WHERE id = %s",
+            [coupon.pk],
+        ),
+    )
+    coupon.redeemed_count += 1
     return redemption
 
 

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assignments.models import Assignment
-from core import flake
+from core import flake, sql
 from core.errors import DomainError
 from core.pagination import KeysetPage
 from coupons.models import Redemption
@@ -57,7 +57,15 @@ def customer_find(
 
 
 def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
-    return Customer.objects.for_store(store.id).filter(id=customer_id).first()
+    """The store's customer by id (hand-written: redeem and issue make this read)."""
+    customer = sql.loader(Customer, "c")
+    row = sql.fetch_one(
+        f"SELECT {customer.columns} FROM customers_customer c "
+        "WHERE c.store_id = %s AND c.id = %s",
+        [store.id, customer_id],
+        customer,
+    )
+    return row[0] if row else None
 
 
 # --- a customer's coupons (Capillary v1.1 GET /v1.1/customer/coupons) ---------------

@@ -6,8 +6,8 @@ import hmac
 
 from django.db.models import QuerySet
 
-from core import flake
-from stores.models import ApiKey, Store
+from core import flake, sql
+from stores.models import ApiKey, Outlet, Store
 from stores.services import hash_secret
 
 
@@ -27,9 +27,26 @@ def api_key_list(*, store: Store) -> QuerySet[ApiKey]:
 
 
 def _key(key_id: str) -> ApiKey | None:
-    return (
-        ApiKey.objects.select_related("store", "outlet").filter(key_id=key_id).first()
+    """The key with its store and outlet, in one hand-written query (every API
+    request makes it; see ``core.sql``)."""
+    key, store, outlet = (
+        sql.loader(ApiKey, "k"),
+        sql.loader(Store, "s"),
+        sql.loader(Outlet, "o"),
     )
+    row = sql.fetch_one(
+        f"SELECT {key.columns}, {store.columns}, {outlet.columns} "
+        "FROM stores_apikey k JOIN stores_store s ON s.id = k.store_id "
+        "LEFT JOIN stores_outlet o ON o.id = k.outlet_id WHERE k.key_id = %s",
+        [key_id],
+        key,
+        store,
+        outlet,
+    )
+    if row is None:
+        return None
+    api_key, api_key.store, api_key.outlet = row
+    return api_key
 
 
 def api_key_by_token(token: str) -> ApiKey | None:
