@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Case, F, Value, When
 from django.utils import timezone
 
 from assignments import errors, selectors
 from assignments.errors import Outcome
 from assignments.models import Assignment
 from audit import services as audit
-from core import flake
+from core import flake, sql
 from core.errors import DomainError
 from coupons.models import Coupon
 from customers import errors as customer_errors
@@ -68,17 +67,36 @@ def _locked_customer(*, store: Store, customer_id: object) -> Customer:
     parsed = flake.parse(customer_id)
     # FOR NO KEY UPDATE: the customer cannot be deleted under the new assignments,
     # and one customer's receives queue up; inserts referencing it still proceed.
-    customer = (
-        Customer.objects.for_store(store.id)
-        .select_for_update(no_key=True)
-        .filter(id=parsed)
-        .first()
+    customer = sql.loader(Customer, "c")
+    row = (
+        sql.fetch_one(
+            f"SELECT {customer.columns} FROM customers_customer c "
+            "WHERE c.store_id = %s AND c.id = %s" + sql.for_update(no_key=True),
+            [store.id, parsed],
+            customer,
+        )
         if parsed
         else None
     )
-    if customer is None:
+    if row is None:
         raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
-    return customer
+    return row[0]
+
+
+def _locked_coupons(*, store: Store, coupon_ids: list[int]) -> dict[int, Coupon]:
+    """The store's live, enabled coupons among these ids, locked in id order."""
+    if not coupon_ids:
+        return {}
+    coupon = sql.loader(Coupon, "c")
+    rows = sql.fetch(
+        f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
+        f"AND c.archived_at IS NULL AND c.enabled "
+        f"AND c.id IN ({sql.placeholders(len(coupon_ids))}) ORDER BY c.id"
+        + sql.for_update(),
+        [store.id, *coupon_ids],
+        coupon,
+    )
+    return {found.id: found for (found,) in rows}
 
 
 def _outcome(
@@ -162,17 +180,12 @@ def assignments_receive(
     customer = _locked_customer(store=store, customer_id=customer_id)
     parsed = [flake.parse(raw) for raw in coupon_ids]
     wanted = sorted({coupon_id for coupon_id in parsed if coupon_id is not None})
-    coupons: dict[int, Coupon] = {}
-    if wanted:
-        coupons = {
-            coupon.id: coupon
-            for coupon in Coupon.objects.for_store(store.id)
-            .live()
-            .filter(enabled=True, id__in=wanted)
-            .select_for_update()
-            .order_by("pk")
-        }
-    held = selectors.held_counts(customer=customer, coupon_ids=coupons)
+    coupons = _locked_coupons(store=store, coupon_ids=wanted)
+    # What the customer holds matters only under a per-customer limit.
+    held = selectors.held_counts(
+        customer=customer,
+        coupon_ids=[c.id for c in coupons.values() if c.redeem_limit_customer_enabled],
+    )
     has_redeemed = any(c.is_first_order_only for c in coupons.values()) and (
         selectors.customer_has_redeemed(store=store, customer=customer)
     )
@@ -230,29 +243,30 @@ def assignments_receive(
         )
 
     if assignments:
-        Assignment.objects.bulk_create(assignments)
-        # One statement for every coupon received; the rows are locked above.
-        Coupon.objects.filter(pk__in=taken).update(
-            received_count=F("received_count")
-            + Case(
-                *(When(pk=pk, then=Value(n)) for pk, n in taken.items()),
-                output_field=BigIntegerField(),
+        events = [
+            audit.event(
+                action="receive",
+                object_type="assignment",
+                object_id=assignment.pk,
+                store_id=assignment.store_id,
+                coupon_id=assignment.coupon_id,
+                customer_id=assignment.customer_id,
+                changes={"channel": assignment.channel},
             )
+            for assignment in assignments
+        ]
+        # The assignments, their audit events and every coupon's counter in one
+        # round trip; the coupon rows are locked above.
+        cases = " ".join(["WHEN %s THEN %s"] * len(taken))
+        sql.write(
+            assignments,
+            events,
+            then=(
+                "UPDATE coupons_coupon SET received_count = received_count + "
+                f"CASE id {cases} END WHERE id IN ({sql.placeholders(len(taken))})",
+                [*(v for pair in taken.items() for v in pair), *taken],
+            ),
         )
         for coupon_id, n in taken.items():
             coupons[coupon_id].received_count += n
-        audit.record_many(
-            [
-                {
-                    "action": "receive",
-                    "object_type": "assignment",
-                    "object_id": assignment.pk,
-                    "store_id": assignment.store_id,
-                    "coupon_id": assignment.coupon_id,
-                    "customer_id": assignment.customer_id,
-                    "changes": {"channel": assignment.channel},
-                }
-                for assignment in assignments
-            ]
-        )
     return ReceiveResult(customer=customer, items=items)

@@ -74,6 +74,21 @@ def loader(model: type[Model], alias: str) -> Loader:
     return _loader(model, alias, connection.vendor)
 
 
+def placeholders(count: int) -> str:
+    """``%s, %s, ...`` for an ``IN (...)`` of ``count`` values (portable)."""
+    return ", ".join(["%s"] * count)
+
+
+def for_update(*, no_key: bool = False) -> str:
+    """The row-lock clause where the database has one (SQLite locks the file)."""
+    features = connection.features
+    if not features.has_select_for_update:
+        return ""
+    if no_key and features.has_select_for_no_key_update:
+        return " FOR NO KEY UPDATE"
+    return " FOR UPDATE"
+
+
 def fetch(sql: str, params: Sequence[Any], *loaders: Loader) -> list[tuple]:
     """Run ``sql`` and load each row's consecutive slices with ``loaders``."""
     with connection.cursor() as cursor:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, Max, QuerySet
 from django.db.models.functions import Upper
 from django.utils import timezone
@@ -45,7 +44,7 @@ def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
     row = sql.fetch_one(
         f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
         "AND c.archived_at IS NULL AND UPPER(c.code) = %s LIMIT 1"
-        + (" FOR UPDATE" if lock and connection.features.has_select_for_update else ""),
+        + (sql.for_update() if lock else ""),
         [store.id, code.upper()],
         coupon,
     )
