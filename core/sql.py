@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,26 @@ class Loader:
         return self.model.from_db(connection.alias, self.names, values)
 
 
+def _converters(field: Field, alias: str) -> tuple[tuple[Callable, ...], Any]:
+    """The database's and the field's converters of a column, as the ORM applies
+    them to a selected value, and the expression they are given."""
+    column = field.get_col(alias)
+    return (
+        tuple(
+            connection.ops.get_db_converters(column)
+            + field.get_db_converters(connection)
+        ),
+        column,
+    )
+
+
 @cache
 def _loader(model: type[Model], alias: str, vendor: str) -> Loader:
     quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
     converters = []
     for index, field in enumerate(fields):
-        column = field.get_col(alias)
-        functions = tuple(
-            connection.ops.get_db_converters(column)
-            + field.get_db_converters(connection)
-        )
+        functions, column = _converters(field, alias)
         if functions:
             converters.append((index, functions, column))
     return Loader(
@@ -79,14 +88,38 @@ def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def for_update(*, no_key: bool = False) -> str:
+def for_update(*, no_key: bool = False, skip_locked: bool = False) -> str:
     """The row-lock clause where the database has one (SQLite locks the file)."""
     features = connection.features
     if not features.has_select_for_update:
         return ""
+    clause = " FOR UPDATE"
     if no_key and features.has_select_for_no_key_update:
-        return " FOR NO KEY UPDATE"
-    return " FOR UPDATE"
+        clause = " FOR NO KEY UPDATE"
+    if skip_locked and features.has_select_for_update_skip_locked:
+        clause += " SKIP LOCKED"
+    return clause
+
+
+def prep(model: type[Model], name: str, value: Any) -> Any:
+    """``value`` as a parameter for ``model``'s field ``name`` (e.g. a datetime
+    becomes SQLite's UTC text), as the ORM would send it."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def value(sql: str, params: Sequence[Any], field: Field) -> Any:
+    """The first column of the first row, converted as ``field``'s values are
+    (None when there is no row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    result = row[0]
+    functions, column = _converters(field, field.model._meta.db_table)
+    for function in functions:
+        result = function(result, column, connection)
+    return result
 
 
 def fetch(sql: str, params: Sequence[Any], *loaders: Loader) -> list[tuple]:
@@ -137,8 +170,9 @@ def _insert(objects: Sequence[Model]) -> tuple[str, list[Any]]:
 
 def write(
     *groups: Sequence[Model], then: tuple[str, Sequence[Any]] | None = None
-) -> None:
-    """INSERT each non-empty group of same-model objects, then run ``then``.
+) -> int:
+    """INSERT each non-empty group of same-model objects, then run ``then``; answer
+    the row count of the last statement (``then``'s when given).
 
     On PostgreSQL it is one statement (every INSERT a data-modifying CTE), so one
     round trip; the parts see one snapshot, so ``then`` must not depend on the rows
@@ -149,7 +183,7 @@ def write(
     if then is not None:
         statements.append((then[0], list(then[1])))
     if not statements:
-        return
+        return 0
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql" or len(statements) == 1:
             for sql, params in statements:
@@ -159,7 +193,9 @@ def write(
             ctes = ", ".join(f"w{n} AS ({sql})" for n, (sql, _p) in enumerate(heads))
             params = [p for _sql, head_params in heads for p in head_params]
             cursor.execute(f"WITH {ctes} {last_sql}", params + last_params)
+        count = cursor.rowcount
     for group in groups:
         for obj in group:
             obj._state.adding = False
             obj._state.db = connection.alias
+    return count

@@ -44,16 +44,31 @@ def customer_find(
     external_id: str | None = None,
     customer_id: int | None = None,
 ) -> Customer | None:
-    """The one customer matching every identifier given, or None."""
+    """The one customer matching every identifier given, or None.
+
+    Matches as ``CustomerQuerySet.by_identifier`` does (email case-insensitively),
+    in hand-written SQL (``core.sql``): every Capillary issue and redeem starts here.
+    """
     if email is mobile is external_id is customer_id is None:
         return None
-    return (
-        Customer.objects.for_store(store.id)
-        .by_identifier(
-            email=email, mobile=mobile, external_id=external_id, customer_id=customer_id
-        )
-        .first()
+    conditions, params = ["c.store_id = %s"], [store.id]
+    for condition, given in (
+        ("c.id = %s", customer_id),
+        ("LOWER(c.email) = %s", None if email is None else email.lower()),
+        ("c.mobile = %s", mobile),
+        ("c.external_id = %s", external_id),
+    ):
+        if given is not None:
+            conditions.append(condition)
+            params.append(given)
+    customer = sql.loader(Customer, "c")
+    row = sql.fetch_one(
+        f"SELECT {customer.columns} FROM customers_customer c "
+        f"WHERE {' AND '.join(conditions)} ORDER BY c.id LIMIT 1",
+        params,
+        customer,
     )
+    return row[0] if row else None
 
 
 def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:

@@ -22,13 +22,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from assignments.models import Assignment, Channel
 from audit import services as audit
 from core import errors as core_errors
-from core import flake
+from core import flake, sql
 from core.errors import DomainError, FieldIssue
 from coupons import services as coupon_services
 from coupons.models import ActorType, Coupon, DiscountType, Duration, Origin
@@ -562,18 +561,72 @@ class _Grant:
             self.count, self.reason = max(allowed, 0), reason
 
 
-def _claim(series: Series, count: int, *, exclude: list[int]) -> list[Coupon]:
-    # SKIP LOCKED: rows another transaction is claiming are passed over, not waited
-    # for. The series lock already serializes issuers; this keeps the claim safe for
-    # any other writer of the pool.
-    pool = Coupon.objects.filter(series_id=series.id, pooled=True)
-    if exclude:
-        pool = pool.exclude(id__in=exclude)
-    return list(
-        pool.order_by("id")
-        .select_for_update(skip_locked=True)
-        .only("id", "code", "store_id", "series_id")[:count]
+@dataclass(frozen=True)
+class _Taken:
+    coupons: list[Coupon]  # in id order; only id, store_id, code, series_id loaded
+    pool_left: int  # codes still pooled after this take, counted up to the low mark
+
+
+def _take(
+    series: Series,
+    count: int,
+    *,
+    customer_id: int,
+    usable_at: datetime | None,
+    expires_at: datetime | None,
+) -> _Taken:
+    """Claim up to ``count`` pooled codes of the series and give them to the customer:
+    one statement, which also counts what stays pooled (for the top-up).
+
+    SKIP LOCKED: rows another transaction is claiming are passed over, not waited
+    for. The series lock already serializes issuers; this keeps the claim safe for
+    any other writer of the pool.
+    """
+    low = _pool_low()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH claimed AS (SELECT id FROM coupons_coupon "
+            "WHERE series_id = %s AND pooled ORDER BY id LIMIT %s"
+            + sql.for_update(skip_locked=True)
+            + ") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = %s, "
+            "usable_at = %s, expires_at = %s WHERE id IN (SELECT id FROM claimed) "
+            # Model.from_db takes a subset of the fields in the model's order.
+            "RETURNING id, store_id, code, series_id, (SELECT COUNT(*) FROM "
+            "(SELECT 1 FROM coupons_coupon WHERE series_id = %s AND pooled "
+            "LIMIT %s) AS pool)",
+            [
+                series.id,
+                count,
+                False,
+                customer_id,
+                sql.prep(Coupon, "usable_at", usable_at),
+                sql.prep(Coupon, "expires_at", expires_at),
+                series.id,
+                low + count,
+            ],
+        )
+        rows = sorted(cursor.fetchall())
+    names = ["id", "store_id", "code", "series_id"]
+    coupons = [Coupon.from_db(connection.alias, names, row[:4]) for row in rows]
+    # The count saw the pool before this claim (one snapshot on PostgreSQL).
+    pooled = rows[0][4] if rows else 0
+    return _Taken(coupons=coupons, pool_left=max(pooled - len(rows), 0))
+
+
+def _locked_series(*, store: Store, series_id: int) -> Series | None:
+    """The store's active series, locked FOR NO KEY UPDATE (hand-written: every
+    issue starts here)."""
+    if not 0 < series_id <= flake.MAX_ID:
+        return None
+    series = sql.loader(Series, "s")
+    row = sql.fetch_one(
+        f"SELECT {series.columns} FROM series_series s "
+        "WHERE s.store_id = %s AND s.id = %s AND s.is_active"
+        + sql.for_update(no_key=True),
+        [store.id, series_id],
+        series,
     )
+    return row[0] if row else None
 
 
 @transaction.atomic
@@ -611,13 +664,7 @@ def series_issue(
     if count > MAX_ISSUE:
         raise DomainError(errors.COUNT_OUT_OF_RANGE, f"count is at most {MAX_ISSUE}.")
     at = at or timezone.now()
-    series = None
-    if 0 < series_id <= flake.MAX_ID:
-        series = (
-            Series.objects.select_for_update(no_key=True)
-            .filter(store_id=store.id, id=series_id, is_active=True)
-            .first()
-        )
+    series = _locked_series(store=store, series_id=series_id)
     if series is None:
         raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
     if series.valid_till is not None and series.valid_till <= at:
@@ -649,78 +696,79 @@ def series_issue(
     if grant.count == 0:
         raise DomainError(grant.reason or errors.OUT_OF_STOCK)
 
+    top_up = False
     if series.is_generic:
         coupon = _generic_coupon(series, store=store)
         coupons = [coupon] if coupon is not None else []
-    elif series.code_format == CodeFormat.RANDOM:
-        coupons = _claim(series, grant.count, exclude=[])
-        if len(coupons) < grant.count:
+    else:
+        window = {
+            "customer_id": customer.id,
+            "usable_at": usable_at,
+            "expires_at": valid_till,
+        }
+        taken = _take(series, grant.count, **window)
+        coupons = taken.coupons
+        random = series.code_format == CodeFormat.RANDOM
+        if random and len(coupons) < grant.count:
             # The pool ran dry: generate the shortfall here, in this transaction.
             missing = grant.count - len(coupons)
             room = code_room(series, exact=False)
             _fill(series, missing, free=room, currency=store.currency)
-            coupons += _claim(series, missing, exclude=[c.id for c in coupons])
-    else:  # uploaded codes: only what was uploaded
-        coupons = _claim(series, grant.count, exclude=[])
+            taken = _take(series, missing, **window)
+            coupons += taken.coupons
+        # (uploaded codes: only what was uploaded)
+        top_up = random and taken.pool_left < _pool_low()
     if not coupons:
         raise DomainError(errors.POOL_EMPTY, "The series has no code left to issue.")
     grant.limit(len(coupons), errors.POOL_SHORT)
-    coupons = coupons[: grant.count]
     issued = len(coupons)
 
-    if not series.is_generic:
-        Coupon.objects.filter(id__in=[c.id for c in coupons]).update(
-            pooled=False,
-            usable_by_customer_id=customer.id,
-            usable_at=usable_at,
-            expires_at=valid_till,
-        )
     outlet_id = api_key.outlet_id if api_key else None
-    assignments = Assignment.objects.bulk_create(
-        [
-            Assignment(
-                id=assignment_id,
-                store_id=store.id,
-                coupon_id=coupon.id,
-                customer_id=customer.id,
-                series_id=series.id,
-                outlet_id=outlet_id,
-                api_key=api_key,
-                channel=channel,
-                valid_till=valid_till,
-                transaction_number=None,
-                purpose=purpose,
-                created_at=at,
-            )
-            for assignment_id, coupon in zip(
-                flake.next_ids(issued), coupons, strict=True
-            )
-        ]
-    )
-    counted = (
-        Series.objects.filter(pk=series.pk)
-        .filter(Q(max_create=UNLIMITED) | Q(issued_count__lte=F("max_create") - issued))
-        .update(issued_count=F("issued_count") + issued)
+    assignments = [
+        Assignment(
+            id=assignment_id,
+            store_id=store.id,
+            coupon_id=coupon.id,
+            customer_id=customer.id,
+            series_id=series.id,
+            outlet_id=outlet_id,
+            api_key=api_key,
+            channel=channel,
+            valid_till=valid_till,
+            transaction_number=None,
+            purpose=purpose,
+            created_at=at,
+        )
+        for assignment_id, coupon in zip(flake.next_ids(issued), coupons, strict=True)
+    ]
+    events = [
+        audit.event(
+            action="issue",
+            object_type="assignment",
+            object_id=assignment.pk,
+            store_id=store.id,
+            coupon_id=assignment.coupon_id,
+            customer_id=customer.id,
+            series_id=series.id,
+            changes={"valid_till": valid_till, "purpose": purpose},
+        )
+        for assignment in assignments
+    ]
+    # The assignments, their audit events and the conditional counter update in
+    # one round trip.
+    counted = sql.write(
+        assignments,
+        events,
+        then=(
+            "UPDATE series_series SET issued_count = issued_count + %s WHERE id = %s "
+            "AND (max_create = %s OR issued_count <= max_create - %s)",
+            [issued, series.id, UNLIMITED, issued],
+        ),
     )
     if counted != 1:  # cannot happen under the series lock; the constraint agrees
         raise DomainError(errors.OUT_OF_STOCK)
     series.issued_count += issued
-    audit.record_many(
-        [
-            {
-                "action": "issue",
-                "object_type": "assignment",
-                "object_id": assignment.pk,
-                "store_id": store.id,
-                "coupon_id": assignment.coupon_id,
-                "customer_id": customer.id,
-                "series_id": series.id,
-                "changes": {"valid_till": valid_till, "purpose": purpose},
-            }
-            for assignment in assignments
-        ]
-    )
-    if series.code_format == CodeFormat.RANDOM:
+    if top_up:
         transaction.on_commit(
             partial(_top_up_quietly, series_id=series.id), robust=True
         )
