@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from audit import services as audit_services
+from core import sql
 from coupons.models import Coupon, Redemption
 from tests.factories import ApiKeyFactory, CouponFactory, StoreFactory
 
@@ -36,15 +36,16 @@ def test_redemption_answers_503_and_writes_nothing(monkeypatch):
         redeem_limit_store_enabled=True,
         redeem_limit_store_amount=1,
     )
-    original = audit_services.record
+    original = sql.write
 
-    def die_then_record(**kwargs):
-        # The redemption row and the counter are written; the connection dies
-        # before the transaction commits.
+    def write_then_die(*groups, **kwargs):
+        # The redemption row, its audit event and the counter are written; the
+        # connection dies before the transaction commits.
+        written = original(*groups, **kwargs)
         _kill_backend(connection.connection.info.backend_pid)
-        return original(**kwargs)
+        return written
 
-    monkeypatch.setattr(audit_services, "record", die_then_record)
+    monkeypatch.setattr(sql, "write", write_then_die)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
     response = api.post(
