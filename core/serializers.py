@@ -7,12 +7,17 @@ accept only the JSON type the vendor documents.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
+from django.db.models.manager import BaseManager
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from core import flake
 from core.timefmt import iso_millis_z
@@ -129,3 +134,57 @@ def validated(serializer: serializers.Serializer) -> dict[str, Any]:
     """Validate (a failure is a 400 in the view's dialect) and return the data."""
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class SharedFieldsOutput(serializers.Serializer):
+    """An output serializer whose fields are bound once per class, not per instance.
+
+    DRF deep-copies and binds every declared field for every serializer instance:
+    for an issue/multiple answer about a hundred field objects a request, a tenth
+    of the request's time. Bound output fields hold no state of their own, so the
+    subclasses of this one share them; ``to_representation`` is DRF's, except that
+    a method field calls the method of the serializer at hand (its context), and a
+    nested serializer is made afresh with this one's context. Output only.
+
+    Not for serializers whose fields read the context themselves (file or hyperlink
+    fields, ``requires_context`` defaults), nested serializers declared with
+    arguments or a custom ``list_serializer_class``, methods reading ``self.root``,
+    or fields changed per instance: tests/core/test_shared_fields_output.py pins
+    each of these differences.
+    """
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())
+            cls._shared_fields = shared
+        return shared
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        for field in self._readable_fields:
+            name = field.field_name
+            if isinstance(field, serializers.SerializerMethodField):
+                answer[name] = getattr(self, field.method_name)(instance)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            if check is None:
+                answer[name] = None
+            elif isinstance(field, serializers.ListSerializer):
+                child = type(field.child)(context=self.context)
+                items = (
+                    attribute.all() if isinstance(attribute, BaseManager) else attribute
+                )
+                answer[name] = [child.to_representation(item) for item in items]
+            elif isinstance(field, serializers.BaseSerializer):
+                nested = type(field)(context=self.context)
+                answer[name] = nested.to_representation(attribute)
+            else:
+                answer[name] = field.to_representation(attribute)
+        return answer

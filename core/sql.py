@@ -107,26 +107,44 @@ def prep(model: type[Model], name: str, value: Any) -> Any:
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
+@dataclass(frozen=True)
+class ValueLoader:
+    """Loads one column converted as ``field``'s values are (a loader of a value,
+    e.g. an aggregate, rather than of an instance)."""
+
+    field: Field
+    width = 1
+
+    def load(self, row: Sequence[Any], offset: int = 0) -> Any:
+        result = row[offset]
+        if result is None:
+            return None
+        functions, column = _converters(self.field, self.field.model._meta.db_table)
+        for function in functions:
+            result = function(result, column, connection)
+        return result
+
+
 def value(sql: str, params: Sequence[Any], field: Field) -> Any:
     """The first column of the first row, converted as ``field``'s values are
     (None when there is no row)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None or row[0] is None:
-        return None
-    result = row[0]
-    functions, column = _converters(field, field.model._meta.db_table)
-    for function in functions:
-        result = function(result, column, connection)
-    return result
+    row = fetch_one(sql, params, ValueLoader(field))
+    return row[0] if row else None
 
 
-def fetch(sql: str, params: Sequence[Any], *loaders: Loader) -> list[tuple]:
+def fetch(
+    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader
+) -> list[tuple]:
     """Run ``sql`` and load each row's consecutive slices with ``loaders``."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    return _load(rows, loaders)
+
+
+def _load(
+    rows: Sequence[Sequence[Any]], loaders: Sequence[Loader | ValueLoader]
+) -> list[tuple]:
     result = []
     for row in rows:
         offset, instances = 0, []
@@ -137,7 +155,33 @@ def fetch(sql: str, params: Sequence[Any], *loaders: Loader) -> list[tuple]:
     return result
 
 
-def fetch_one(sql: str, params: Sequence[Any], *loaders: Loader) -> tuple | None:
+# A query to load: its SQL, its parameters and the loaders of each row's slices.
+Query = tuple[str, Sequence[Any], tuple[Loader | ValueLoader, ...]]
+
+
+def fetch_batch(*queries: Query) -> list[list[tuple]]:
+    """Several queries, each ``(sql, params, loaders)``, in one round trip on
+    PostgreSQL (one string of statements, run in order, each with a snapshot of its
+    own, so a later one sees what an earlier one waited for); one by one elsewhere.
+    Answers each query's loaded rows."""
+    if connection.vendor != "postgresql":
+        return [fetch(sql, params, *loaders) for sql, params, loaders in queries]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "; ".join(sql for sql, _params, _loaders in queries),
+            [p for _sql, params, _loaders in queries for p in params],
+        )
+        results = []
+        for n, (_sql, _params, loaders) in enumerate(queries):
+            if n:
+                cursor.nextset()
+            results.append(_load(cursor.fetchall(), loaders))
+    return results
+
+
+def fetch_one(
+    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader
+) -> tuple | None:
     rows = fetch(sql, params, *loaders)
     return rows[0] if rows else None
 

@@ -20,6 +20,7 @@ from coupons import errors, selectors
 from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
 from coupons.models import Redemption as RedemptionModel
 from coupons.rules import Order, Problem
+from customers import errors as customer_errors
 from customers.models import Customer
 from stores.models import ApiKey, Outlet, Store
 
@@ -295,7 +296,8 @@ def redemption_create(
     *,
     store: Store,
     code: str,
-    customer: Customer | None,
+    customer: Customer | None = None,
+    customer_id: int | None = None,
     order: Order,
     api_key: ApiKey | None = None,
     outlet: Outlet | None = None,
@@ -305,12 +307,23 @@ def redemption_create(
 ) -> RedemptionModel:
     """Redeem a code for an order: check every rule and count the use, atomically.
 
+    The customer is given found (``customer``), or by id (``customer_id``: read in
+    the same round trip as the coupon's lock; ``customer_not_found`` when the store
+    has no such customer, whatever the code).
+
     The coupon row is locked (FOR UPDATE) before the limits are read, so concurrent
     redemptions of one coupon queue up and each sees the previous one's count; the
     check constraint on the counter is the last line of defence.
     """
     at = at or timezone.now()
-    coupon = selectors.coupon_by_code(store=store, code=code, lock=True)
+    if customer_id is not None:
+        customer, coupon = selectors.customer_and_coupon_by_code(
+            store=store, customer_id=customer_id, code=code
+        )
+        if customer is None:
+            raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
+    else:
+        coupon = selectors.coupon_by_code(store=store, code=code, lock=True)
     customer_id = customer.id if customer else None
     verdict = selectors.coupon_verdict(
         coupon=coupon, customer_id=customer_id, order=order, at=at, all_counts=False

@@ -36,19 +36,16 @@ def customer_get(*, store: Store, customer_id: object) -> Customer:
     return customer
 
 
-def customer_find(
+def customer_find_query(
     *,
     store: Store,
     email: str | None = None,
     mobile: str | None = None,
     external_id: str | None = None,
     customer_id: int | None = None,
-) -> Customer | None:
-    """The one customer matching every identifier given, or None.
-
-    Matches as ``CustomerQuerySet.by_identifier`` does (email case-insensitively),
-    in hand-written SQL (``core.sql``): every Capillary issue and redeem starts here.
-    """
+) -> sql.Query | None:
+    """The query of ``customer_find`` (None when no identifier is given), to run
+    alone or batched with a checkout's other reads (``core.sql.fetch_batch``)."""
     if email is mobile is external_id is customer_id is None:
         return None
     conditions, params = ["c.store_id = %s"], [store.id]
@@ -62,25 +59,55 @@ def customer_find(
             conditions.append(condition)
             params.append(given)
     customer = sql.loader(Customer, "c")
-    row = sql.fetch_one(
+    return (
         f"SELECT {customer.columns} FROM customers_customer c "
         f"WHERE {' AND '.join(conditions)} ORDER BY c.id LIMIT 1",
         params,
-        customer,
+        (customer,),
     )
-    return row[0] if row else None
 
 
-def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
-    """The store's customer by id (hand-written: redeem and issue make this read)."""
+def customer_find(
+    *,
+    store: Store,
+    email: str | None = None,
+    mobile: str | None = None,
+    external_id: str | None = None,
+    customer_id: int | None = None,
+) -> Customer | None:
+    """The one customer matching every identifier given, or None.
+
+    Matches as ``CustomerQuerySet.by_identifier`` does (email case-insensitively),
+    in hand-written SQL (``core.sql``): every Capillary issue and redeem starts here.
+    """
+    query = customer_find_query(
+        store=store,
+        email=email,
+        mobile=mobile,
+        external_id=external_id,
+        customer_id=customer_id,
+    )
+    if query is None:
+        return None
+    [rows] = sql.fetch_batch(query)
+    return rows[0][0] if rows else None
+
+
+def customer_by_id(*, store: Store, customer_id: int) -> sql.Query:
+    """The store's customer by id, hand-written (``core.sql``): checkouts make this
+    read, alone or batched with the coupon's."""
     customer = sql.loader(Customer, "c")
-    row = sql.fetch_one(
+    return (
         f"SELECT {customer.columns} FROM customers_customer c "
         "WHERE c.store_id = %s AND c.id = %s",
         [store.id, customer_id],
-        customer,
+        (customer,),
     )
-    return row[0] if row else None
+
+
+def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
+    [rows] = sql.fetch_batch(customer_by_id(store=store, customer_id=customer_id))
+    return rows[0][0] if rows else None
 
 
 # --- a customer's coupons (Capillary v1.1 GET /v1.1/customer/coupons) ---------------

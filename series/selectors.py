@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db.models import QuerySet
 
 from core import flake, sql
@@ -25,16 +23,18 @@ def series_by_ids(*, store: Store, ids: list[int]) -> list[Series]:
     return [found[value] for value in dict.fromkeys(valid) if value in found]
 
 
-def series_latest_redemption_at(*, series: Series) -> datetime | None:
-    """When a code of the series was last redeemed (rolled-back uses excluded)."""
-    # Redemption.series_id (copied at redeem) and its partial index make this one
-    # index lookup, whatever the number of the series' coupons. Hand-written
-    # (``core.sql``): every issue answers with it.
-    return sql.value(
+def latest_redemption_query(*, series_id: int) -> sql.Query:
+    """When a code of the series was last redeemed (rolled-back uses excluded).
+
+    Redemption.series_id (copied at redeem) and its partial index make this one
+    index lookup, whatever the number of the series' coupons. Hand-written
+    (``core.sql``): every issue answers with it.
+    """
+    return (
         "SELECT MAX(created_at) FROM coupons_redemption "
         "WHERE series_id = %s AND rolled_back_at IS NULL",
-        [series.id],
-        Redemption._meta.get_field("created_at"),
+        [series_id],
+        (sql.ValueLoader(Redemption._meta.get_field("created_at")),),
     )
 
 

@@ -33,7 +33,7 @@ from coupons import services as coupon_services
 from coupons.models import ActorType, Coupon, DiscountType, Duration, Origin
 from customers import errors as customer_errors
 from customers.models import Customer
-from series import codegen, errors
+from series import codegen, errors, selectors
 from series.codegen import ENUMERATE_LIMIT, CodeSpec
 from series.models import (
     UNLIMITED,
@@ -543,6 +543,7 @@ class IssueOutcome:
     valid_till: datetime | None
     shortfall: str | None = None
     assignments: list[Assignment] = field(default_factory=list)
+    series_redeemed_at: datetime | None = None  # the series' latest redemption
 
     @property
     def issued(self) -> int:
@@ -613,20 +614,42 @@ def _take(
     return _Taken(coupons=coupons, pool_left=max(pooled - len(rows), 0))
 
 
-def _locked_series(*, store: Store, series_id: int) -> Series | None:
-    """The store's active series, locked FOR NO KEY UPDATE (hand-written: every
-    issue starts here)."""
+@dataclass(frozen=True)
+class _IssueReads:
+    series: Series | None  # the store's active series, locked FOR NO KEY UPDATE
+    customer: Customer | None
+    redeemed_at: datetime | None  # the series' latest redemption
+
+
+def _issue_reads(
+    *, store: Store, series_id: int, customer: sql.Query | Customer | None
+) -> _IssueReads:
+    """What an issue reads first, in one round trip on PostgreSQL (hand-written,
+    ``core.sql``): the series, locked; the customer when given as a query; the
+    series' latest redemption time, which the answer shows."""
     if not 0 < series_id <= flake.MAX_ID:
-        return None
+        return _IssueReads(series=None, customer=None, redeemed_at=None)
     series = sql.loader(Series, "s")
-    row = sql.fetch_one(
-        f"SELECT {series.columns} FROM series_series s "
-        "WHERE s.store_id = %s AND s.id = %s AND s.is_active"
-        + sql.for_update(no_key=True),
-        [store.id, series_id],
-        series,
+    queries = [
+        (
+            f"SELECT {series.columns} FROM series_series s "
+            "WHERE s.store_id = %s AND s.id = %s AND s.is_active"
+            + sql.for_update(no_key=True),
+            [store.id, series_id],
+            (series,),
+        ),
+        selectors.latest_redemption_query(series_id=series_id),
+    ]
+    if isinstance(customer, tuple):
+        queries.append(customer)
+    found, [(redeemed_at,)], *customer_rows = sql.fetch_batch(*queries)
+    if customer_rows:
+        customer = customer_rows[0][0][0] if customer_rows[0] else None
+    return _IssueReads(
+        series=found[0][0] if found else None,
+        customer=customer,
+        redeemed_at=redeemed_at,
     )
-    return row[0] if row else None
 
 
 @transaction.atomic
@@ -634,7 +657,7 @@ def series_issue(
     *,
     store: Store,
     series_id: int | None,
-    customer: Customer | None,
+    customer: Customer | sql.Query | None,
     count: int,
     api_key: ApiKey | None = None,
     channel: str = Channel.CAPILLARY,
@@ -651,6 +674,9 @@ def series_issue(
     only so many. Nothing issued is an error (the tightest limit's reason); some
     issued is a partial success (``IssueOutcome.shortfall``).
 
+    ``customer`` is the customer found, or the query that finds it
+    (``customers.selectors.customer_find_query``), read in the series' round trip.
+
     Lock order: the series row (FOR NO KEY UPDATE: concurrent issues of one series
     queue here, so the per-customer count and the cap are read under the lock, while
     inserts that reference the series are not blocked), then pooled coupon rows
@@ -664,7 +690,8 @@ def series_issue(
     if count > MAX_ISSUE:
         raise DomainError(errors.COUNT_OUT_OF_RANGE, f"count is at most {MAX_ISSUE}.")
     at = at or timezone.now()
-    series = _locked_series(store=store, series_id=series_id)
+    reads = _issue_reads(store=store, series_id=series_id, customer=customer)
+    series, customer = reads.series, reads.customer
     if series is None:
         raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
     if series.valid_till is not None and series.valid_till <= at:
@@ -781,6 +808,7 @@ def series_issue(
         valid_till=valid_till,
         shortfall=grant.reason,
         assignments=assignments,
+        series_redeemed_at=reads.redeemed_at,
     )
 
 

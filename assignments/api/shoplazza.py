@@ -17,7 +17,7 @@ from assignments.models import Channel
 from assignments.services import MAX_COUPON_IDS, ReceivedItem, ReceiveResult
 from core import errors as core_errors
 from core.errors import DomainError
-from core.serializers import StrictCharField, validated
+from core.serializers import SharedFieldsOutput, StrictCharField, validated
 from coupons.models import Coupon, DiscountType
 from stores.api.dialects import ShoplazzaViewSet
 
@@ -128,7 +128,7 @@ class ReceiveInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class ReceivedCouponOutput(serializers.Serializer):
+class ReceivedCouponOutput(SharedFieldsOutput):
     """One ``items[]`` entry, in the vendor's field order."""
 
     id = serializers.CharField(source="requested_id")
@@ -171,7 +171,7 @@ class ReceivedCouponOutput(serializers.Serializer):
         return bool(item.coupon and item.coupon.is_first_order_only)
 
 
-class ReceiveOutput(serializers.Serializer):
+class ReceiveOutput(SharedFieldsOutput):
     status = serializers.SerializerMethodField()
     items = ReceivedCouponOutput(many=True)
     limit = serializers.SerializerMethodField()

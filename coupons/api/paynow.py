@@ -21,6 +21,7 @@ from core.serializers import (
     IdStringField,
     IsoDateTimeField,
     MillisDateTimeField,
+    SharedFieldsOutput,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -29,6 +30,7 @@ from core.serializers import (
 from coupons import selectors, services
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
 from coupons.rules import Order
+from customers import errors as customer_errors
 from customers.selectors import customer_get_or_none
 from stores.api.dialects import PayNowViewSet
 from stores.scopes import COUPONS_READ, COUPONS_WRITE
@@ -106,12 +108,12 @@ class CouponInput(serializers.Serializer):
         return values
 
 
-class ActorOutput(serializers.Serializer):
+class ActorOutput(SharedFieldsOutput):
     type = serializers.CharField()
     id = serializers.CharField(allow_null=True)
 
 
-class CouponOutput(serializers.Serializer):
+class CouponOutput(SharedFieldsOutput):
     """CouponDto, in the seed's field order."""
 
     id = IdStringField()
@@ -189,12 +191,16 @@ class CouponFilter(filters.FilterSet):
         return queryset.filter(origin=Origin(value))
 
 
+def _no_customer(path: str) -> serializers.ValidationError:
+    return serializers.ValidationError({path: ["No such customer in this store."]})
+
+
 def _customer_field(store, customer_id: int | None, path: str) -> Any:
     if customer_id is None:
         return None
     customer = customer_get_or_none(store=store, customer_id=customer_id)
     if customer is None:
-        raise serializers.ValidationError({path: ["No such customer in this store."]})
+        raise _no_customer(path)
     return customer
 
 
@@ -309,7 +315,7 @@ class ValidationOutput(serializers.Serializer):
     discount = serializers.IntegerField()
 
 
-class RedemptionOutput(serializers.Serializer):
+class RedemptionOutput(SharedFieldsOutput):
     id = IdStringField()
     store_id = IdStringField()
     coupon_id = IdStringField()
@@ -413,16 +419,20 @@ class RedemptionViewSet(PayNowViewSet):
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        customer = _customer_field(self.store, data.get("customer_id"), "customer_id")
-        redemption = services.redemption_create(
-            store=self.store,
-            code=data["code"],
-            customer=customer,
-            order=serializer.order(),
-            api_key=request.auth,
-            dialect=self.dialect.name,
-            transaction_number=data.get("transaction_number") or None,
-        )
+        try:
+            redemption = services.redemption_create(
+                store=self.store,
+                code=data["code"],
+                customer_id=data.get("customer_id"),
+                order=serializer.order(),
+                api_key=request.auth,
+                dialect=self.dialect.name,
+                transaction_number=data.get("transaction_number") or None,
+            )
+        except DomainError as error:
+            if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
+                raise
+            raise _no_customer("customer_id") from error
         return Response(RedemptionOutput(redemption).data)
 
     @action(detail=True, methods=["post"])

@@ -32,6 +32,7 @@ from core import flake
 from core.dialects.capillary import CAPILLARY_V2
 from core.errors import DomainError
 from core.serializers import (
+    SharedFieldsOutput,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -39,7 +40,7 @@ from core.serializers import (
 )
 from coupons.services import Actor
 from customers.models import Customer
-from customers.selectors import customer_find
+from customers.selectors import customer_find_query
 from series import errors, selectors, services
 from series.codegen import AFFIX_RE
 from series.models import (
@@ -418,7 +419,7 @@ class CapillaryV2Series(serializers.Serializer):
         return _local_iso(series.created_at, self.context["tz"])
 
 
-class CapillaryV2CouponConfig(serializers.Serializer):
+class CapillaryV2CouponConfig(SharedFieldsOutput):
     """``couponConfig`` of issue/multiple: every field of the seed, from the series."""
 
     customPropertyMap = serializers.DictField(
@@ -479,7 +480,7 @@ class CapillaryV2Identifier(serializers.Serializer):
     value = serializers.CharField()
 
 
-class CapillaryV2Profile(serializers.Serializer):
+class CapillaryV2Profile(SharedFieldsOutput):
     firstName = serializers.CharField(source="first_name")
     lastName = serializers.CharField(source="last_name")
     fields = EmptyObjectField()
@@ -508,7 +509,7 @@ class CapillaryV2Profile(serializers.Serializer):
         return self.get_identifiers(customer)
 
 
-class CapillaryV2Customer(serializers.Serializer):
+class CapillaryV2Customer(SharedFieldsOutput):
     id = serializers.IntegerField()
     profiles = serializers.SerializerMethodField()
 
@@ -517,7 +518,7 @@ class CapillaryV2Customer(serializers.Serializer):
         return [CapillaryV2Profile(customer).data]
 
 
-class CapillaryV2IssuedCoupon(serializers.Serializer):
+class CapillaryV2IssuedCoupon(SharedFieldsOutput):
     code = serializers.CharField()
     couponId = serializers.IntegerField(source="id")
 
@@ -528,7 +529,7 @@ class CapillaryV2ErrorItem(serializers.Serializer):
     message = serializers.CharField()
 
 
-class CapillaryV2IssueMultiple(serializers.Serializer):
+class CapillaryV2IssueMultiple(SharedFieldsOutput):
     coupons = CapillaryV2IssuedCoupon(many=True)
     couponConfig = CapillaryV2CouponConfig(source="series")
     totalCount = serializers.IntegerField(source="requested")
@@ -694,7 +695,7 @@ class IssueViewSet(CapillaryV2ViewSet):
     def multiple(self, request):
         data = validated(CapillaryV2IssueMultipleInput(data=request.data))
         ref = data.get("customer") or {}
-        customer = customer_find(
+        customer = customer_find_query(
             store=self.store,
             mobile=ref.get("mobile"),
             email=ref.get("email"),
@@ -714,7 +715,7 @@ class IssueViewSet(CapillaryV2ViewSet):
         context = {
             "tz": self.store.timezone,
             "issued_at": outcome.issued_at,
-            "redeemed_at": selectors.series_latest_redemption_at(series=outcome.series),
+            "redeemed_at": outcome.series_redeemed_at,
             "uploaded": selectors.series_uploaded_counts(series=outcome.series),
         }
         return Response(CapillaryV2IssueMultiple(outcome, context=context).data)
