@@ -32,6 +32,7 @@ from core.errors import DomainError, FieldIssue
 from coupons import services as coupon_services
 from coupons.models import ActorType, Coupon, DiscountType, Duration, Origin
 from customers import errors as customer_errors
+from customers import selectors as customer_selectors
 from customers.models import Customer
 from series import codegen, errors, selectors
 from series.codegen import ENUMERATE_LIMIT, CodeSpec
@@ -622,37 +623,51 @@ class _IssueReads:
 
 
 def _issue_reads(
-    *, store: Store, series_id: int, customer: sql.Query | Customer | None
+    *,
+    store: Store,
+    series_id: int,
+    customer: sql.Query | Customer | None,
+    lock_series: bool,
 ) -> _IssueReads:
     """What an issue reads first, in one round trip on PostgreSQL (hand-written,
-    ``core.sql``): the series, locked; the customer when given as a query; the
-    series' latest redemption time, which the answer shows."""
+    ``core.sql``): the customer, locked FOR NO KEY UPDATE; the series, locked too
+    when ``lock_series``; the series' latest redemption time, which the answer
+    shows."""
     if not 0 < series_id <= flake.MAX_ID:
         return _IssueReads(series=None, customer=None, redeemed_at=None)
+    if isinstance(customer, Customer):
+        customer = customer_selectors.customer_by_id(
+            store=store, customer_id=customer.id
+        )
     series = sql.loader(Series, "s")
     queries = [
         (
             f"SELECT {series.columns} FROM series_series s "
             "WHERE s.store_id = %s AND s.id = %s AND s.is_active"
-            + sql.for_update(no_key=True),
+            + (sql.for_update(no_key=True) if lock_series else ""),
             [store.id, series_id],
             (series,),
         ),
         selectors.latest_redemption_query(series_id=series_id),
     ]
-    if isinstance(customer, tuple):
-        queries.append(customer)
-    found, [(redeemed_at,)], *customer_rows = sql.fetch_batch(*queries)
-    if customer_rows:
-        customer = customer_rows[0][0][0] if customer_rows[0] else None
+    if customer is not None:
+        sql_text, params, loaders = customer
+        # The customer first: every issue locks customer, then series.
+        queries.insert(0, (sql_text + sql.for_update(no_key=True), params, loaders))
+    results = sql.fetch_batch(*queries)
+    customer_rows = results.pop(0) if customer is not None else []
+    found, [(redeemed_at,)] = results
     return _IssueReads(
         series=found[0][0] if found else None,
-        customer=customer,
+        customer=customer_rows[0][0] if customer_rows else None,
         redeemed_at=redeemed_at,
     )
 
 
-@transaction.atomic
+class _NeedsSeriesLock(Exception):
+    """An issue run without the series lock met what only the lock settles."""
+
+
 def series_issue(
     *,
     store: Store,
@@ -677,11 +692,16 @@ def series_issue(
     ``customer`` is the customer found, or the query that finds it
     (``customers.selectors.customer_find_query``), read in the series' round trip.
 
-    Lock order: the series row (FOR NO KEY UPDATE: concurrent issues of one series
-    queue here, so the per-customer count and the cap are read under the lock, while
-    inserts that reference the series are not blocked), then pooled coupon rows
-    (SKIP LOCKED). The issued counter moves by a conditional UPDATE that the check
-    constraint backs.
+    Concurrency. The customer row is locked first (FOR NO KEY UPDATE), so one
+    customer's issues queue up and the per-customer count is read under the lock.
+    The series is read without a lock and codes are claimed with SKIP LOCKED, so
+    issues of one series run side by side; the issued counter moves last, by an
+    UPDATE conditional on the cap and the series being active as the row stands
+    then (the check constraint behind it), which holds the series row only until
+    the commit. When that UPDATE finds the cap moved, the pool has to be refilled,
+    or the series is generic (its one code), the transaction is rolled back and the
+    issue redone with the series row locked from the start (FOR NO KEY UPDATE),
+    which settles all three; the lock order stays customer, series, coupons.
     """
     if series_id is None:
         raise DomainError(errors.SERIES_ID_REQUIRED, "seriesId is required.")
@@ -689,8 +709,39 @@ def series_issue(
         raise DomainError(errors.COUNT_NOT_POSITIVE, "count must be at least 1.")
     if count > MAX_ISSUE:
         raise DomainError(errors.COUNT_OUT_OF_RANGE, f"count is at most {MAX_ISSUE}.")
-    at = at or timezone.now()
-    reads = _issue_reads(store=store, series_id=series_id, customer=customer)
+    issue = partial(
+        _series_issue,
+        store=store,
+        series_id=series_id,
+        customer=customer,
+        count=count,
+        api_key=api_key,
+        channel=channel,
+        purpose=purpose,
+        at=at or timezone.now(),
+    )
+    try:
+        return issue(lock_series=False)
+    except _NeedsSeriesLock:
+        return issue(lock_series=True)
+
+
+@transaction.atomic
+def _series_issue(
+    *,
+    store: Store,
+    series_id: int,
+    customer: Customer | sql.Query | None,
+    count: int,
+    api_key: ApiKey | None,
+    channel: str,
+    purpose: str,
+    at: datetime,
+    lock_series: bool,
+) -> IssueOutcome:
+    reads = _issue_reads(
+        store=store, series_id=series_id, customer=customer, lock_series=lock_series
+    )
     series, customer = reads.series, reads.customer
     if series is None:
         raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
@@ -725,6 +776,8 @@ def series_issue(
 
     top_up = False
     if series.is_generic:
+        if not lock_series:  # its one code may have to be made: under the lock
+            raise _NeedsSeriesLock
         coupon = _generic_coupon(series, store=store)
         coupons = [coupon] if coupon is not None else []
     else:
@@ -737,6 +790,8 @@ def series_issue(
         coupons = taken.coupons
         random = series.code_format == CodeFormat.RANDOM
         if random and len(coupons) < grant.count:
+            if not lock_series:  # one refill at a time: under the lock
+                raise _NeedsSeriesLock
             # The pool ran dry: generate the shortfall here, in this transaction.
             missing = grant.count - len(coupons)
             room = code_room(series, exact=False)
@@ -788,12 +843,14 @@ def series_issue(
         events,
         then=(
             "UPDATE series_series SET issued_count = issued_count + %s WHERE id = %s "
-            "AND (max_create = %s OR issued_count <= max_create - %s)",
+            "AND is_active AND (max_create = %s OR issued_count <= max_create - %s)",
             [issued, series.id, UNLIMITED, issued],
         ),
     )
-    if counted != 1:  # cannot happen under the series lock; the constraint agrees
-        raise DomainError(errors.OUT_OF_STOCK)
+    if counted != 1:
+        if not lock_series:  # the cap moved (or the series went) since the read
+            raise _NeedsSeriesLock
+        raise DomainError(errors.OUT_OF_STOCK)  # cannot happen under the lock
     series.issued_count += issued
     if top_up:
         transaction.on_commit(

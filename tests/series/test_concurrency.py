@@ -109,6 +109,60 @@ def test_32_racing_issues_of_10_against_a_cap_of_100_issue_exactly_100(pool):
     assert sorted(status for status, _ in results) == [200] * 10 + [400] * 22
 
 
+def test_racing_issues_that_straddle_the_cap_end_in_one_partial_grant():
+    # 16 issues of 7 against a cap of 100: each reads the counter without the
+    # series lock and its last UPDATE decides; a stale read (or a pool emptied by
+    # claims in flight) is redone under the lock. As if one after another: 14 full
+    # grants (98), one partial grant of the 2 left, one refusal.
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    customers = CustomerFactory.create_batch(16, store=store)
+    series = make_series(store, max_create=100)  # 100 pooled codes
+    bodies = [
+        {"seriesId": series.id, "count": 7, "customer": {"id": c.id}} for c in customers
+    ]
+
+    results = race_issues(key, bodies)
+
+    assert_issued_once(series, results, 100)
+    granted = sorted(
+        (body["successCount"], body["errors"])
+        for status, body in results
+        if status == 200
+    )
+    assert granted == [(2, [CAP_FULL])] + [(7, [])] * 14
+    assert [body for status, body in results if status != 200] == [
+        {"errors": [CAP_FULL]}
+    ]
+
+
+def test_one_customer_racing_two_series_with_a_per_customer_cap_each():
+    # The customer row is the lock of the per-customer count: 10 racing issues
+    # of one customer over two series with a cap of 2 per customer each.
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    customer = CustomerFactory(store=store)
+    both = [make_series(store, max_vouchers_per_user=2) for _ in range(2)]
+    bodies = [
+        {"seriesId": both[i % 2].id, "count": 1, "customer": {"id": customer.id}}
+        for i in range(10)
+    ]
+
+    results = race_issues(key, bodies)
+
+    for series in both:
+        assert_issued_once(
+            series,
+            [
+                r
+                for r, b in zip(results, bodies, strict=True)
+                if b["seriesId"] == series.id
+            ],
+            2,
+        )
+    assert sorted(status for status, _ in results) == [200] * 4 + [400] * 6
+
+
 @pytest.mark.parametrize("count", [1, 2])
 def test_a_per_customer_cap_of_3_holds_under_10_racing_calls(count):
     store = StoreFactory()
