@@ -63,40 +63,46 @@ class ReceiveResult:
         return next((item for item in self.items if not item.received), None)
 
 
-def _locked_customer(*, store: Store, customer_id: object) -> Customer:
+def _locked(
+    *, store: Store, customer_id: object, coupon_ids: list[int]
+) -> tuple[Customer, dict[int, Coupon]]:
+    """The customer, then the store's live, enabled coupons among these ids, each
+    locked: one round trip on PostgreSQL (hand-written, ``core.sql``).
+
+    FOR NO KEY UPDATE on the customer: it cannot be deleted under the new
+    assignments, and one customer's receives queue up; inserts referencing it still
+    proceed. FOR UPDATE on the coupons, in id order.
+    """
     parsed = flake.parse(customer_id)
-    # FOR NO KEY UPDATE: the customer cannot be deleted under the new assignments,
-    # and one customer's receives queue up; inserts referencing it still proceed.
+    if not parsed:
+        raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
     customer = sql.loader(Customer, "c")
-    row = (
-        sql.fetch_one(
+    queries = [
+        (
             f"SELECT {customer.columns} FROM customers_customer c "
             "WHERE c.store_id = %s AND c.id = %s" + sql.for_update(no_key=True),
             [store.id, parsed],
-            customer,
+            (customer,),
         )
-        if parsed
-        else None
-    )
-    if row is None:
+    ]
+    if coupon_ids:
+        coupon = sql.loader(Coupon, "c")
+        queries.append(
+            (
+                f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
+                f"AND c.archived_at IS NULL AND c.enabled "
+                f"AND c.id IN ({sql.placeholders(len(coupon_ids))}) ORDER BY c.id"
+                + sql.for_update(),
+                [store.id, *coupon_ids],
+                (coupon,),
+            )
+        )
+    customer_rows, *coupon_rows = sql.fetch_batch(*queries)
+    if not customer_rows:
+        # (The coupons locked with it are let go with the transaction.)
         raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
-    return row[0]
-
-
-def _locked_coupons(*, store: Store, coupon_ids: list[int]) -> dict[int, Coupon]:
-    """The store's live, enabled coupons among these ids, locked in id order."""
-    if not coupon_ids:
-        return {}
-    coupon = sql.loader(Coupon, "c")
-    rows = sql.fetch(
-        f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
-        f"AND c.archived_at IS NULL AND c.enabled "
-        f"AND c.id IN ({sql.placeholders(len(coupon_ids))}) ORDER BY c.id"
-        + sql.for_update(),
-        [store.id, *coupon_ids],
-        coupon,
-    )
-    return {found.id: found for (found,) in rows}
+    coupons = {found.id: found for (found,) in coupon_rows[0]} if coupon_rows else {}
+    return customer_rows[0][0], coupons
 
 
 def _outcome(
@@ -177,10 +183,9 @@ def assignments_receive(
             "given).",
         )
     at = at or timezone.now()
-    customer = _locked_customer(store=store, customer_id=customer_id)
     parsed = [flake.parse(raw) for raw in coupon_ids]
     wanted = sorted({coupon_id for coupon_id in parsed if coupon_id is not None})
-    coupons = _locked_coupons(store=store, coupon_ids=wanted)
+    customer, coupons = _locked(store=store, customer_id=customer_id, coupon_ids=wanted)
     # What the customer holds matters only under a per-customer limit.
     held = selectors.held_counts(
         customer=customer,
