@@ -155,12 +155,7 @@ class SharedFieldsOutput(serializers.Serializer):
 
     @cached_property
     def fields(self) -> BindingDict:
-        cls = type(self)
-        shared = cls.__dict__.get("_shared_fields")
-        if shared is None:
-            shared = serializers.Serializer.fields.func(cls())
-            cls._shared_fields = shared
-        return shared
+        return _shared_fields(type(self))
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
@@ -188,3 +183,30 @@ class SharedFieldsOutput(serializers.Serializer):
             else:
                 answer[name] = field.to_representation(attribute)
         return answer
+
+
+class SharedFieldsInput(serializers.Serializer):
+    """An input serializer whose fields are bound once per class (see
+    ``SharedFieldsOutput``): validation reads a field's settings, never its state.
+
+    Never partial (a field asks its root whether a missing value may be skipped),
+    and not for fields that read the context: the shared fields' root is a template
+    instance.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("partial"):
+            raise TypeError(f"{type(self).__name__} cannot be partial.")
+        super().__init__(*args, **kwargs)
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        return _shared_fields(type(self))
+
+
+def _shared_fields(cls: type[serializers.Serializer]) -> BindingDict:
+    shared = cls.__dict__.get("_shared_fields")
+    if shared is None:
+        shared = serializers.Serializer.fields.func(cls())
+        cls._shared_fields = shared
+    return shared

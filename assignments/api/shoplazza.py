@@ -17,7 +17,12 @@ from assignments.models import Channel
 from assignments.services import MAX_COUPON_IDS, ReceivedItem, ReceiveResult
 from core import errors as core_errors
 from core.errors import DomainError
-from core.serializers import SharedFieldsOutput, StrictCharField, validated
+from core.serializers import (
+    SharedFieldsInput,
+    SharedFieldsOutput,
+    StrictCharField,
+    validated,
+)
 from coupons.models import Coupon, DiscountType
 from stores.api.dialects import ShoplazzaViewSet
 
@@ -109,7 +114,7 @@ def prerequisite_text(coupon: Coupon, currency: str) -> str:
     return "No minimum"
 
 
-class ReceiveInput(serializers.Serializer):
+class ReceiveInput(SharedFieldsInput):
     customer_id = StrictCharField(trim_whitespace=False)
     # Missing or null is the vendor's 422 "CouponIds is required", not a 400; the
     # length limit is a 422 as well (the service's rule).

@@ -21,6 +21,7 @@ from core.serializers import (
     IdStringField,
     IsoDateTimeField,
     MillisDateTimeField,
+    SharedFieldsInput,
     SharedFieldsOutput,
     StrictBooleanField,
     StrictCharField,
@@ -271,7 +272,7 @@ class CouponViewSet(PayNowViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OrderInput(serializers.Serializer):
+class OrderInput(SharedFieldsInput):
     code = StrictCharField(max_length=100)
     customer_id = FlakeIdInputField(required=False, allow_null=True)
     order_value = Money(required=False, default=0)

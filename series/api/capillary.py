@@ -32,6 +32,7 @@ from core import flake
 from core.dialects.capillary import CAPILLARY_V2
 from core.errors import DomainError
 from core.serializers import (
+    SharedFieldsInput,
     SharedFieldsOutput,
     StrictBooleanField,
     StrictCharField,
@@ -263,7 +264,7 @@ class SeriesIdField(serializers.Field):
         return data
 
 
-class CapillaryV2CustomerRefInput(serializers.Serializer):
+class CapillaryV2CustomerRefInput(SharedFieldsInput):
     """Who gets the coupons: any of these (every one given must match)."""
 
     mobile = StrictCharField(max_length=32, required=False, allow_null=True)
@@ -274,7 +275,7 @@ class CapillaryV2CustomerRefInput(serializers.Serializer):
     )
 
 
-class CapillaryV2MetadataInput(serializers.Serializer):
+class CapillaryV2MetadataInput(SharedFieldsInput):
     sourceType = StrictCharField(max_length=50, required=False, allow_blank=True)
     sourceId = StrictCharField(max_length=50, required=False, allow_blank=True)
     sourceActivity = StrictCharField(max_length=50, required=False, allow_blank=True)
@@ -282,7 +283,7 @@ class CapillaryV2MetadataInput(serializers.Serializer):
     reason = StrictCharField(max_length=250, required=False, allow_blank=True)
 
 
-class CapillaryV2IssueMultipleInput(serializers.Serializer):
+class CapillaryV2IssueMultipleInput(SharedFieldsInput):
     seriesId = SeriesIdField(required=False, allow_null=True)
     count = StrictIntegerField(required=False, allow_null=True)
     customer = CapillaryV2CustomerRefInput(required=False, allow_null=True)
