@@ -566,7 +566,9 @@ class _Grant:
 @dataclass(frozen=True)
 class _Taken:
     coupons: list[Coupon]  # in id order; only id, store_id, code, series_id loaded
-    pool_left: int  # codes still pooled after this take, counted up to the low mark
+    # Codes still pooled after this take, counted up to the low mark (None: not
+    # counted this time).
+    pool_left: int | None
 
 
 def _take(
@@ -581,8 +583,12 @@ def _take(
     one statement, which also counts what stays pooled (for the top-up).
 
     SKIP LOCKED: rows another transaction is claiming are passed over, not waited
-    for. The series lock already serializes issuers; this keeps the claim safe for
-    any other writer of the pool.
+    for, so issues of one series claim side by side.
+
+    The pool is counted (through its index, up to the low mark) for a claim of 8
+    codes or more, else only when a claimed code's id is a multiple of 8: pooled ids
+    are consecutive, so one claim in eight at most. The top-up notices a low pool
+    at most 7 issues late, and a dry pool is refilled by the issue itself anyway.
     """
     low = _pool_low()
     with connection.cursor() as cursor:
@@ -593,9 +599,9 @@ def _take(
             + ") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = %s, "
             "usable_at = %s, expires_at = %s WHERE id IN (SELECT id FROM claimed) "
             # Model.from_db takes a subset of the fields in the model's order.
-            "RETURNING id, store_id, code, series_id, (SELECT COUNT(*) FROM "
-            "(SELECT 1 FROM coupons_coupon WHERE series_id = %s AND pooled "
-            "LIMIT %s) AS pool)",
+            "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE series_id = %s "
+            "AND pooled ORDER BY id LIMIT %s) AS pool) END",
             [
                 series.id,
                 count,
@@ -603,6 +609,7 @@ def _take(
                 customer_id,
                 sql.prep(Coupon, "usable_at", usable_at),
                 sql.prep(Coupon, "expires_at", expires_at),
+                count >= 8,
                 series.id,
                 low + count,
             ],
@@ -611,8 +618,11 @@ def _take(
     names = ["id", "store_id", "code", "series_id"]
     coupons = [Coupon.from_db(connection.alias, names, row[:4]) for row in rows]
     # The count saw the pool before this claim (one snapshot on PostgreSQL).
-    pooled = rows[0][4] if rows else 0
-    return _Taken(coupons=coupons, pool_left=max(pooled - len(rows), 0))
+    pooled = next((row[4] for row in rows if row[4] is not None), None)
+    return _Taken(
+        coupons=coupons,
+        pool_left=None if pooled is None else max(pooled - len(rows), 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -799,7 +809,9 @@ def _series_issue(
             taken = _take(series, missing, **window)
             coupons += taken.coupons
         # (uploaded codes: only what was uploaded)
-        top_up = random and taken.pool_left < _pool_low()
+        top_up = (
+            random and taken.pool_left is not None and taken.pool_left < _pool_low()
+        )
     if not coupons:
         raise DomainError(errors.POOL_EMPTY, "The series has no code left to issue.")
     grant.limit(len(coupons), errors.POOL_SHORT)

@@ -315,10 +315,32 @@ def test_the_pool_is_topped_up_after_an_issue(
     assert Coupon.objects.filter(series=series, pooled=True).count() == 10
 
     with django_capture_on_commit_callbacks(execute=True):
-        issue(capillary, series, {"id": customer.id}, count=6)
+        issue(capillary, series, {"id": customer.id}, count=8)
 
-    # 4 left is below the low mark (5): refilled to the target (20).
+    # 2 left is below the low mark (5): refilled to the target (20).
     assert Coupon.objects.filter(series=series, pooled=True).count() == 20
+
+
+def test_single_code_issues_top_the_pool_up_within_eight_issues(
+    capillary, store, settings, django_capture_on_commit_callbacks
+):
+    # A claim of one code counts the pool only when the code's id is a multiple of
+    # 8; the pool's ids are consecutive, so one issue in eight counts it.
+    series = make_series(store)  # 20 pooled codes (small_pool)
+    settings.SERIES_POOL_LOW = 9
+    customers = CustomerFactory.create_batch(19, store=store)
+    pooled = []
+    for customer in customers:
+        with django_capture_on_commit_callbacks(execute=True):
+            issue(capillary, series, {"id": customer.id}, count=1)
+        pooled.append(Coupon.objects.filter(series=series, pooled=True).count())
+
+    # Down by one an issue to 9 left (not below the mark); then, within the next 8
+    # issues (before the pool runs dry), one finds fewer left and refills it to 20.
+    assert pooled[:11] == list(range(19, 8, -1))
+    refilled = next(n for n in range(11, 19) if pooled[n] == 20)
+    assert pooled[11:refilled] == list(range(8, 8 - (refilled - 11), -1))
+    assert series.assignments.count() == 19
 
 
 def test_an_issued_code_is_redeemable_by_its_customer_only(capillary, store, customer):
