@@ -125,6 +125,16 @@ class ValueLoader:
         return result
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Loads ``width`` columns as they come (a tuple)."""
+
+    width: int
+
+    def load(self, row: Sequence[Any], offset: int = 0) -> tuple:
+        return tuple(row[offset : offset + self.width])
+
+
 def value(sql: str, params: Sequence[Any], field: Field) -> Any:
     """The first column of the first row, converted as ``field``'s values are
     (None when there is no row)."""
@@ -133,7 +143,7 @@ def value(sql: str, params: Sequence[Any], field: Field) -> Any:
 
 
 def fetch(
-    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader
+    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader | Columns
 ) -> list[tuple]:
     """Run ``sql`` and load each row's consecutive slices with ``loaders``."""
     with connection.cursor() as cursor:
@@ -143,7 +153,7 @@ def fetch(
 
 
 def _load(
-    rows: Sequence[Sequence[Any]], loaders: Sequence[Loader | ValueLoader]
+    rows: Sequence[Sequence[Any]], loaders: Sequence[Loader | ValueLoader | Columns]
 ) -> list[tuple]:
     result = []
     for row in rows:
@@ -156,7 +166,7 @@ def _load(
 
 
 # A query to load: its SQL, its parameters and the loaders of each row's slices.
-Query = tuple[str, Sequence[Any], tuple[Loader | ValueLoader, ...]]
+Query = tuple[str, Sequence[Any], tuple[Loader | ValueLoader | Columns, ...]]
 
 
 def fetch_batch(*queries: Query) -> list[list[tuple]]:
@@ -180,7 +190,7 @@ def fetch_batch(*queries: Query) -> list[list[tuple]]:
 
 
 def fetch_one(
-    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader
+    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader | Columns
 ) -> tuple | None:
     rows = fetch(sql, params, *loaders)
     return rows[0] if rows else None
@@ -212,11 +222,14 @@ def _insert(objects: Sequence[Model]) -> tuple[str, list[Any]]:
     return _insert_sql(model, len(objects), connection.vendor), params
 
 
+Statement = tuple[str, Sequence[Any]]
+
+
 def write(
-    *groups: Sequence[Model], then: tuple[str, Sequence[Any]] | None = None
+    *groups: Sequence[Model], then: Statement | list[Statement] | None = None
 ) -> int:
-    """INSERT each non-empty group of same-model objects, then run ``then``; answer
-    the row count of the last statement (``then``'s when given).
+    """INSERT each non-empty group of same-model objects, then run ``then`` (one
+    statement or several, in order); answer the row count of the last statement.
 
     On PostgreSQL it is one statement (every INSERT a data-modifying CTE), so one
     round trip; the parts see one snapshot, so ``then`` must not depend on the rows
@@ -224,8 +237,8 @@ def write(
     """
     groups = [group for group in groups if group]
     statements = [_insert(group) for group in groups]
-    if then is not None:
-        statements.append((then[0], list(then[1])))
+    for sql, params in [then] if isinstance(then, tuple) else then or []:
+        statements.append((sql, list(params)))
     if not statements:
         return 0
     with connection.cursor() as cursor:

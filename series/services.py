@@ -571,19 +571,17 @@ class _Taken:
     pool_left: int | None
 
 
-def _take(
-    series: Series,
-    count: int,
-    *,
-    customer_id: int,
-    usable_at: datetime | None,
-    expires_at: datetime | None,
-) -> _Taken:
-    """Claim up to ``count`` pooled codes of the series and give them to the customer:
-    one statement, which also counts what stays pooled (for the top-up).
+# Model.from_db takes a subset of the fields in the model's order.
+_CLAIMED = ["id", "store_id", "code", "series_id"]
+
+
+def _claim(*, store: Store, series_id: int, count: int) -> sql.Query:
+    """Claim up to ``count`` pooled codes of the series (no longer pooled), and
+    count what stays pooled for the top-up: one statement.
 
     SKIP LOCKED: rows another transaction is claiming are passed over, not waited
-    for, so issues of one series claim side by side.
+    for, so issues of one series claim side by side. The claimed codes are given to
+    the customer (usable by, window) with the issue's writes.
 
     The pool is counted (through its index, up to the low mark) for a claim of 8
     codes or more, else only when a claimed code's id is a multiple of 8: pooled ids
@@ -591,38 +589,53 @@ def _take(
     at most 7 issues late, and a dry pool is refilled by the issue itself anyway.
     """
     low = _pool_low()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH claimed AS (SELECT id FROM coupons_coupon "
-            "WHERE series_id = %s AND pooled ORDER BY id LIMIT %s"
-            + sql.for_update(skip_locked=True)
-            + ") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = %s, "
-            "usable_at = %s, expires_at = %s WHERE id IN (SELECT id FROM claimed) "
-            # Model.from_db takes a subset of the fields in the model's order.
-            "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
-            "(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE series_id = %s "
-            "AND pooled ORDER BY id LIMIT %s) AS pool) END",
-            [
-                series.id,
-                count,
-                False,
-                customer_id,
-                sql.prep(Coupon, "usable_at", usable_at),
-                sql.prep(Coupon, "expires_at", expires_at),
-                count >= 8,
-                series.id,
-                low + count,
-            ],
-        )
-        rows = sorted(cursor.fetchall())
-    names = ["id", "store_id", "code", "series_id"]
-    coupons = [Coupon.from_db(connection.alias, names, row[:4]) for row in rows]
+    return (
+        "WITH claimed AS (SELECT id FROM coupons_coupon WHERE series_id = %s "
+        "AND store_id = %s AND pooled ORDER BY id LIMIT %s"
+        + sql.for_update(skip_locked=True)
+        + ") UPDATE coupons_coupon SET pooled = %s "
+        "WHERE id IN (SELECT id FROM claimed) "
+        "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE series_id = %s "
+        "AND pooled ORDER BY id LIMIT %s) AS pool) END",
+        [series_id, store.id, count, False, count >= 8, series_id, low + count],
+        (sql.Columns(5),),
+    )
+
+
+def _claimed(rows: list[tuple]) -> _Taken:
+    values = sorted(row for (row,) in rows)
+    coupons = [Coupon.from_db(connection.alias, _CLAIMED, row[:4]) for row in values]
     # The count saw the pool before this claim (one snapshot on PostgreSQL).
-    pooled = next((row[4] for row in rows if row[4] is not None), None)
+    pooled = next((row[4] for row in values if row[4] is not None), None)
     return _Taken(
         coupons=coupons,
-        pool_left=None if pooled is None else max(pooled - len(rows), 0),
+        pool_left=None if pooled is None else max(pooled - len(values), 0),
     )
+
+
+def _give(
+    coupons: list[Coupon],
+    customer_id: int,
+    usable_at: datetime | None,
+    expires_at: datetime | None,
+) -> sql.Statement:
+    """The claimed codes become the customer's, usable in the issue's window."""
+    return (
+        "UPDATE coupons_coupon SET usable_by_customer_id = %s, usable_at = %s, "
+        f"expires_at = %s WHERE id IN ({sql.placeholders(len(coupons))})",
+        [
+            customer_id,
+            sql.prep(Coupon, "usable_at", usable_at),
+            sql.prep(Coupon, "expires_at", expires_at),
+            *(coupon.id for coupon in coupons),
+        ],
+    )
+
+
+def _take(store: Store, series: Series, count: int) -> _Taken:
+    [rows] = sql.fetch_batch(_claim(store=store, series_id=series.id, count=count))
+    return _claimed(rows)
 
 
 @dataclass(frozen=True)
@@ -630,6 +643,7 @@ class _IssueReads:
     series: Series | None  # the store's active series, locked FOR NO KEY UPDATE
     customer: Customer | None
     redeemed_at: datetime | None  # the series' latest redemption
+    claimed: _Taken | None = None  # codes claimed ahead of the grant (unlocked)
 
 
 def _issue_reads(
@@ -638,11 +652,13 @@ def _issue_reads(
     series_id: int,
     customer: sql.Query | Customer | None,
     lock_series: bool,
+    claim: int | None,
 ) -> _IssueReads:
     """What an issue reads first, in one round trip on PostgreSQL (hand-written,
     ``core.sql``): the customer, locked FOR NO KEY UPDATE; the series, locked too
     when ``lock_series``; the series' latest redemption time, which the answer
-    shows."""
+    shows; with ``claim``, that many pooled codes claimed (after the customer's
+    lock, so the lock order holds)."""
     if not 0 < series_id <= flake.MAX_ID:
         return _IssueReads(series=None, customer=None, redeemed_at=None)
     if isinstance(customer, Customer):
@@ -662,15 +678,19 @@ def _issue_reads(
     ]
     if customer is not None:
         sql_text, params, loaders = customer
-        # The customer first: every issue locks customer, then series.
+        # The customer first: every issue locks customer, then series, then codes.
         queries.insert(0, (sql_text + sql.for_update(no_key=True), params, loaders))
+    if claim is not None:
+        queries.append(_claim(store=store, series_id=series_id, count=claim))
     results = sql.fetch_batch(*queries)
     customer_rows = results.pop(0) if customer is not None else []
+    claimed = _claimed(results.pop()) if claim is not None else None
     found, [(redeemed_at,)] = results
     return _IssueReads(
         series=found[0][0] if found else None,
         customer=customer_rows[0][0] if customer_rows else None,
         redeemed_at=redeemed_at,
+        claimed=claimed,
     )
 
 
@@ -749,8 +769,14 @@ def _series_issue(
     at: datetime,
     lock_series: bool,
 ) -> IssueOutcome:
+    # Unlocked, the codes are claimed with the first reads, as many as asked: a
+    # grant cut below that (a cap, a per-customer limit) redoes the issue locked.
     reads = _issue_reads(
-        store=store, series_id=series_id, customer=customer, lock_series=lock_series
+        store=store,
+        series_id=series_id,
+        customer=customer,
+        lock_series=lock_series,
+        claim=None if lock_series else count,
     )
     series, customer = reads.series, reads.customer
     if series is None:
@@ -791,12 +817,12 @@ def _series_issue(
         coupon = _generic_coupon(series, store=store)
         coupons = [coupon] if coupon is not None else []
     else:
-        window = {
-            "customer_id": customer.id,
-            "usable_at": usable_at,
-            "expires_at": valid_till,
-        }
-        taken = _take(series, grant.count, **window)
+        if reads.claimed is None:
+            taken = _take(store, series, grant.count)
+        elif grant.count < len(reads.claimed.coupons):
+            raise _NeedsSeriesLock  # claimed more than the grant
+        else:
+            taken = reads.claimed
         coupons = taken.coupons
         random = series.code_format == CodeFormat.RANDOM
         if random and len(coupons) < grant.count:
@@ -806,7 +832,7 @@ def _series_issue(
             missing = grant.count - len(coupons)
             room = code_room(series, exact=False)
             _fill(series, missing, free=room, currency=store.currency)
-            taken = _take(series, missing, **window)
+            taken = _take(store, series, missing)
             coupons += taken.coupons
         # (uploaded codes: only what was uploaded)
         top_up = (
@@ -848,16 +874,25 @@ def _series_issue(
         )
         for assignment in assignments
     ]
-    # The assignments, their audit events and the conditional counter update in
-    # one round trip.
+    given = (
+        []
+        if series.is_generic
+        else [_give(coupons, customer.id, usable_at, valid_till)]
+    )
+    # The assignments, their audit events, the codes given to the customer and the
+    # conditional counter update in one round trip.
     counted = sql.write(
         assignments,
         events,
-        then=(
-            "UPDATE series_series SET issued_count = issued_count + %s WHERE id = %s "
-            "AND is_active AND (max_create = %s OR issued_count <= max_create - %s)",
-            [issued, series.id, UNLIMITED, issued],
-        ),
+        then=[
+            *given,
+            (
+                "UPDATE series_series SET issued_count = issued_count + %s "
+                "WHERE id = %s AND is_active "
+                "AND (max_create = %s OR issued_count <= max_create - %s)",
+                [issued, series.id, UNLIMITED, issued],
+            ),
+        ],
     )
     if counted != 1:
         if not lock_series:  # the cap moved (or the series went) since the read
