@@ -575,30 +575,47 @@ class _Taken:
 _CLAIMED = ["id", "store_id", "code", "series_id"]
 
 
-def _claim(*, store: Store, series_id: int, count: int) -> sql.Query:
-    """Claim up to ``count`` pooled codes of the series (no longer pooled), and
-    count what stays pooled for the top-up: one statement.
+def _claim(
+    *, store: Store, series_id: int, count: int, customer: int | sql.Query
+) -> sql.Query:
+    """Claim up to ``count`` pooled codes of the series for the customer (its id, or
+    the query that finds it), and count what stays pooled for the top-up: one
+    statement, one update of each code (its window, when it has one, comes with
+    the issue's writes).
 
     SKIP LOCKED: rows another transaction is claiming are passed over, not waited
-    for, so issues of one series claim side by side. The claimed codes are given to
-    the customer (usable by, window) with the issue's writes.
+    for, so issues of one series claim side by side.
 
     The pool is counted (through its index, up to the low mark) for a claim of 8
     codes or more, else only when a claimed code's id is a multiple of 8: pooled ids
     are consecutive, so one claim in eight at most. The top-up notices a low pool
     at most 7 issues late, and a dry pool is refilled by the issue itself anyway.
     """
+    if isinstance(customer, int):
+        holder, holder_params = "%s", [customer]
+    else:  # the customer's query: its first column is the id
+        holder = f"(SELECT who.id FROM ({customer[0]}) AS who)"
+        holder_params = list(customer[1])
     low = _pool_low()
     return (
         "WITH claimed AS (SELECT id FROM coupons_coupon WHERE series_id = %s "
         "AND store_id = %s AND pooled ORDER BY id LIMIT %s"
         + sql.for_update(skip_locked=True)
-        + ") UPDATE coupons_coupon SET pooled = %s "
+        + f") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = {holder} "
         "WHERE id IN (SELECT id FROM claimed) "
         "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
         "(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE series_id = %s "
         "AND pooled ORDER BY id LIMIT %s) AS pool) END",
-        [series_id, store.id, count, False, count >= 8, series_id, low + count],
+        [
+            series_id,
+            store.id,
+            count,
+            False,
+            *holder_params,
+            count >= 8,
+            series_id,
+            low + count,
+        ],
         (sql.Columns(5),),
     )
 
@@ -614,27 +631,29 @@ def _claimed(rows: list[tuple]) -> _Taken:
     )
 
 
-def _give(
-    coupons: list[Coupon],
-    customer_id: int,
-    usable_at: datetime | None,
-    expires_at: datetime | None,
-) -> sql.Statement:
-    """The claimed codes become the customer's, usable in the issue's window."""
-    return (
-        "UPDATE coupons_coupon SET usable_by_customer_id = %s, usable_at = %s, "
-        f"expires_at = %s WHERE id IN ({sql.placeholders(len(coupons))})",
-        [
-            customer_id,
-            sql.prep(Coupon, "usable_at", usable_at),
-            sql.prep(Coupon, "expires_at", expires_at),
-            *(coupon.id for coupon in coupons),
-        ],
+def _window(
+    coupons: list[Coupon], usable_at: datetime | None, expires_at: datetime | None
+) -> list[sql.Statement]:
+    """The issued codes' window, when the series gives them one."""
+    if usable_at is None and expires_at is None:
+        return []
+    return [
+        (
+            "UPDATE coupons_coupon SET usable_at = %s, expires_at = %s "
+            f"WHERE id IN ({sql.placeholders(len(coupons))})",
+            [
+                sql.prep(Coupon, "usable_at", usable_at),
+                sql.prep(Coupon, "expires_at", expires_at),
+                *(coupon.id for coupon in coupons),
+            ],
+        )
+    ]
+
+
+def _take(store: Store, series: Series, count: int, customer_id: int) -> _Taken:
+    [rows] = sql.fetch_batch(
+        _claim(store=store, series_id=series.id, count=count, customer=customer_id)
     )
-
-
-def _take(store: Store, series: Series, count: int) -> _Taken:
-    [rows] = sql.fetch_batch(_claim(store=store, series_id=series.id, count=count))
     return _claimed(rows)
 
 
@@ -680,11 +699,15 @@ def _issue_reads(
         sql_text, params, loaders = customer
         # The customer first: every issue locks customer, then series, then codes.
         queries.insert(0, (sql_text + sql.for_update(no_key=True), params, loaders))
-    if claim is not None:
-        queries.append(_claim(store=store, series_id=series_id, count=claim))
+    if claim is not None and customer is not None:
+        queries.append(
+            _claim(store=store, series_id=series_id, count=claim, customer=customer)
+        )
     results = sql.fetch_batch(*queries)
     customer_rows = results.pop(0) if customer is not None else []
-    claimed = _claimed(results.pop()) if claim is not None else None
+    claimed = (
+        _claimed(results.pop()) if claim is not None and customer is not None else None
+    )
     found, [(redeemed_at,)] = results
     return _IssueReads(
         series=found[0][0] if found else None,
@@ -818,7 +841,7 @@ def _series_issue(
         coupons = [coupon] if coupon is not None else []
     else:
         if reads.claimed is None:
-            taken = _take(store, series, grant.count)
+            taken = _take(store, series, grant.count, customer.id)
         elif grant.count < len(reads.claimed.coupons):
             raise _NeedsSeriesLock  # claimed more than the grant
         else:
@@ -832,7 +855,7 @@ def _series_issue(
             missing = grant.count - len(coupons)
             room = code_room(series, exact=False)
             _fill(series, missing, free=room, currency=store.currency)
-            taken = _take(store, series, missing)
+            taken = _take(store, series, missing, customer.id)
             coupons += taken.coupons
         # (uploaded codes: only what was uploaded)
         top_up = (
@@ -874,13 +897,9 @@ def _series_issue(
         )
         for assignment in assignments
     ]
-    given = (
-        []
-        if series.is_generic
-        else [_give(coupons, customer.id, usable_at, valid_till)]
-    )
-    # The assignments, their audit events, the codes given to the customer and the
-    # conditional counter update in one round trip.
+    given = [] if series.is_generic else _window(coupons, usable_at, valid_till)
+    # The assignments, their audit events, the codes' window and the conditional
+    # counter update in one round trip.
     counted = sql.write(
         assignments,
         events,
