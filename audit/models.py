@@ -36,8 +36,9 @@ class AuditEvent(models.Model):
     """
 
     id = FlakeIdField()
+    # No index of its own: audit_store_idx (store, id) leads with it.
     store = models.ForeignKey(
-        "stores.Store", on_delete=models.PROTECT, related_name="+"
+        "stores.Store", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     at = models.DateTimeField(default=timezone.now, editable=False)
     actor_type = models.CharField(max_length=16)

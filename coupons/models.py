@@ -67,8 +67,9 @@ class Coupon(models.Model):
     """A redeemable code and its rules. PayNow's CouponDto is the core shape."""
 
     id = FlakeIdField()
+    # No index of its own: coupon_store_id_idx (store, id) leads with it.
     store = models.ForeignKey(
-        "stores.Store", on_delete=models.CASCADE, related_name="coupons"
+        "stores.Store", on_delete=models.CASCADE, related_name="coupons", db_index=False
     )
     code = models.CharField(max_length=100)
     enabled = models.BooleanField(default=True)
@@ -262,8 +263,13 @@ class Redemption(models.Model):
     """One use of a coupon; rolling back frees the limits it used and keeps the row."""
 
     id = FlakeIdField()
+    # No index of its own on store and customer: redemption_store_id_idx and
+    # redemption_customer_idx lead with them.
     store = models.ForeignKey(
-        "stores.Store", on_delete=models.CASCADE, related_name="redemptions"
+        "stores.Store",
+        on_delete=models.CASCADE,
+        related_name="redemptions",
+        db_index=False,
     )
     coupon = models.ForeignKey(
         Coupon, on_delete=models.PROTECT, related_name="redemptions"
@@ -284,6 +290,7 @@ class Redemption(models.Model):
         null=True,
         blank=True,
         related_name="redemptions",
+        db_index=False,
     )
     outlet = models.ForeignKey(
         "stores.Outlet", on_delete=models.PROTECT, null=True, blank=True
