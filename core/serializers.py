@@ -136,7 +136,20 @@ def validated(serializer: serializers.Serializer) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class SharedFieldsOutput(serializers.Serializer):
+class _SharedFields(serializers.Serializer):
+    """Binds the declared fields once per class and shares them (see below)."""
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())
+            cls._shared_fields = shared
+        return shared
+
+
+class SharedFieldsOutput(_SharedFields):
     """An output serializer whose fields are bound once per class, not per instance.
 
     DRF deep-copies and binds every declared field for every serializer instance:
@@ -152,10 +165,6 @@ class SharedFieldsOutput(serializers.Serializer):
     or fields changed per instance: tests/core/test_shared_fields_output.py pins
     each of these differences.
     """
-
-    @cached_property
-    def fields(self) -> BindingDict:
-        return _shared_fields(type(self))
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
@@ -185,7 +194,7 @@ class SharedFieldsOutput(serializers.Serializer):
         return answer
 
 
-class SharedFieldsInput(serializers.Serializer):
+class SharedFieldsInput(_SharedFields):
     """An input serializer whose fields are bound once per class (see
     ``SharedFieldsOutput``): validation reads a field's settings, never its state.
 
@@ -198,15 +207,3 @@ class SharedFieldsInput(serializers.Serializer):
         if kwargs.get("partial"):
             raise TypeError(f"{type(self).__name__} cannot be partial.")
         super().__init__(*args, **kwargs)
-
-    @cached_property
-    def fields(self) -> BindingDict:
-        return _shared_fields(type(self))
-
-
-def _shared_fields(cls: type[serializers.Serializer]) -> BindingDict:
-    shared = cls.__dict__.get("_shared_fields")
-    if shared is None:
-        shared = serializers.Serializer.fields.func(cls())
-        cls._shared_fields = shared
-    return shared
