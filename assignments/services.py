@@ -18,6 +18,7 @@ from core import flake, sql
 from core.errors import DomainError
 from coupons.models import Coupon
 from customers import errors as customer_errors
+from customers import selectors as customer_selectors
 from customers.models import Customer
 from stores.models import ApiKey, Store
 
@@ -76,13 +77,10 @@ def _locked(
     parsed = flake.parse(customer_id)
     if not parsed:
         raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
-    customer = sql.loader(Customer, "c")
     queries = [
-        (
-            f"SELECT {customer.columns} FROM customers_customer c "
-            "WHERE c.store_id = %s AND c.id = %s" + sql.for_update(no_key=True),
-            [store.id, parsed],
-            (customer,),
+        sql.locked(
+            customer_selectors.customer_by_id(store=store, customer_id=parsed),
+            no_key=True,
         )
     ]
     if coupon_ids:

@@ -49,9 +49,13 @@ class Loader:
         return self.model.from_db(connection.alias, self.names, values)
 
 
-def _converters(field: Field, alias: str) -> tuple[tuple[Callable, ...], Any]:
+@cache
+def _converters(
+    field: Field, alias: str, vendor: str
+) -> tuple[tuple[Callable, ...], Any]:
     """The database's and the field's converters of a column, as the ORM applies
-    them to a selected value, and the expression they are given."""
+    them to a selected value, and the expression they are given (built once per
+    database)."""
     column = field.get_col(alias)
     return (
         tuple(
@@ -68,7 +72,7 @@ def _loader(model: type[Model], alias: str, vendor: str) -> Loader:
     fields = model._meta.concrete_fields
     converters = []
     for index, field in enumerate(fields):
-        functions, column = _converters(field, alias)
+        functions, column = _converters(field, alias, vendor)
         if functions:
             converters.append((index, functions, column))
     return Loader(
@@ -120,7 +124,9 @@ class ValueLoader:
         result = row[offset]
         if result is None:
             return None
-        functions, column = _converters(self.field, self.field.model._meta.db_table)
+        functions, column = _converters(
+            self.field, self.field.model._meta.db_table, connection.vendor
+        )
         for function in functions:
             result = function(result, column, connection)
         return result
@@ -134,13 +140,6 @@ class Columns:
 
     def load(self, row: Sequence[Any], offset: int = 0) -> tuple:
         return tuple(row[offset : offset + self.width])
-
-
-def value(sql: str, params: Sequence[Any], field: Field) -> Any:
-    """The first column of the first row, converted as ``field``'s values are
-    (None when there is no row)."""
-    row = fetch_one(sql, params, ValueLoader(field))
-    return row[0] if row else None
 
 
 def fetch(
@@ -168,6 +167,12 @@ def _load(
 
 # A query to load: its SQL, its parameters and the loaders of each row's slices.
 Query = tuple[str, Sequence[Any], tuple[Loader | ValueLoader | Columns, ...]]
+
+
+def locked(query: Query, *, no_key: bool = False) -> Query:
+    """``query`` with the row-lock clause added (see ``for_update``)."""
+    sql, params, loaders = query
+    return sql + for_update(no_key=no_key), params, loaders
 
 
 def fetch_batch(*queries: Query) -> list[list[tuple]]:

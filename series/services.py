@@ -659,7 +659,7 @@ def _take(store: Store, series: Series, count: int, customer_id: int) -> _Taken:
 
 @dataclass(frozen=True)
 class _IssueReads:
-    series: Series | None  # the store's active series, locked FOR NO KEY UPDATE
+    series: Series | None  # the store's active series (locked when asked)
     customer: Customer | None
     redeemed_at: datetime | None  # the series' latest redemption
     claimed: _Taken | None = None  # codes claimed ahead of the grant (unlocked)
@@ -696,9 +696,8 @@ def _issue_reads(
         selectors.latest_redemption_query(series_id=series_id),
     ]
     if customer is not None:
-        sql_text, params, loaders = customer
         # The customer first: every issue locks customer, then series, then codes.
-        queries.insert(0, (sql_text + sql.for_update(no_key=True), params, loaders))
+        queries.insert(0, sql.locked(customer, no_key=True))
     if claim is not None and customer is not None:
         queries.append(
             _claim(store=store, series_id=series_id, count=claim, customer=customer)

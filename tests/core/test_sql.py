@@ -511,6 +511,12 @@ def test_write_with_nothing_answers_0(store):
 # --- single values ------------------------------------------------------------------
 
 
+def value(sql_text: str, params: list, field) -> object:
+    """One converted value through a ValueLoader (None when there is no row)."""
+    row = sql.fetch_one(sql_text, params, sql.ValueLoader(field))
+    return row[0] if row else None
+
+
 MAX_REDEEMED_SQL = (
     "SELECT MAX(created_at) FROM coupons_redemption "
     "WHERE coupon_id = %s AND rolled_back_at IS NULL"
@@ -546,7 +552,7 @@ def test_value_gives_the_latest_created_at_as_the_orms_aggregate_does(store, lat
     redeemed_at(coupon, latest + timedelta(hours=1), rolled_back_at=timezone.now())
     redeemed_at(CouponFactory(store=store), latest + timedelta(days=1))
 
-    found = sql.value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT)
+    found = value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT)
 
     orm = Redemption.objects.filter(
         coupon=coupon, rolled_back_at__isnull=True
@@ -561,7 +567,7 @@ def test_value_gives_a_time_of_another_zone_as_the_same_instant(store):
     kolkata = datetime(2030, 1, 1, 0, 30, 0, 5, tzinfo=ZoneInfo("Asia/Kolkata"))
     redeemed_at(coupon, kolkata, kolkata - timedelta(hours=5))
 
-    found = sql.value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT)
+    found = value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT)
 
     assert found == kolkata
     assert (
@@ -576,7 +582,7 @@ def test_value_is_none_when_no_row_matches_the_aggregate(store):
     coupon = CouponFactory(store=store)
     redeemed_at(coupon, timezone.now(), rolled_back_at=timezone.now())
 
-    assert sql.value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT) is None
+    assert value(MAX_REDEEMED_SQL, [coupon.pk], CREATED_AT) is None
     assert (
         Redemption.objects.filter(coupon=coupon, rolled_back_at__isnull=True).aggregate(
             latest=Max("created_at")
@@ -587,7 +593,7 @@ def test_value_is_none_when_no_row_matches_the_aggregate(store):
 
 def test_value_is_none_when_the_query_has_no_row(store):
     assert (
-        sql.value(
+        value(
             "SELECT created_at FROM coupons_redemption WHERE id = %s", [1], CREATED_AT
         )
         is None
@@ -599,7 +605,7 @@ def test_value_applies_the_fields_converters_to_other_types(store):
     coupon = CouponFactory(store=store, legacy_uuid=legacy, pooled=True)
 
     def column(name: str) -> object:
-        return sql.value(
+        return value(
             f"SELECT {name} FROM coupons_coupon WHERE id = %s",
             [coupon.pk],
             Coupon._meta.get_field(name),
