@@ -146,23 +146,29 @@ def fetch(
     sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader | Columns
 ) -> list[tuple]:
     """Run ``sql`` and load each row's consecutive slices with ``loaders``."""
+    return _load(fetch_rows(sql, params), loaders)
+
+
+def fetch_rows(sql: str, params: Sequence[Any]) -> list[tuple]:
+    """Run ``sql``; its rows as the database driver gives them (see ``load``)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return _load(rows, loaders)
+        return cursor.fetchall()
+
+
+def load(row: Sequence[Any], *loaders: Loader | ValueLoader | Columns) -> tuple:
+    """One row of ``fetch_rows``, its consecutive slices loaded with ``loaders``."""
+    offset, instances = 0, []
+    for item in loaders:
+        instances.append(item.load(row, offset))
+        offset += item.width
+    return tuple(instances)
 
 
 def _load(
     rows: Sequence[Sequence[Any]], loaders: Sequence[Loader | ValueLoader | Columns]
 ) -> list[tuple]:
-    result = []
-    for row in rows:
-        offset, instances = 0, []
-        for item in loaders:
-            instances.append(item.load(row, offset))
-            offset += item.width
-        result.append(tuple(instances))
-    return result
+    return [load(row, *loaders) for row in rows]
 
 
 # A query to load: its SQL, its parameters and the loaders of each row's slices.

@@ -7,6 +7,7 @@ import hmac
 from django.db.models import QuerySet
 
 from core import flake, sql
+from stores import keycache
 from stores.models import ApiKey, Outlet, Store
 from stores.services import hash_secret
 
@@ -27,26 +28,28 @@ def api_key_list(*, store: Store) -> QuerySet[ApiKey]:
 
 
 def _key(key_id: str) -> ApiKey | None:
-    """The key with its store and outlet, in one hand-written query (every API
-    request makes it; see ``core.sql``)."""
-    key, store, outlet = (
-        sql.loader(ApiKey, "k"),
-        sql.loader(Store, "s"),
-        sql.loader(Outlet, "o"),
-    )
-    row = sql.fetch_one(
+    """The key with its store and outlet: one hand-written query (see
+    ``core.sql``), or none at all when this process has the row (``keycache``)."""
+    row = keycache.keys.get(key_id, _key_row)
+    if row is None:
+        return None
+    api_key, api_key.store, api_key.outlet = sql.load(row, *_key_loaders())
+    return api_key
+
+
+def _key_loaders() -> tuple[sql.Loader, sql.Loader, sql.Loader]:
+    return sql.loader(ApiKey, "k"), sql.loader(Store, "s"), sql.loader(Outlet, "o")
+
+
+def _key_row(key_id: str) -> tuple | None:
+    key, store, outlet = _key_loaders()
+    rows = sql.fetch_rows(
         f"SELECT {key.columns}, {store.columns}, {outlet.columns} "
         "FROM stores_apikey k JOIN stores_store s ON s.id = k.store_id "
         "LEFT JOIN stores_outlet o ON o.id = k.outlet_id WHERE k.key_id = %s",
         [key_id],
-        key,
-        store,
-        outlet,
     )
-    if row is None:
-        return None
-    api_key, api_key.store, api_key.outlet = row
-    return api_key
+    return rows[0] if rows else None
 
 
 def api_key_by_token(token: str) -> ApiKey | None:
