@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max, Model
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -506,6 +507,126 @@ def test_write_without_then_answers_the_rows_of_the_last_insert(store):
 def test_write_with_nothing_answers_0(store):
     assert sql.write() == 0
     assert sql.write([], []) == 0
+
+
+# --- preparing values for an INSERT ---------------------------------------------------
+
+
+def django_prepared(field, objects) -> list:
+    """What Django's own INSERT sends for ``field`` of each object."""
+    values = [
+        field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects
+    ]
+    # psycopg's Jsonb wrapper compares by identity; compare what it wraps.
+    return [getattr(value, "obj", value) for value in values]
+
+
+def prepared(field, objects) -> list:
+    return [getattr(value, "obj", value) for value in sql._column(field, objects)]
+
+
+def test_every_column_is_prepared_as_djangos_insert_prepares_it(store):
+    coupon = CouponFactory(store=store)
+    moment = datetime(2026, 5, 1, 12, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    objects = [
+        Redemption(
+            store=store,
+            coupon=coupon,
+            customer=None,
+            order_value=n * 1000,
+            discount_amount=0,
+            transaction_number=f"T-{n}" if n % 2 else None,
+            created_at=moment + timedelta(minutes=n),
+            rolled_back_at=moment if n == 2 else None,
+        )
+        for n in range(4)
+    ]
+    events = [
+        audit_event(store, changes={"n": n}, actor_label="ümlaut", series_id=None)
+        for n in range(3)
+    ]
+    coupons = [
+        Coupon(store=store, code=f"C{n}", enabled=bool(n), legacy_uuid=uuid.uuid4())
+        for n in range(3)
+    ]
+
+    for group in (objects, events, coupons):
+        for field in type(group[0])._meta.local_concrete_fields:
+            assert prepared(field, group) == django_prepared(field, group), field.name
+
+
+def test_values_of_other_types_are_prepared_by_django(store):
+    coupon = CouponFactory(store=store)
+    redemptions = [
+        # A bool in an integer column, a numeric string in another, a date-only
+        # value: Django converts them; so must an INSERT of ours.
+        Redemption(store=store, coupon=coupon, order_value=True, discount_amount="7"),
+        Redemption(store=store, coupon=coupon, order_value=5, discount_amount=3),
+    ]
+    fields = {f.name: f for f in Redemption._meta.local_concrete_fields}
+
+    assert prepared(fields["order_value"], redemptions) == [1, 5]
+    assert not any(
+        isinstance(v, bool) for v in prepared(fields["order_value"], redemptions)
+    )
+    assert prepared(fields["discount_amount"], redemptions) == [7, 3]
+
+
+def test_a_naive_datetime_is_made_aware_as_django_does(store):
+    coupon = CouponFactory(store=store)
+    naive = datetime(2026, 5, 1, 12, 30)  # noqa: DTZ001 - the case under test
+    redemptions = [Redemption(store=store, coupon=coupon, created_at=naive)]
+    field = Redemption._meta.get_field("created_at")
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        ours = prepared(field, redemptions)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        assert ours == django_prepared(field, redemptions)
+
+
+def test_a_field_with_a_preparation_of_its_own_is_prepared_by_it():
+    class Upper(models.CharField):
+        def get_prep_value(self, value):
+            return value.upper()
+
+    field = Upper(max_length=10)
+    field.set_attributes_from_name("word")
+    objects = [SimpleNamespace(word="abc"), SimpleNamespace(word="De")]
+
+    assert sql._passthrough(field, connection.vendor) == frozenset()
+    assert sql._column(field, objects) == ["ABC", "DE"]
+
+
+def test_only_plain_values_pass_through_and_datetimes_only_on_postgresql():
+    fields = {f.name: f for f in Redemption._meta.local_concrete_fields}
+    datetimes = sql._passthrough(fields["created_at"], connection.vendor)
+
+    assert sql._passthrough(fields["order_value"], connection.vendor) == {
+        int,
+        type(None),
+    }
+    assert sql._passthrough(fields["coupon"], connection.vendor) == {int, type(None)}
+    assert sql._passthrough(fields["dialect"], connection.vendor) == {str, type(None)}
+    assert datetimes == ({datetime, type(None)} if is_postgresql() else set())
+    assert sql._passthrough(AuditEvent._meta.get_field("changes"), "postgresql") == (
+        frozenset()
+    )
+
+
+def test_many_rows_are_one_unnest_insert_on_postgresql(store):
+    coupon = CouponFactory(store=store)
+    redemptions = [
+        Redemption(store=store, coupon=coupon, order_value=n, discount_amount=0)
+        for n in range(300)
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        sql.write(redemptions)
+
+    [query] = queries.captured_queries if is_postgresql() else queries[:1]
+    assert ("UNNEST(" in query["sql"]) is is_postgresql()
+    stored = Redemption.objects.filter(coupon=coupon).order_by("order_value")
+    assert [fields_of(r) for r in stored] == [fields_of(r) for r in redemptions]
 
 
 # --- single values ------------------------------------------------------------------
