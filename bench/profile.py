@@ -28,6 +28,9 @@ def main() -> None:
     parser.add_argument("--side", default="ours")
     parser.add_argument("--html", help="also write pyinstrument's HTML here")
     parser.add_argument(
+        "--show-all", action="store_true", help="every frame, library ones too"
+    )
+    parser.add_argument(
         "--time",
         action="store_true",
         help="no profiler: time both sides in process, one client, and compare",
@@ -65,7 +68,7 @@ def main() -> None:
         f"{args.requests} requests in {seconds:.2f} s: "
         f"{seconds / args.requests * 1000:.2f} ms each (profiled)"
     )
-    print(profiler.output_text(unicode=False, color=False, show_all=False))
+    print(profiler.output_text(unicode=False, color=False, show_all=args.show_all))
     if args.html:
         Path(args.html).write_text(profiler.output_html())
 
