@@ -424,10 +424,39 @@ def _fill(
 
 
 def pool_size(series: Series, *, at_most: int | None = None) -> int:
-    pool = Coupon.objects.filter(series_id=series.id, pooled=True)
-    if at_most is not None:
-        pool = pool.order_by()[:at_most]
-    return pool.count()
+    """The codes in the series' pool; with ``at_most``, counted up to that many."""
+    if at_most is None:
+        return Coupon.objects.filter(series_id=series.id, pooled=True).count()
+    return _pool_count(series.id, at_most)
+
+
+def _in_pool(series_id: int) -> tuple[str, list]:
+    """The WHERE clause of a series' pooled codes, to go with ``ORDER BY series_id,
+    id``, so that PostgreSQL reads them through the pool index, in id order.
+
+    Written ``series_id = %s``, the planner reduces that order to ``ORDER BY id``;
+    once a pool is a large share of the table (after an ANALYZE) it then walks the
+    primary key from the oldest coupon, filtering, because it expects pooled codes
+    everywhere, while they sit together at the ids they were made at (measured on the
+    bench's million coupons: a claim of 500 read 217,000 buffers, ~1 s, instead of
+    1,100). An array condition is not reduced, and only the pool index
+    (``coupon_series_pool_idx``, on ``(series_id, id) WHERE pooled``) gives that
+    order.
+    """
+    if connection.vendor == "postgresql":
+        return "series_id = ANY(%s) AND pooled", [[series_id]]
+    return "series_id = %s AND pooled", [series_id]
+
+
+def _pool_count(series_id: int, at_most: int) -> int:
+    where, params = _in_pool(series_id)
+    [(count,)] = sql.fetch(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE {where} "
+        "ORDER BY series_id, id LIMIT %s) AS pool",
+        [*params, at_most],
+        sql.Columns(1),
+    )
+    return count[0]
 
 
 def generation_room(series: Series, count: int) -> int:
@@ -503,8 +532,7 @@ def series_pool_top_up(*, series_id: int) -> int:
     from topping up the same series at once (the loser skips).
     """
     low = _pool_low()
-    pooled_now = Coupon.objects.filter(series_id=series_id, pooled=True)
-    if pooled_now.order_by()[:low].count() >= low:
+    if _pool_count(series_id, low) >= low:
         return 0  # the common case: one cheap count, no lock
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -597,23 +625,24 @@ def _claim(
         holder = f"(SELECT who.id FROM ({customer[0]}) AS who)"
         holder_params = list(customer[1])
     low = _pool_low()
+    in_pool, pool_params = _in_pool(series_id)
     return (
-        "WITH claimed AS (SELECT id FROM coupons_coupon WHERE series_id = %s "
-        "AND store_id = %s AND pooled ORDER BY id LIMIT %s"
+        f"WITH claimed AS (SELECT id FROM coupons_coupon WHERE {in_pool} "
+        "AND store_id = %s ORDER BY series_id, id LIMIT %s"
         + sql.for_update(skip_locked=True)
         + f") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = {holder} "
         "WHERE id IN (SELECT id FROM claimed) "
         "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
-        "(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE series_id = %s "
-        "AND pooled ORDER BY id LIMIT %s) AS pool) END",
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE {in_pool} "
+        "ORDER BY series_id, id LIMIT %s) AS pool) END",
         [
-            series_id,
+            *pool_params,
             store.id,
             count,
             False,
             *holder_params,
             count >= 8,
-            series_id,
+            *pool_params,
             low + count,
         ],
         (sql.Columns(5),),

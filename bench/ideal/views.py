@@ -10,12 +10,14 @@ from rest_framework.views import APIView
 
 from core import flake
 
-# Claim ``count`` pooled codes of a series, skipping rows other claims hold.
+# Claim ``count`` pooled codes of a series, skipping rows other claims hold, read
+# through the pool index (the array condition keeps the planner from walking the
+# primary key instead; see series.services._in_pool).
 CLAIM = """
 WITH claimed AS (
     SELECT id FROM coupons_coupon
-    WHERE series_id = %s AND pooled
-    ORDER BY id LIMIT %s
+    WHERE series_id = ANY(%s) AND pooled
+    ORDER BY series_id, id LIMIT %s
     FOR UPDATE SKIP LOCKED
 )
 UPDATE coupons_coupon c SET pooled = false
@@ -73,7 +75,7 @@ class Issue(_Bare):
         series_id = int(data["seriesId"])
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(CLAIM, [series_id, count])
+            cursor.execute(CLAIM, [[series_id], count])
             claimed = cursor.fetchall()
             if claimed:
                 ids = flake.next_ids(len(claimed))
