@@ -522,7 +522,10 @@ def django_prepared(field, objects) -> list:
 
 
 def prepared(field, objects) -> list:
-    return [getattr(value, "obj", value) for value in sql._column(field, objects)]
+    return [
+        getattr(value, "obj", value)
+        for value in sql._column(field, objects, connection.vendor)
+    ]
 
 
 def test_every_column_is_prepared_as_djangos_insert_prepares_it(store):
@@ -594,7 +597,7 @@ def test_a_field_with_a_preparation_of_its_own_is_prepared_by_it():
     objects = [SimpleNamespace(word="abc"), SimpleNamespace(word="De")]
 
     assert sql._passthrough(field, connection.vendor) == frozenset()
-    assert sql._column(field, objects) == ["ABC", "DE"]
+    assert sql._column(field, objects, connection.vendor) == ["ABC", "DE"]
 
 
 def test_only_plain_values_pass_through_and_datetimes_only_on_postgresql():
