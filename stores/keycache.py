@@ -93,10 +93,13 @@ class KeyCache:
                 return True
             listener = self._listener
             assert listener is not None
-            for _notify in listener.notifies(timeout=timeout, stop_after=1):
-                self._notifications += 1
-                self._clear()
-                return True
+            try:
+                for _notify in listener.notifies(timeout=timeout, stop_after=1):
+                    self._notifications += 1
+                    self._clear()
+                    return True
+            except psycopg.OperationalError:
+                self._drop()
             return False
 
     def close(self) -> None:
