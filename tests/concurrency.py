@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
-from rest_framework.test import APIClient
 
 
-def post_at_once(
-    client_factory, url: str, bodies: list[dict], *, timeout: float = 120
-) -> list[tuple[int, dict]]:
-    """POST ``bodies[i]`` from thread i (its own client and database connection),
-    all released together by a barrier; ``(status, json)`` per body, in order.
+def race(threads: int, work: Callable[[int], Any], *, timeout: float = 120) -> list:
+    """Run ``work(i)`` in thread i, ``threads`` threads released together by a
+    barrier, each with its own database connection; their results, in order.
 
     An exception in a thread is raised again here, in the test's thread.
     """
-    threads = len(bodies)
     barrier = threading.Barrier(threads)
-    results: list[tuple[int, dict] | BaseException | None] = [None] * threads
+    results: list[Any] = [None] * threads
 
-    def post(index: int) -> None:
-        api: APIClient = client_factory()
+    def run(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            response = api.post(url, bodies[index], format="json")
-            results[index] = (response.status_code, response.json())
+            results[index] = work(index)
         except BaseException as exc:  # reported below, in the test's thread
             results[index] = exc
         finally:
             connection.close()
 
-    workers = [threading.Thread(target=post, args=(i,)) for i in range(threads)]
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -41,3 +37,16 @@ def post_at_once(
         if isinstance(result, BaseException):
             raise result
     return results
+
+
+def post_at_once(
+    client_factory, url: str, bodies: list[dict], *, timeout: float = 120
+) -> list[tuple[int, dict]]:
+    """POST ``bodies[i]`` from thread i (its own client), all at once (``race``);
+    ``(status, json)`` per body, in order."""
+
+    def post(index: int) -> tuple[int, dict]:
+        response = client_factory().post(url, bodies[index], format="json")
+        return response.status_code, response.json()
+
+    return race(len(bodies), post, timeout=timeout)

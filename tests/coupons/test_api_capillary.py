@@ -4,18 +4,17 @@ over the shared redemption engine, through the real stack."""
 from __future__ import annotations
 
 import base64
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from rest_framework.test import APIClient
 
 from coupons.models import Coupon, Redemption
 from stores.auth import capillary_token_for
 from stores.scopes import COUPONS_WRITE
 from stores.services import md5_hex
+from tests.concurrency import race
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
@@ -939,29 +938,12 @@ def test_concurrent_redeems_never_pass_the_store_limit():
         redeem_limit_store_enabled=True,
         redeem_limit_store_amount=3,
     )
-    barrier = threading.Barrier(threads)
-    results: list[object] = [None] * threads
 
-    def run(index: int) -> None:
-        api = capillary(key)
-        try:
-            barrier.wait(timeout=30)
-            response = redeem(api, body(item("RACE", customers[index])))
-            results[index] = (response.status_code, item_statuses(response)[0][0])
-        except BaseException as exc:  # reported in the test's thread
-            results[index] = exc
-        finally:
-            connection.close()
+    def run(index: int) -> tuple[int, int]:
+        response = redeem(capillary(key), body(item("RACE", customers[index])))
+        return response.status_code, item_statuses(response)[0][0]
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not any(worker.is_alive() for worker in workers)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    results = race(threads, run, timeout=60)
     assert sorted(results) == [(200, 700)] * 3 + [(400, 711)] * 7
     assert Redemption.objects.filter(coupon=coupon).count() == 3
     coupon.refresh_from_db()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
@@ -10,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from coupons.models import Coupon, Redemption
+from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -17,27 +17,14 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def run_concurrently(token: str, calls: list[tuple[str, str, dict | None]]) -> Counter:
     """Send every call at once (one thread and one connection each); count statuses."""
-    barrier = threading.Barrier(len(calls))
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def worker(method: str, path: str, payload: dict | None) -> None:
+    def call(index: int) -> int:
+        method, path, payload = calls[index]
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"APIKey {token}")
-        try:
-            barrier.wait()
-            response = getattr(api, method)(path, payload, format="json")
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+        return getattr(api, method)(path, payload, format="json").status_code
 
-    threads = [threading.Thread(target=worker, args=call) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Counter(statuses)
+    return Counter(race(len(calls), call))
 
 
 @pytest.fixture

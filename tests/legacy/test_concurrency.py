@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from coupons.models import Coupon, Redemption
 from legacy.models import LegacyDefinition
+from tests.concurrency import race
 from tests.factories import ApiKeyFactory, StoreFactory
 from tests.legacy.factories import (
     bearer,
@@ -29,31 +28,13 @@ Call = Callable[[APIClient, APIClient, int], tuple[int, object]]
 
 def _race(api_key, threads: int, call: Call) -> list[tuple[int, object]]:
     """Run ``call(newstore, paynow, i)`` in ``threads`` threads released together."""
-    barrier = threading.Barrier(threads)
-    results: list[tuple[int, object] | BaseException | None] = [None] * threads
 
-    def run(index: int) -> None:
-        newstore = bearer(api_key)
+    def run(index: int) -> tuple[int, object]:
         paynow = APIClient()
         paynow.credentials(HTTP_AUTHORIZATION=f"APIKey {api_key.token}")
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call(newstore, paynow, index)
-        except BaseException as exc:  # reported below, in the test's thread
-            results[index] = exc
-        finally:
-            connection.close()
+        return call(bearer(api_key), paynow, index)
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(worker.is_alive() for worker in workers)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
+    return race(threads, run)
 
 
 def _json(response) -> object:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection
 
 from assignments.models import Assignment
 from coupons.models import Coupon
 from series import services
 from series.models import Series
+from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CustomerFactory, SeriesFactory, StoreFactory
 from tests.series.conftest import ISSUE_URL, capillary_client, make_series
 
@@ -24,32 +20,6 @@ CAP_FULL = {
     "message": "Maximum number of series has been created",
 }
 PER_USER = {"status": False, "code": 5002, "message": "max coupon per user exceeded"}
-
-
-def race(threads: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``threads`` threads released together; their results."""
-    barrier = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except BaseException as exc:  # reported below, in the test's thread
-            results[index] = exc
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(worker.is_alive() for worker in workers)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 def race_issues(key, bodies: list[dict]) -> list[tuple[int, dict]]:

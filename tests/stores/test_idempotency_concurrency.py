@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from coupons.models import Coupon
+from tests.concurrency import race
 from tests.factories import ApiKeyFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -34,31 +32,19 @@ BODY = {
 def test_ten_concurrent_retries_create_one_coupon_and_answer_alike():
     store = StoreFactory()
     key = ApiKeyFactory(store=store)
-    barrier = threading.Barrier(10)
-    answers: list[tuple[int, dict]] = []
-    lock = threading.Lock()
 
-    def send():
+    def send(_index: int) -> tuple[int, dict]:
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-        try:
-            barrier.wait()
-            response = api.post(
-                f"/v1/stores/{store.id}/coupons",
-                BODY,
-                format="json",
-                HTTP_IDEMPOTENCY_KEY="retry-me",
-            )
-            with lock:
-                answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+        response = api.post(
+            f"/v1/stores/{store.id}/coupons",
+            BODY,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="retry-me",
+        )
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(10, send)
     assert [status for status, _ in answers] == [200] * 10
     assert len({body["id"] for _, body in answers}) == 1
     assert Coupon.objects.filter(store=store).count() == 1
@@ -73,31 +59,18 @@ def test_issue_multiple_retried_ten_times_at_once_issues_once():
     key = ApiKeyFactory(store=store)
     customer = CustomerFactory(store=store)
     series = make_series(store, max_create=100)
-    barrier = threading.Barrier(10)
-    answers: list[tuple[int, dict]] = []
-    lock = threading.Lock()
     body = {"seriesId": series.id, "count": 3, "customer": {"id": customer.id}}
 
-    def send():
-        api = capillary_client(key)
-        try:
-            barrier.wait()
-            response = api.post(
-                "/v2/coupon/issue/multiple",
-                body,
-                format="json",
-                HTTP_IDEMPOTENCY_KEY="issue-once",
-            )
-            with lock:
-                answers.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+    def send(_index: int) -> tuple[int, dict]:
+        response = capillary_client(key).post(
+            "/v2/coupon/issue/multiple",
+            body,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="issue-once",
+        )
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = race(10, send)
     assert [status for status, _ in answers] == [200] * 10
     codes = {tuple(c["code"] for c in body["coupons"]) for _, body in answers}
     assert len(codes) == 1
