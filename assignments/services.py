@@ -14,6 +14,7 @@ from assignments import errors, selectors
 from assignments.errors import Outcome
 from assignments.models import Assignment
 from audit import services as audit
+from audit.models import AuditEvent
 from core import flake, sql
 from core.errors import DomainError
 from coupons.models import Coupon
@@ -142,6 +143,26 @@ def _stock(coupon: Coupon, received_count: int) -> int | None:
     return max(0, coupon.redeem_limit_store_amount - received_count)
 
 
+def assignment_events(
+    assignments: Sequence[Assignment], *, action: str, changes: dict
+) -> list[AuditEvent]:
+    """The audit events of new assignments (unsaved: the caller writes them with the
+    assignments, ``core.sql.write``)."""
+    return [
+        audit.event(
+            action=action,
+            object_type="assignment",
+            object_id=assignment.pk,
+            store_id=assignment.store_id,
+            coupon_id=assignment.coupon_id,
+            customer_id=assignment.customer_id,
+            series_id=assignment.series_id,
+            changes=changes,
+        )
+        for assignment in assignments
+    ]
+
+
 @transaction.atomic
 def assignments_receive(
     *,
@@ -246,18 +267,9 @@ def assignments_receive(
         )
 
     if assignments:
-        events = [
-            audit.event(
-                action="receive",
-                object_type="assignment",
-                object_id=assignment.pk,
-                store_id=assignment.store_id,
-                coupon_id=assignment.coupon_id,
-                customer_id=assignment.customer_id,
-                changes={"channel": assignment.channel},
-            )
-            for assignment in assignments
-        ]
+        events = assignment_events(
+            assignments, action="receive", changes={"channel": channel}
+        )
         # The assignments, their audit events and every coupon's counter in one
         # round trip; the coupon rows are locked above.
         cases = " ".join(["WHEN %s THEN %s"] * len(taken))

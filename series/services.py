@@ -24,8 +24,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
-from audit import services as audit
 from core import errors as core_errors
 from core import flake, sql
 from core.errors import DomainError, FieldIssue
@@ -912,19 +912,11 @@ def _series_issue(
         )
         for assignment_id, coupon in zip(flake.next_ids(issued), coupons, strict=True)
     ]
-    events = [
-        audit.event(
-            action="issue",
-            object_type="assignment",
-            object_id=assignment.pk,
-            store_id=store.id,
-            coupon_id=assignment.coupon_id,
-            customer_id=customer.id,
-            series_id=series.id,
-            changes={"valid_till": valid_till, "purpose": purpose},
-        )
-        for assignment in assignments
-    ]
+    events = assignment_services.assignment_events(
+        assignments,
+        action="issue",
+        changes={"valid_till": valid_till, "purpose": purpose},
+    )
     given = [] if series.is_generic else _window(coupons, usable_at, valid_till)
     # The assignments, their audit events, the codes' window and the conditional
     # counter update in one round trip.
