@@ -201,9 +201,9 @@ def fetch_batch(*queries: Query) -> list[list[tuple]]:
     return results
 
 
-def fetch_one(
-    sql: str, params: Sequence[Any], *loaders: Loader | ValueLoader | Columns
-) -> tuple | None:
+def fetch_one(query: Query) -> tuple | None:
+    """The first loaded row of ``query`` (``(sql, params, loaders)``), or None."""
+    sql, params, loaders = query
     rows = fetch(sql, params, *loaders)
     return rows[0] if rows else None
 

@@ -52,16 +52,15 @@ def _by_code(*, store: Store, code: str, lock: bool) -> sql.Query:
     )
 
 
-def _found(rows: list[tuple]) -> Coupon:
-    if not rows:
+def _found(row: tuple | None) -> Coupon:
+    if row is None:
         raise DomainError(errors.COUPON_NOT_FOUND, "Coupon not found.")
-    return rows[0][0]
+    return row[0]
 
 
 def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
     """The live coupon with this code, in any letter case (``lock``: FOR UPDATE)."""
-    [rows] = sql.fetch_batch(_by_code(store=store, code=code, lock=lock))
-    return _found(rows)
+    return _found(sql.fetch_one(_by_code(store=store, code=code, lock=lock)))
 
 
 def customer_and_coupon_by_code(
@@ -76,7 +75,7 @@ def customer_and_coupon_by_code(
     )
     if not customer_rows:
         return None, None
-    return customer_rows[0][0], _found(coupon_rows)
+    return customer_rows[0][0], _found(coupon_rows[0] if coupon_rows else None)
 
 
 def coupon_usage(

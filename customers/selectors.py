@@ -87,10 +87,8 @@ def customer_find(
         external_id=external_id,
         customer_id=customer_id,
     )
-    if query is None:
-        return None
-    [rows] = sql.fetch_batch(query)
-    return rows[0][0] if rows else None
+    row = None if query is None else sql.fetch_one(query)
+    return None if row is None else row[0]
 
 
 def customer_by_id(*, store: Store, customer_id: int) -> sql.Query:
@@ -106,8 +104,8 @@ def customer_by_id(*, store: Store, customer_id: int) -> sql.Query:
 
 
 def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
-    [rows] = sql.fetch_batch(customer_by_id(store=store, customer_id=customer_id))
-    return rows[0][0] if rows else None
+    row = sql.fetch_one(customer_by_id(store=store, customer_id=customer_id))
+    return None if row is None else row[0]
 
 
 # --- a customer's coupons (Capillary v1.1 GET /v1.1/customer/coupons) ---------------

@@ -53,11 +53,11 @@ def fetch_key(key_id: str) -> tuple | None:
         sql.loader(Outlet, "o"),
     )
     return sql.fetch_one(
-        KEY_SQL.format(key=key.columns, store=store.columns, outlet=outlet.columns),
-        [key_id],
-        key,
-        store,
-        outlet,
+        (
+            KEY_SQL.format(key=key.columns, store=store.columns, outlet=outlet.columns),
+            [key_id],
+            (key, store, outlet),
+        )
     )
 
 
@@ -637,7 +637,7 @@ def test_many_rows_are_one_unnest_insert_on_postgresql(store):
 
 def value(sql_text: str, params: list, field) -> object:
     """One converted value through a ValueLoader (None when there is no row)."""
-    row = sql.fetch_one(sql_text, params, sql.ValueLoader(field))
+    row = sql.fetch_one((sql_text, params, (sql.ValueLoader(field),)))
     return row[0] if row else None
 
 
