@@ -53,7 +53,7 @@ class KeyCache:
         self._retry_at = 0.0
         self._lost = False
         self._notifications = 0
-        self._inherited: list[psycopg.Connection | None] = []
+        self._inherited: list[psycopg.Connection] = []
 
     def get(
         self, key: Hashable, load: Callable[[Hashable], tuple[Any, ...] | None]
@@ -118,7 +118,8 @@ class KeyCache:
         if self._pid != os.getpid():
             # A forked child must neither use the parent's connection nor let it be
             # finalized (that would end it for the parent too): it keeps it, unused.
-            self._inherited.append(self._listener)
+            if self._listener is not None:
+                self._inherited.append(self._listener)
             self._listener, self._pid = None, os.getpid()
             self._clear()
         if self._listener is None and not self._connect():
