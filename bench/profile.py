@@ -7,6 +7,13 @@ and prints pyinstrument's call tree, plus the queries of one request. Needs the
 ``bench/dataset.py``).
 
     .venv/bin/python bench/profile.py redeem16 [--requests 200] [--side ours]
+
+``--time`` compares both sides' wall time per request; ``--layers`` their CPU time
+(``time.process_time``) per request, split by layer (authentication, validation, the
+service, its round trips, rendering...): what a gunicorn worker spends, which is
+what sets the wrk ratio when both sides fill the cores. Profilers inflate small
+calls several-fold, and a function timed alone in a loop runs warm and reads several
+times cheaper than inside a request; these are the in-request figures.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ def main() -> None:
         action="store_true",
         help="no profiler: time both sides in process, one client, and compare",
     )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="no profiler: CPU time per request of each layer, both sides",
+    )
     args = parser.parse_args()
 
     from pyinstrument import Profiler
@@ -42,6 +54,9 @@ def main() -> None:
     fx = run.prepare(pool_needed=args.requests * 500 + 1000)
     if args.time:
         compare(run.scenarios(fx)[args.scenario], args.requests)
+        return
+    if args.layers:
+        layers(run.scenarios(fx)[args.scenario], args.requests)
         return
     lines, headers, _kw = run.scenarios(fx)[args.scenario][args.side]
 
@@ -115,6 +130,96 @@ def compare(scenario: dict, requests: int) -> None:
         f"ours {ms['ours']:.2f} ms, ideal {ms['ideal']:.2f} ms per request; "
         f"ideal/ours {ms['ideal'] / ms['ours']:.2f}"
     )
+
+
+def _layer_points() -> list[tuple[object, str, str]]:
+    """(owner, attribute, label) of every function ``layers`` times."""
+    from django.core.handlers.base import BaseHandler
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.utils import CursorWrapper
+    from rest_framework.request import Request
+    from rest_framework.serializers import BaseSerializer
+    from rest_framework.views import APIView
+
+    from assignments import services as assignments
+    from core import serializers, sql
+    from coupons import services as coupons
+    from series import services as series
+
+    return [
+        (BaseHandler, "get_response", "Django: middleware, URL, view"),
+        (APIView, "dispatch", "DRF dispatch"),
+        (APIView, "perform_authentication", "  authentication"),
+        (APIView, "check_permissions", "  permissions"),
+        (APIView, "check_throttles", "  throttles"),
+        (APIView, "perform_content_negotiation", "  content negotiation"),
+        (Request, "_load_data_and_files", "  parsing the body"),
+        (BaseSerializer, "is_valid", "  input validation"),
+        (serializers.SharedFieldsOutput, "to_representation", "  output (nested too)"),
+        (APIView, "finalize_response", "  finalize and render"),
+        (assignments, "assignments_receive", "  service: receive"),
+        (coupons, "redemption_create", "  service: redeem"),
+        (series, "series_issue", "  service: issue"),
+        (sql, "fetch_batch", "    core.sql.fetch_batch (reads)"),
+        (sql, "write", "    core.sql.write (writes)"),
+        (CursorWrapper, "execute", "    every statement sent (execute)"),
+        (BaseDatabaseWrapper, "commit", "    COMMIT"),
+    ]
+
+
+def layers(scenario: dict, requests: int, rounds: int = 5) -> None:
+    """CPU time per request of each layer, ours and ideal interleaved in rounds;
+    medians. A layer nested in itself (a nested serializer) counts once."""
+    import statistics
+    from collections import Counter
+
+    spent: Counter[str] = Counter()
+    depth: Counter[str] = Counter()
+
+    def timed(function, label):
+        def wrapper(*args, **kwargs):
+            depth[label] += 1
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                depth[label] -= 1
+                if not depth[label]:
+                    spent[label] += time.process_time() - started
+
+        return wrapper
+
+    points = [
+        (owner, name, label)
+        for owner, name, label in _layer_points()
+        if hasattr(owner, name)
+    ]
+    for owner, name, label in points:
+        setattr(owner, name, timed(getattr(owner, name), label))
+    sides = {}
+    for side in ("ours", "ideal"):
+        lines, headers, _kw = scenario[side]
+        sides[side] = (lines, sender(headers))
+    figures: dict[str, dict[str, list[float]]] = {side: {} for side in sides}
+    per_round = max(requests // rounds, 1)
+    for round_ in range(rounds):
+        for side, (lines, send) in sides.items():
+            spent.clear()
+            started = time.process_time()
+            for n in range(per_round):
+                send(lines[(round_ * per_round + n) % len(lines)])
+            spent["request, all of it"] = time.process_time() - started
+            for label, seconds in spent.items():
+                figures[side].setdefault(label, []).append(seconds / per_round * 1e6)
+    order = ["request, all of it"] + [label for _o, _n, label in points]
+    print(
+        f"{'CPU per request, median of ' + str(rounds) + ' rounds (us)':46s}"
+        f"{'ours':>8s}{'ideal':>8s}"
+    )
+    for label in order:
+        row = [statistics.median(figures[s].get(label, [0.0])) for s in sides]
+        if any(row):
+            print(f"{label:46s}{row[0]:8.0f}{row[1]:8.0f}")
 
 
 if __name__ == "__main__":
