@@ -448,14 +448,19 @@ def _in_pool(series_id: int) -> tuple[str, list]:
     return "series_id = %s AND pooled", [series_id]
 
 
-def _pool_count(series_id: int, at_most: int) -> int:
+def _pool_count_sql(series_id: int, at_most: int) -> tuple[str, list]:
+    """A count of the series' pooled codes, up to ``at_most``, through the pool
+    index (see ``_in_pool``)."""
     where, params = _in_pool(series_id)
-    [(count,)] = sql.fetch(
+    return (
         f"SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE {where} "
         "ORDER BY series_id, id LIMIT %s) AS pool",
         [*params, at_most],
-        sql.Columns(1),
     )
+
+
+def _pool_count(series_id: int, at_most: int) -> int:
+    [(count,)] = sql.fetch(*_pool_count_sql(series_id, at_most), sql.Columns(1))
     return count[0]
 
 
@@ -624,8 +629,8 @@ def _claim(
     else:  # the customer's query: its first column is the id
         holder = f"(SELECT who.id FROM ({customer[0]}) AS who)"
         holder_params = list(customer[1])
-    low = _pool_low()
     in_pool, pool_params = _in_pool(series_id)
+    pool_count, pool_count_params = _pool_count_sql(series_id, _pool_low() + count)
     return (
         f"WITH claimed AS (SELECT id FROM coupons_coupon WHERE {in_pool} "
         "AND store_id = %s ORDER BY series_id, id LIMIT %s"
@@ -633,8 +638,7 @@ def _claim(
         + f") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = {holder} "
         "WHERE id IN (SELECT id FROM claimed) "
         "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
-        f"(SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE {in_pool} "
-        "ORDER BY series_id, id LIMIT %s) AS pool) END",
+        f"({pool_count}) END",
         [
             *pool_params,
             store.id,
@@ -642,8 +646,7 @@ def _claim(
             False,
             *holder_params,
             count >= 8,
-            *pool_params,
-            low + count,
+            *pool_count_params,
         ],
         (sql.Columns(5),),
     )
