@@ -1,12 +1,13 @@
 """Streamed coupon export (CSV or JSON lines) in constant memory.
 
-Rows come from a server-side cursor (``QuerySet.iterator``) as plain tuples and are
-written as they arrive, so a million coupons never sit in memory at once.
+Rows are read in id order a chunk at a time, each chunk its own query
+(``core.keyset``: no server-side cursor, so it works behind PgBouncer in transaction
+pooling), as plain tuples written as they arrive, so a million coupons never sit in
+memory at once. CSV cells go through ``core.csvsafe`` (no formulas in a spreadsheet).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from typing import TextIO
@@ -14,6 +15,8 @@ from typing import TextIO
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import csvsafe
+from core.keyset import values_in_chunks
 from core.timefmt import iso_millis_z
 from coupons.models import Coupon
 from stores.models import Store
@@ -65,7 +68,7 @@ def export_queryset(
 
 
 def _records(queryset: QuerySet, chunk: int) -> Iterator[dict]:
-    for values in queryset.values_list(*COLUMNS).iterator(chunk_size=chunk):
+    for values in values_in_chunks(queryset, COLUMNS, size=chunk):
         record = dict(zip(COLUMNS, values, strict=True))
         for key in TIMES:
             record[key] = iso_millis_z(record[key])
@@ -85,7 +88,7 @@ def write_export(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     count = 0
-    writer = csv.writer(out) if fmt == "csv" else None
+    writer = csvsafe.writer(out) if fmt == "csv" else None
     if writer:
         writer.writerow(COLUMNS)
     for record in _records(queryset, chunk):

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core import csvsafe
 from customers.models import Customer
 from stores.models import Store
 
@@ -216,7 +217,7 @@ def import_customers(
 
 def write_report(path: Path, errors: list[RowError]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvsafe.writer(handle)
         writer.writerow(["line", "reason"])
         for error in errors:
             writer.writerow([error.line, error.reason])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django import forms
@@ -17,9 +16,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditTimelineMixin
-from core import flake
+from core import csvsafe, flake
 from core.admin import StoreListFilter, scope_to_stores
 from core.errors import DomainError
+from core.keyset import values_in_chunks
 from coupons.models import Coupon
 from coupons.services import Actor
 from jobs import services as job_services
@@ -73,12 +73,12 @@ def _csv_value(value) -> object:
 
 
 def export_rows(coupons) -> Iterator[str]:
-    """CSV lines of ``coupons``, read through a server-side cursor in chunks: a
-    million codes never sit in memory at once."""
-    writer = csv.writer(_Echo())
+    """CSV lines of ``coupons`` in id order, read a chunk per query
+    (``core.keyset``): a million codes never sit in memory at once, and nothing is
+    held on the database connection while the client downloads."""
+    writer = csvsafe.writer(_Echo())
     yield writer.writerow(EXPORT_COLUMNS)
-    rows = coupons.order_by().values_list(*EXPORT_COLUMNS)
-    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+    for row in values_in_chunks(coupons, EXPORT_COLUMNS, size=EXPORT_CHUNK):
         yield writer.writerow([_csv_value(value) for value in row])
 
 

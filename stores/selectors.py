@@ -7,7 +7,6 @@ import hmac
 from django.db.models import QuerySet
 
 from core import flake, sql
-from stores import keycache
 from stores.models import ApiKey, Outlet, Store
 from stores.services import hash_secret
 
@@ -29,8 +28,11 @@ def api_key_list(*, store: Store) -> QuerySet[ApiKey]:
 
 def _key(key_id: str) -> ApiKey | None:
     """The key with its store and outlet: one hand-written query (see
-    ``core.sql``), or none at all when this process has the row (``keycache``)."""
-    row = keycache.keys.get(key_id, _key_row)
+    ``core.sql``), on every request. Not cached in the process: a revoked key, a
+    deactivated store or outlet is refused from the first request after the commit,
+    and nothing but a LISTEN connection (which PgBouncer in transaction pooling
+    cannot serve) could tell a process that its copy went stale."""
+    row = _key_row(key_id)
     if row is None:
         return None
     api_key, api_key.store, api_key.outlet = sql.load(row, *_key_loaders())

@@ -187,9 +187,6 @@ CACHES = {
 API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "6000/min")
 if API_KEY_RATE_LIMIT.lower() == "off":
     API_KEY_RATE_LIMIT = ""
-# Each process caches the API keys it has read, emptied by PostgreSQL notifications
-# (stores.keycache); PostgreSQL only. API_KEY_CACHE=0 reads the key every request.
-API_KEY_CACHE = os.environ.get("API_KEY_CACHE", "1") != "0"
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 

@@ -21,7 +21,3 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Rate limits are tested with per-key limits; the default limit is off in tests.
 API_KEY_RATE_LIMIT = ""
-
-# Test transactions never commit, so PostgreSQL never delivers the notifications
-# that keep the API key cache right; tests of the cache turn it on themselves.
-API_KEY_CACHE = False

@@ -42,7 +42,12 @@ def test_redemption_answers_503_and_writes_nothing(monkeypatch):
         # The redemption row, its audit event and the counter are written; the
         # connection dies before the transaction commits.
         written = original(*groups, **kwargs)
-        _kill_backend(connection.connection.info.backend_pid)
+        # The server's own pid, asked inside the transaction: behind PgBouncer the
+        # client connection's backend_pid is the pooler's, not a server's.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (pid,) = cursor.fetchone()
+        _kill_backend(pid)
         return written
 
     monkeypatch.setattr(sql, "write", write_then_die)

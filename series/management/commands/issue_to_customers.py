@@ -1,9 +1,8 @@
-import csv
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import flake
+from core import csvsafe, flake
 from core.progress import CommandProgress
 from series.bulk_issue import IDENTIFIERS, IssueFileError, issue_to_customers, read_rows
 from series.models import Series
@@ -68,7 +67,7 @@ class Command(BaseCommand):
         if result.problems:
             report = Path(opts["report"] or f"{path}.rejected.csv")
             with report.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
+                writer = csvsafe.writer(handle)
                 writer.writerow(["line", "reason"])
                 writer.writerows((p.line, p.reason) for p in result.problems)
             self.stdout.write(f"Rejected rows (line, reason): {report}")
