@@ -68,8 +68,9 @@ class ReceiveResult:
 def _locked(
     *, store: Store, customer_id: object, coupon_ids: list[int]
 ) -> tuple[Customer, dict[int, Coupon]]:
-    """The customer, then the store's live, enabled coupons among these ids, each
-    locked: one round trip on PostgreSQL (hand-written, ``core.sql``).
+    """The customer, then the store's live, enabled coupons among these ids (a
+    pooled code is not a coupon), each locked: one round trip on PostgreSQL
+    (hand-written, ``core.sql``).
 
     FOR NO KEY UPDATE on the customer: it cannot be deleted under the new
     assignments, and one customer's receives queue up; inserts referencing it still
@@ -89,7 +90,8 @@ def _locked(
         queries.append(
             (
                 f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
-                f"AND c.archived_at IS NULL AND c.enabled "
+                # A pooled code is a series' inventory, not a coupon: not found.
+                f"AND c.archived_at IS NULL AND NOT c.pooled AND c.enabled "
                 f"AND c.id IN ({sql.placeholders(len(coupon_ids))}) ORDER BY c.id"
                 + sql.for_update(),
                 [store.id, *coupon_ids],

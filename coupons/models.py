@@ -41,6 +41,15 @@ class PurchaseType(models.TextChoices):
     SUBSCRIPTION = "subscription", "Subscription"
 
 
+# A series' pooled code that can still be issued: generated, not issued yet, not
+# archived, not disabled (DESIGN.md invariant 6). The pool index holds exactly these
+# rows, so a claim and a pool count read only what can be issued.
+ISSUABLE = Q(pooled=True, archived_at__isnull=True, enabled=True)
+# What the vendor APIs see as coupons: live and not pooled (a pooled code is
+# inventory, not a coupon, until it is issued).
+VISIBLE = Q(archived_at__isnull=True, pooled=False)
+
+
 class CouponQuerySet(models.QuerySet):
     def for_store(self, store_id: int) -> CouponQuerySet:
         return self.filter(store_id=store_id)
@@ -48,6 +57,15 @@ class CouponQuerySet(models.QuerySet):
     def live(self) -> CouponQuerySet:
         """Not archived (archived coupons are deleted for the API, kept for history)."""
         return self.filter(archived_at__isnull=True)
+
+    def visible(self) -> CouponQuerySet:
+        """Coupons as the vendor APIs see them: live, and not a pooled code (a series'
+        code is a coupon from its issue on; before, it is the series' inventory)."""
+        return self.filter(VISIBLE)
+
+    def issuable(self) -> CouponQuerySet:
+        """Pooled codes that can still be issued (live and enabled)."""
+        return self.filter(ISSUABLE)
 
     def active(self, *, at: datetime | None = None) -> CouponQuerySet:
         """Enabled and inside the usable window at ``at`` (default: now)."""
@@ -220,16 +238,32 @@ class Coupon(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "id"], name="coupon_store_id_idx"),
+            # Behind the vendor APIs' list filters (status, type), which see only
+            # visible rows: a pool (all enabled and generated) is left out of them.
             models.Index(
-                fields=["store", "enabled", "id"], name="coupon_store_enabled_idx"
+                fields=["store", "enabled", "id"],
+                condition=VISIBLE,
+                name="coupon_store_enabled_idx",
             ),
             models.Index(
-                fields=["store", "origin", "id"], name="coupon_store_origin_idx"
+                fields=["store", "origin", "id"],
+                condition=VISIBLE,
+                name="coupon_store_origin_idx",
             ),
+            # The issuable pool only: a claim and a pool count stay index scans of
+            # what can be issued, however many codes staff retired (see
+            # series.services._in_pool).
             models.Index(
                 fields=["series", "id"],
-                condition=Q(pooled=True),
+                condition=ISSUABLE,
                 name="coupon_series_pool_idx",
+            ),
+            # The vendor APIs' coupon list (live, not pooled) in id order: a large
+            # pool made after a store's coupons is not walked through.
+            models.Index(
+                fields=["store", "id"],
+                condition=VISIBLE,
+                name="coupon_store_visible_idx",
             ),
             # Behind the admin's filters (discount type; archived, a few rows).
             models.Index(

@@ -22,11 +22,15 @@ from stores.models import Store
 
 
 def coupon_queryset(*, store: Store) -> QuerySet[Coupon]:
-    """The store's coupons as the API sees them (archived ones are gone)."""
-    return Coupon.objects.for_store(store.id).live()
+    """The store's coupons as the API sees them: archived ones are gone, and a
+    series' pooled codes are its inventory, not coupons (DESIGN.md invariant 6)."""
+    return Coupon.objects.for_store(store.id).visible()
 
 
 def coupon_get(*, store: Store, coupon_id: object) -> Coupon:
+    """A coupon the API may read and change; ``coupon_not_found`` for an unknown,
+    archived or pooled (not yet issued) one. A code leaves the pool only when it is
+    issued and never goes back, so a coupon found here stays a coupon."""
     parsed = flake.parse(coupon_id)
     coupon = coupon_queryset(store=store).filter(id=parsed).first() if parsed else None
     if coupon is None:
@@ -218,9 +222,12 @@ def coupon_checks(
     folded = {code.upper() for code in codes}
     coupons: dict[str, Coupon] = {}
     if folded:
+        # By code as a redemption finds it (``_by_code``): live rows, pooled codes
+        # among them, which the rules refuse as not issued, as a redeem does.
         coupons = {
             coupon.code_folded: coupon
-            for coupon in coupon_queryset(store=store)
+            for coupon in Coupon.objects.for_store(store.id)
+            .live()
             .annotate(code_folded=Upper("code"))
             .filter(code_folded__in=folded)
             .select_related("series")
@@ -272,7 +279,8 @@ def coupon_series_ended(*, store: Store, code: str, at: datetime | None = None) 
     """Whether the code's coupon comes from a series whose validity has ended."""
     at = at or timezone.now()
     return (
-        coupon_queryset(store=store)
+        Coupon.objects.for_store(store.id)
+        .live()
         .with_code(code)
         .filter(series__valid_till__isnull=False, series__valid_till__lte=at)
         .exists()

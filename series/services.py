@@ -6,13 +6,19 @@ series is created, or when the pool runs low). Issuing claims pooled rows with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, restricts them to the customer, dates them by
 the series' expiry strategy, records an ``Assignment`` each and counts them on the
 series with a conditional ``UPDATE``: all in one transaction.
+
+A pooled code is inventory, not a coupon (DESIGN.md invariant 6): no vendor API
+lists or changes it, and it is issued only while it is live. Staff retire codes
+(``series_pool_retire``: disabled or archived); a retired code is never claimed,
+and the pool's counts (the top-up, what may still be generated under
+``maxCreate``) count only the codes that can still be issued.
 """
 
 from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +32,7 @@ from django.utils import timezone
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
+from audit import services as audit
 from core import errors as core_errors
 from core import flake, sql
 from core.errors import DomainError, FieldIssue
@@ -328,10 +335,11 @@ def _generic_coupon(
     actor: coupon_services.Actor = coupon_services.INTERNAL,
 ) -> Coupon | None:
     """The generic series' coupon, created on first use (a series made in the admin
-    has none yet); None when it was deleted (archived)."""
+    has none yet); None when it was deleted (archived) or disabled: a code that
+    cannot be redeemed is not issued."""
     coupon = Coupon.objects.filter(series_id=series.id).order_by("id").first()
     if coupon is not None:
-        return None if coupon.is_archived else coupon
+        return None if coupon.is_archived or not coupon.enabled else coupon
     values = series_coupon_values(series, currency=store.currency)
     provenance = {"origin": Origin.GENERATED, "series_id": series.id}
     editable = {key: value for key, value in values.items() if key in _EDITABLE}
@@ -424,15 +432,25 @@ def _fill(
 
 
 def pool_size(series: Series, *, at_most: int | None = None) -> int:
-    """The codes in the series' pool; with ``at_most``, counted up to that many."""
+    """The codes in the series' pool that can still be issued (retired ones, disabled
+    or archived, are not counted); with ``at_most``, counted up to that many."""
     if at_most is None:
-        return Coupon.objects.filter(series_id=series.id, pooled=True).count()
+        return Coupon.objects.filter(series_id=series.id).issuable().count()
     return _pool_count(series.id, at_most)
 
 
 def _in_pool(series_id: int) -> tuple[str, list]:
-    """The WHERE clause of a series' pooled codes, to go with ``ORDER BY series_id,
-    id``, so that PostgreSQL reads them through the pool index, in id order.
+    """The WHERE clause of a series' pooled codes that can be issued (live and
+    enabled: ``Coupon.objects.issuable()``), to go with ``ORDER BY series_id, id``,
+    so that PostgreSQL reads them through the pool index, in id order.
+
+    The pool index holds exactly those rows (its condition is this clause's), so
+    codes staff retired are neither claimed nor read past: a claim never hands out
+    a code that was archived (whose code a new coupon may have taken since) or
+    disabled. A code retired while a claim runs is safe either way: the claim skips
+    a row the retiring transaction holds (SKIP LOCKED), and rechecks this clause on
+    a row changed since its snapshot (READ COMMITTED's recheck of a locked row);
+    the retire itself is conditional on the code still being pooled.
 
     Written ``series_id = %s``, the planner reduces that order to ``ORDER BY id``;
     once a pool is a large share of the table (after an ANALYZE) it then walks the
@@ -440,12 +458,16 @@ def _in_pool(series_id: int) -> tuple[str, list]:
     everywhere, while they sit together at the ids they were made at (measured on the
     bench's million coupons: a claim of 500 read 217,000 buffers, ~1 s, instead of
     1,100). An array condition is not reduced, and only the pool index
-    (``coupon_series_pool_idx``, on ``(series_id, id) WHERE pooled``) gives that
-    order.
+    (``coupon_series_pool_idx``, on ``(series_id, id)`` of the issuable rows) gives
+    that order.
     """
     if connection.vendor == "postgresql":
-        return "series_id = ANY(%s) AND pooled", [[series_id]]
-    return "series_id = %s AND pooled", [series_id]
+        return f"series_id = ANY(%s) AND {_ISSUABLE}", [[series_id]]
+    return f"series_id = %s AND {_ISSUABLE}", [series_id]
+
+
+# ``coupons.models.ISSUABLE`` in SQL (tests compare the two).
+_ISSUABLE = "pooled AND archived_at IS NULL AND enabled"
 
 
 def _pool_count_sql(series_id: int, at_most: int) -> tuple[str, list]:
@@ -561,6 +583,106 @@ def series_pool_top_up(*, series_id: int) -> int:
         return _fill(series, want, free=room, currency=series.store.currency)
 
 
+RETIRE_BATCH = 5_000
+
+
+def series_pool_retire(
+    *,
+    series: Series,
+    coupon_ids: Sequence[int] | None = None,
+    archive: bool = False,
+    actor: coupon_services.Actor = coupon_services.INTERNAL,
+    batch_size: int = RETIRE_BATCH,
+) -> int:
+    """Retire pooled codes of the series so that they are never issued; returns how
+    many were retired.
+
+    ``archive=False`` disables them: they keep their code (a disabled code still
+    holds it in the store) and can be seen in the admin. ``archive=True`` archives
+    them, as a delete does: their code is freed for a new coupon. ``coupon_ids``:
+    those codes (ids that are not the series' pooled codes, issued ones among them,
+    are left alone); None: the whole pool.
+
+    A code issued meanwhile is a customer's coupon and is left alone: each batch
+    locks the codes it retires (FOR UPDATE, in id order), and the lock rereads a
+    row a claim changed (no longer pooled) before it is taken; a claim skips a row
+    this holds (SKIP LOCKED). Bulk work: one transaction per batch.
+    """
+    remaining = None if coupon_ids is None else sorted(set(coupon_ids))
+    retired = 0
+    while remaining is None or remaining:
+        if remaining is None:
+            chosen = None
+        else:
+            chosen, remaining = remaining[:batch_size], remaining[batch_size:]
+        done = _retire_batch(
+            series=series,
+            coupon_ids=chosen,
+            archive=archive,
+            actor=actor,
+            batch_size=batch_size,
+        )
+        retired += done
+        if chosen is None and done == 0:
+            break
+    return retired
+
+
+@transaction.atomic
+def _retire_batch(
+    *,
+    series: Series,
+    coupon_ids: list[int] | None,
+    archive: bool,
+    actor: coupon_services.Actor,
+    batch_size: int,
+) -> int:
+    codes = Coupon.objects.filter(series_id=series.id, store_id=series.store_id)
+    if coupon_ids is not None:
+        codes = codes.filter(id__in=coupon_ids)
+    # Archiving takes disabled codes too; disabling only the enabled ones.
+    codes = codes.filter(pooled=True, archived_at__isnull=True)
+    if not archive:
+        codes = codes.filter(enabled=True)
+    rows = list(
+        codes.order_by("id")
+        .select_for_update()
+        .values_list("id", "enabled")[:batch_size]
+    )
+    if not rows:
+        return 0
+    ids = [coupon_id for coupon_id, _ in rows]
+    now = timezone.now()
+    changes: dict[str, Any] = {
+        "enabled": False,
+        "updated_by_type": actor.type,
+        "updated_by_id": actor.id,
+        "updated_at": now,
+    }
+    if archive:
+        changes["archived_at"] = now
+    # Locked above, still pooled: the condition is repeated as a last guard.
+    done = Coupon.objects.filter(id__in=ids, pooled=True).update(**changes)
+    audit.record_many(
+        [
+            {
+                "action": "archive" if archive else "retire",
+                "object_type": "coupon",
+                "object_id": coupon_id,
+                "store_id": series.store_id,
+                "coupon_id": coupon_id,
+                "series_id": series.id,
+                "changes": {
+                    "enabled": [enabled, False],
+                    **({"archived_at": [None, now.isoformat()]} if archive else {}),
+                },
+            }
+            for coupon_id, enabled in rows
+        ]
+    )
+    return done
+
+
 # --- issue ----------------------------------------------------------------------------
 
 
@@ -611,10 +733,10 @@ _CLAIMED = ["id", "store_id", "code", "series_id"]
 def _claim(
     *, store: Store, series_id: int, count: int, customer: int | sql.Query
 ) -> sql.Query:
-    """Claim up to ``count`` pooled codes of the series for the customer (its id, or
-    the query that finds it), and count what stays pooled for the top-up: one
-    statement, one update of each code (its window, when it has one, comes with
-    the issue's writes).
+    """Claim up to ``count`` issuable pooled codes of the series (live and enabled:
+    ``_in_pool``) for the customer (its id, or the query that finds it), and count
+    what stays issuable for the top-up: one statement, one update of each code (its
+    window, when it has one, comes with the issue's writes).
 
     SKIP LOCKED: rows another transaction is claiming are passed over, not waited
     for, so issues of one series claim side by side.

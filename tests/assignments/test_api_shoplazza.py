@@ -562,13 +562,27 @@ def test_a_coupon_restricted_to_another_customer_is_2(shoplazza, customer):
     assert _statuses(_receive(shoplazza, customer.id, [theirs.id, mine.id])) == [2, 1]
 
 
-def test_a_series_code_is_2(shoplazza, customer):
+def test_an_issued_series_code_is_2(shoplazza, customer):
     coupon = CouponFactory(
-        store=customer.store, series=SeriesFactory(store=customer.store), pooled=True
+        store=customer.store, series=SeriesFactory(store=customer.store), pooled=False
     )
 
     assert _statuses(_receive(shoplazza, customer.id, [coupon.id])) == [2]
     _assert_nothing_written(coupon)
+
+
+def test_a_pooled_series_code_is_inventory_so_6(shoplazza, customer):
+    # DESIGN.md invariant 6: not a coupon until it is issued, so no such coupon.
+    coupon = CouponFactory(
+        store=customer.store, series=SeriesFactory(store=customer.store), pooled=True
+    )
+
+    response = _receive(shoplazza, customer.id, [coupon.id])
+
+    assert response.json() == _envelope(6, [_missing(coupon.id)])
+    _assert_nothing_written(coupon)
+    coupon.refresh_from_db()
+    assert (coupon.pooled, coupon.usable_by_customer_id) == (True, None)
 
 
 # --- many coupons in one request ----------------------------------------------------
