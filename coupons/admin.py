@@ -28,6 +28,7 @@ from core.errors import DomainError
 from coupons import services
 from coupons.models import ActorType, Coupon, Redemption
 from customers.admin import customers_matching
+from series import services as series_services
 from stores.admin import StoreOwnedAdmin
 from stores.models import ApiKey
 
@@ -141,6 +142,9 @@ class CouponAdmin(
         "enabled",
         "origin",
         "discount_type",
+        # A series' pooled codes are its inventory, not coupons yet: staff find
+        # (and retire) them here, the vendor APIs never show them.
+        "pooled",
         ("archived_at", admin.EmptyFieldListFilter),
     ]
     list_select_related = ["store"]
@@ -332,13 +336,22 @@ class CouponAdmin(
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        # A coupon with history is archived, as through the API.
-        services.coupon_delete(coupon=obj, actor=services.Actor.user(request.user))
+        self.delete_queryset(request, [obj])
 
     def delete_queryset(self, request, queryset):
+        # A coupon with history is archived, as through the API. A pooled code is
+        # retired from its series' pool (archived only while it is still pooled),
+        # so a code issued since the page was shown stays its customer's coupon.
         actor = services.Actor.user(request.user)
-        for coupon in queryset:
-            services.coupon_delete(coupon=coupon, actor=actor)
+        coupons = list(queryset)
+        pooled = [coupon.pk for coupon in coupons if coupon.pooled]
+        if pooled:
+            series_services.pool_codes_retire(
+                coupon_ids=pooled, archive=True, actor=actor
+            )
+        for coupon in coupons:
+            if not coupon.pooled:
+                services.coupon_delete(coupon=coupon, actor=actor)
 
 
 @admin.register(Redemption)

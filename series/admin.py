@@ -221,7 +221,13 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "timeline",
     ]
     list_per_page = 100
-    actions = ["generate_codes", "export_codes_csv", "disable", "extend_expiry"]
+    actions = [
+        "generate_codes",
+        "export_codes_csv",
+        "disable",
+        "extend_expiry",
+        "retire_pool",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -241,7 +247,8 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
 
     @admin.display(description="pool remaining")
     def pool_remaining(self, series: Series) -> int:
-        """Codes generated and not issued yet."""
+        """Codes generated, not issued yet and still issuable (retired ones, disabled
+        or archived, are not counted)."""
         if series.pk is None:
             return 0
         return series_services.pool_size(series)
@@ -365,6 +372,22 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
             for series in queryset
         )
         self.message_user(request, f"Disabled {changed} series.", messages.SUCCESS)
+
+    @admin.action(
+        description="Retire unissued codes (disable them; new ones are generated)",
+        permissions=["change"],
+    )
+    def retire_pool(self, request, queryset):
+        """Leaked or unwanted pool codes: disabled, so never issued; codes issued
+        meanwhile are left alone. The series keeps issuing, from new codes."""
+        actor = Actor.user(request.user)
+        retired = sum(
+            series_services.series_pool_retire(series=series, actor=actor)
+            for series in queryset
+        )
+        self.message_user(
+            request, f"Retired {retired:,} unissued codes.", messages.SUCCESS
+        )
 
     @admin.action(description="Extend expiry", permissions=["change"])
     def extend_expiry(self, request, queryset):

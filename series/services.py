@@ -628,6 +628,28 @@ def series_pool_retire(
     return retired
 
 
+def pool_codes_retire(
+    *,
+    coupon_ids: Sequence[int],
+    archive: bool = False,
+    actor: coupon_services.Actor = coupon_services.INTERNAL,
+) -> int:
+    """``series_pool_retire`` for pooled codes of any series (staff picked them in
+    the coupons admin); ids of codes that are not pooled are left alone."""
+    by_series: dict[int, list[int]] = {}
+    for coupon_id, series_id in Coupon.objects.filter(
+        id__in=coupon_ids, pooled=True, series_id__isnull=False
+    ).values_list("id", "series_id"):
+        by_series.setdefault(series_id, []).append(coupon_id)
+    series_of = Series.objects.in_bulk(list(by_series))
+    return sum(
+        series_pool_retire(
+            series=series_of[series_id], coupon_ids=ids, archive=archive, actor=actor
+        )
+        for series_id, ids in by_series.items()
+    )
+
+
 @transaction.atomic
 def _retire_batch(
     *,

@@ -373,3 +373,62 @@ def test_code_room_frees_archived_codes_and_keeps_disabled_ones_taken(store):
         series=series, coupon_ids=[c.id for c in pool[:10]], archive=True
     )
     assert services.code_room(series) == 90
+
+
+# --- the admin ----------------------------------------------------------------------
+
+
+def test_the_series_admin_retires_a_pool_and_the_series_issues_fresh_codes(
+    admin_client, paynow, store, series, capillary, holder
+):
+    issued = issued_codes(issue(capillary, series, holder, 2))
+    old_pool = pool_of(series)
+
+    response = admin_client.post(
+        reverse("admin:series_series_changelist"),
+        {"action": "retire_pool", "_selected_action": [str(series.pk)]},
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "Retired 18 unissued codes."
+    ]
+    assert services.pool_size(series) == 0
+    assert Coupon.objects.filter(code__in=issued, enabled=True).count() == 2
+    fresh = issued_codes(issue(capillary, series, holder, 3))
+    assert not {c.code for c in old_pool} & set(fresh)
+    assert_issued_codes_redeem_their_own_coupons(paynow, store, holder)
+
+
+def test_the_coupons_admin_filters_pool_codes_and_deleting_them_retires_them(
+    admin_client, store, series, capillary, holder
+):
+    issued = Coupon.objects.get(
+        code=issued_codes(issue(capillary, series, holder, 1))[0]
+    )
+    manual = CouponFactory(store=store)
+    changelist = reverse("admin:coupons_coupon_changelist")
+
+    shown = admin_client.get(changelist, {"pooled__exact": "1"})
+    assert {c.pk for c in shown.context["cl"].result_list} == {
+        c.pk for c in pool_of(series)
+    }
+    shown = admin_client.get(changelist, {"pooled__exact": "0"})
+    assert {c.pk for c in shown.context["cl"].result_list} == {issued.pk, manual.pk}
+    victims = [*pool_of(series)[:3], manual]
+    response = admin_client.post(
+        changelist,
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(c.pk) for c in victims],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert services.pool_size(series) == 16
+    archived = Coupon.objects.filter(archived_at__isnull=False)
+    assert set(archived.values_list("pk", flat=True)) == {c.pk for c in victims[:3]}
+    assert not Coupon.objects.filter(pk=manual.pk).exists()  # no history: deleted
+    events = AuditEvent.objects.filter(coupon_id__in=[c.pk for c in victims[:3]])
+    assert set(events.values_list("action", "actor_type")) == {("archive", "user")}
