@@ -70,11 +70,23 @@ def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
 def customer_and_coupon_by_code(
     *, store: Store, customer_id: int, code: str
 ) -> tuple[Customer | None, Coupon]:
-    """The store's customer (None when unknown) and the coupon with this code,
-    locked FOR UPDATE: one round trip on PostgreSQL. ``coupon_not_found`` comes only
-    after the customer is known to exist."""
+    """The store's customer (None when unknown) and the coupon with this code, each
+    locked, in the checkouts' lock order (customer, then coupons by id): one round
+    trip on PostgreSQL. ``coupon_not_found`` comes only after the customer is known
+    to exist.
+
+    The customer FOR NO KEY UPDATE: the rules read its history across coupons
+    (first order only), so one customer's checkouts queue up here and each sees
+    what the previous one wrote; a customer DELETE (FOR UPDATE) waits for the
+    checkout, or the checkout for it and then finds no customer. NO KEY: the
+    foreign-key checks of rows referencing the customer (FOR KEY SHARE) are not
+    held up. The coupon FOR UPDATE, as every redemption takes it.
+    """
     customer_rows, coupon_rows = sql.fetch_batch(
-        customer_selectors.customer_by_id(store=store, customer_id=customer_id),
+        sql.locked(
+            customer_selectors.customer_by_id(store=store, customer_id=customer_id),
+            no_key=True,
+        ),
         _by_code(store=store, code=code, lock=True),
     )
     if not customer_rows:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -82,6 +82,24 @@ PROVENANCE = (
 )
 
 
+def _customer_held(*, store_id: int, customer_id: int) -> bool:
+    """Whether the store has this customer, which is then held (FOR KEY SHARE on
+    PostgreSQL) until the transaction ends: a coupon restricted to a customer
+    references it, and a customer DELETE (FOR UPDATE) must either wait and find
+    the coupon (409) or go first and leave this check to fail (400), not fail a
+    deferred foreign key at commit. KEY SHARE does not wait for the checkouts' lock
+    on a customer (FOR NO KEY UPDATE), so taking it after a coupon's lock (an
+    update) cannot deadlock with a checkout that holds the customer and waits for
+    that coupon."""
+    clause = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    return bool(
+        sql.fetch_rows(
+            "SELECT 1 FROM customers_customer WHERE id = %s AND store_id = %s" + clause,
+            [customer_id, store_id],
+        )
+    )
+
+
 def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
     """Cross-field rules every writer obeys (the constraints hold them too)."""
     issues: list[FieldIssue] = []
@@ -136,10 +154,8 @@ def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
             )
     if coupon.usable_at and coupon.expires_at and coupon.usable_at > coupon.expires_at:
         bad("usable_at", "Must not be after expires_at.")
-    if coupon.usable_by_customer_id is not None and not (
-        Customer.objects.filter(
-            id=coupon.usable_by_customer_id, store_id=coupon.store_id
-        ).exists()
+    if coupon.usable_by_customer_id is not None and not _customer_held(
+        store_id=coupon.store_id, customer_id=coupon.usable_by_customer_id
     ):
         bad(
             "usable_by_customer_id", "No such customer in this store.", "does_not_exist"
@@ -307,15 +323,22 @@ def redemption_create(
 ) -> RedemptionModel:
     """Redeem a code for an order: check every rule and count the use, atomically.
 
-    The customer is given found (``customer``), or by id (``customer_id``: read in
-    the same round trip as the coupon's lock; ``customer_not_found`` when the store
-    has no such customer, whatever the code).
+    The customer is given found (``customer``) or by id (``customer_id``); either
+    way it is read again, locked, in the same round trip as the coupon's lock
+    (``customer_not_found`` when the store has no such customer, or no more,
+    whatever the code).
 
-    The coupon row is locked (FOR UPDATE) before the limits are read, so concurrent
-    redemptions of one coupon queue up and each sees the previous one's count; the
-    check constraint on the counter is the last line of defence.
+    Locks, in the order every checkout takes them: the customer (FOR NO KEY UPDATE),
+    then the coupon (FOR UPDATE), before any rule is read. So one customer's
+    redemptions queue up and the rules that read its history across coupons (first
+    order only) see the previous one's; concurrent redemptions of one coupon queue
+    up and each sees the previous one's count (the check constraint on the counter
+    is the last line of defence); and a customer deleted meanwhile is either
+    deleted before (``customer_not_found``) or waits and finds this redemption.
     """
     at = at or timezone.now()
+    if customer is not None:
+        customer_id = customer.id
     if customer_id is not None:
         customer, coupon = selectors.customer_and_coupon_by_code(
             store=store, customer_id=customer_id, code=code

@@ -116,12 +116,26 @@ def customer_update(*, customer: Customer, **changes: Any) -> Customer:
 
 @transaction.atomic
 def customer_delete(*, customer: Customer) -> None:
-    """Delete a customer who holds no coupon history (assignments, redemptions)."""
-    snapshot = audit.snapshot(customer, EDITABLE)
-    customer_id, store_id = customer.pk, customer.store_id
+    """Delete a customer who holds no coupon history (assignments, redemptions).
+
+    The row is locked first (FOR UPDATE): the lock every checkout takes on its
+    customer (FOR NO KEY UPDATE, customer first) conflicts with it. A checkout in
+    flight is waited for, and its rows then count as history (409); one that comes
+    later waits for this delete and then finds no customer. A customer deleted
+    meanwhile (a concurrent DELETE) is ``customer_not_found``.
+    """
+    locked = (
+        Customer.objects.select_for_update()
+        .filter(pk=customer.pk, store_id=customer.store_id)
+        .first()
+    )
+    if locked is None:
+        raise DomainError(errors.CUSTOMER_NOT_FOUND, "Customer not found.")
+    snapshot = audit.snapshot(locked, EDITABLE)
+    customer_id, store_id = locked.pk, locked.store_id
     try:
         with transaction.atomic():
-            customer.delete()
+            locked.delete()
     except ProtectedError as exc:
         raise DomainError(
             errors.CUSTOMER_HAS_HISTORY,

@@ -37,6 +37,7 @@ from coupons import errors, selectors, services
 from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType
 from coupons.rules import Order, Problem
+from customers import errors as customer_errors
 from customers.api.capillary import (
     ChoiceParam,
     V11CustomerIdentifiers,
@@ -412,6 +413,10 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
                     ),
                 )
             elif exc.reason == errors.COUPON_NOT_FOUND:
+                reasons = [exc.reason]
+            elif exc.reason == customer_errors.CUSTOMER_NOT_FOUND:
+                # Deleted since it was found: answered as if never found.
+                rendered["customer"] = echo_identifiers(item["customer"])
                 reasons = [exc.reason]
             else:
                 raise
