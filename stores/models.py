@@ -141,6 +141,9 @@ class IdempotencyKey(models.Model):
 
     A retry with the same key and body gets this response back and writes nothing;
     the same key with another body is refused. Keys are per store and expire.
+    The row is inserted in the transaction of the write it guards and committed with
+    it, response stored (``stores.idempotency``): a committed row is ``done``; one
+    left ``in_progress`` (committed before the work by an earlier release) is stale.
     """
 
     id = FlakeIdField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
 from django.http import HttpResponse
 from rest_framework import viewsets
 from rest_framework.response import Response
@@ -48,7 +49,7 @@ class DialectViewSet(viewsets.GenericViewSet):
     # The vendors' APIs answer no OPTIONS metadata: 405 rather than DRF's form
     # description (which also needs a serializer_class these viewsets do not use).
     metadata_class = None
-    _idempotency: idempotency.Claim | None = None
+    _idempotency: idempotency.Guard | None = None
 
     @property
     def store(self):
@@ -58,6 +59,12 @@ class DialectViewSet(viewsets.GenericViewSet):
         self._audit_token = None
         try:
             return super().dispatch(request, *args, **kwargs)
+        except BaseException as exc:
+            # An unhandled error (a 500): the work and the key are rolled back.
+            guard, self._idempotency = self._idempotency, None
+            if guard is not None:
+                guard.abort(type(exc), exc, exc.__traceback__)
+            raise
         finally:
             if self._audit_token is not None:
                 reset_actor(self._audit_token)
@@ -76,7 +83,9 @@ class DialectViewSet(viewsets.GenericViewSet):
         key = request.META.get(idempotency.HEADER)
         if key is None or request.method not in idempotency.WRITE_METHODS:
             return
-        outcome = idempotency.claim(
+        # From here to finalize_response the request runs in one transaction that
+        # holds the key's new row (idempotency.Guard).
+        outcome = idempotency.begin(
             store=request.auth.store,
             key=key.strip(),
             print_=idempotency.fingerprint(
@@ -96,27 +105,28 @@ class DialectViewSet(viewsets.GenericViewSet):
             )
             response["Idempotent-Replayed"] = "true"
             return response
-        try:
-            return super().handle_exception(exc)
-        except Exception:
-            # An unhandled error (a 500): free the key so the client can retry.
-            if self._idempotency is not None:
-                idempotency.release(claim=self._idempotency)
-                self._idempotency = None
-            raise
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        claim, self._idempotency = self._idempotency, None
-        if claim is not None:
-            if isinstance(response, Response):
-                response.render()
-            idempotency.complete(
-                claim=claim,
+        guard, self._idempotency = self._idempotency, None
+        if guard is not None:
+            response = self._keep(guard, request, response, *args, **kwargs)
+        return response
+
+    def _keep(self, guard, request, response, *args, **kwargs):
+        """Store the response with the work and commit (a 5xx rolls both back)."""
+        if isinstance(response, Response):
+            response.render()
+        try:
+            guard.finish(
                 status=response.status_code,
                 body=response.content,
                 content_type=response.get("Content-Type", ""),
             )
+        except DatabaseError as exc:  # the commit failed: nothing was kept
+            response = self.handle_exception(exc)
+            return super().finalize_response(request, response, *args, **kwargs)
         return response
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from customers.models import Customer
+from stores import idempotency
 from stores.models import IdempotencyKey
 from tests.factories import ApiKeyFactory, CouponFactory
 
@@ -126,6 +127,60 @@ def test_purge_command_deletes_expired_keys(paynow, store):
         call_command("purge_idempotency_keys", stdout=out)
     assert out.getvalue().startswith("Deleted 1 idempotency keys")
     assert not IdempotencyKey.objects.exists()
+
+
+def test_a_key_left_in_progress_by_a_dead_process_is_taken_over(
+    paynow, store, settings
+):
+    """A row committed before the work (as the old scheme did) whose process then
+    died: the key is not stuck, the retry runs."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
+    url = f"/v1/stores/{store.id}/customers"
+    raw = b'{"email": "a@example.com"}'
+    IdempotencyKey.objects.create(
+        store=store, key="stuck", fingerprint=idempotency.fingerprint("POST", url, raw)
+    )
+
+    def send():
+        return paynow.post(
+            url, raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="stuck"
+        )
+
+    response = send()
+    assert response.status_code == 200
+    assert "Idempotent-Replayed" not in response
+    again = send()
+    assert again.status_code == 200
+    assert again.json() == response.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Customer.objects.count() == 1
+    record = IdempotencyKey.objects.get(store=store, key="stuck")
+    assert (record.status, record.response_status) == ("done", 200)
+
+
+def test_a_partial_success_of_issue_multiple_is_replayed_exactly(store, settings):
+    from assignments.models import Assignment
+    from tests.factories import CustomerFactory
+    from tests.series.conftest import capillary_client, make_series
+
+    settings.SERIES_POOL_TARGET, settings.SERIES_POOL_LOW = 20, 5
+    customer = CustomerFactory(store=store)
+    series = make_series(store, max_vouchers_per_user=2)
+    api = capillary_client(ApiKeyFactory(store=store))
+    body = {"seriesId": series.id, "count": 3, "customer": {"id": customer.id}}
+
+    first = post(api, "/v2/coupon/issue/multiple", body, "issue-3")
+    again = post(api, "/v2/coupon/issue/multiple", body, "issue-3")
+
+    assert first.status_code == again.status_code == 200
+    answer = first.json()
+    assert (answer["successCount"], answer["failureCount"]) == (2, 1)
+    assert answer["errors"] == [
+        {"status": False, "code": 5002, "message": "max coupon per user exceeded"}
+    ]
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Assignment.objects.filter(series=series, customer=customer).count() == 2
 
 
 # --- rate limits ---------------------------------------------------------------------
