@@ -53,6 +53,7 @@ class ApiError:
 # Reasons shared by every dialect (request-level failures, not domain rules).
 INVALID_INPUT = "invalid_input"
 MALFORMED_BODY = "malformed_body"
+PAYLOAD_TOO_LARGE = "payload_too_large"
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 MISSING_SCOPE = "missing_scope"
@@ -70,6 +71,7 @@ IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
 # Reasons that any dialect can meet, with their HTTP status; a dialect's own table may
 # override them, otherwise its code for that status (or its fallback code) is used.
 SHARED_STATUS = {
+    PAYLOAD_TOO_LARGE: 413,
     IDEMPOTENCY_KEY_INVALID: 400,
     IDEMPOTENCY_KEY_REUSED: 422,
     IDEMPOTENCY_IN_PROGRESS: 409,

@@ -24,6 +24,7 @@ class CapillaryV2Dialect(Dialect):
     errors = {
         errors.INVALID_INPUT: ErrorSpec(400, 400),
         errors.MALFORMED_BODY: ErrorSpec(400, 400),
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
         errors.UNAUTHORIZED: ErrorSpec(
             401, 401, "Authentication failed. Please check username and password."
         ),
@@ -95,6 +96,7 @@ class CapillaryOAuthDialect(Dialect):
     errors = {
         errors.INVALID_INPUT: ErrorSpec(400, 400),
         errors.MALFORMED_BODY: ErrorSpec(400, 400),
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
         errors.UNAUTHORIZED: ErrorSpec(401, 401),
         errors.METHOD_NOT_ALLOWED: ErrorSpec(405, 405),
         errors.NOT_ACCEPTABLE: ErrorSpec(406, 406),

@@ -92,6 +92,7 @@ class CapillaryV11Dialect(Dialect):
     errors = {
         errors.INVALID_INPUT: ErrorSpec(400, 400),
         errors.MALFORMED_BODY: ErrorSpec(400, 400),
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
         errors.UNAUTHORIZED: ErrorSpec(
             401, 401, "Authentication failed. Please check username and password."
         ),

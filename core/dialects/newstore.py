@@ -21,6 +21,7 @@ class NewStoreDialect(Dialect):
     errors = {
         errors.INVALID_INPUT: ErrorSpec(400, "invalid_request"),
         errors.MALFORMED_BODY: ErrorSpec(400, "invalid_request"),
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, "payload_too_large"),
         errors.UNAUTHORIZED: ErrorSpec(401, "unauthorized"),
         errors.FORBIDDEN: ErrorSpec(403, "forbidden"),
         errors.MISSING_SCOPE: ErrorSpec(403, "forbidden"),

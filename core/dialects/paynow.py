@@ -24,6 +24,7 @@ class PayNowDialect(Dialect):
     errors = {
         errors.INVALID_INPUT: BAD_REQUEST,
         errors.MALFORMED_BODY: BAD_REQUEST,
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, "payload-too-large"),
         errors.UNAUTHORIZED: ErrorSpec(401, "unauthorized"),
         errors.FORBIDDEN: FORBIDDEN,
         errors.MISSING_SCOPE: FORBIDDEN,

@@ -21,6 +21,7 @@ class ShoplazzaDialect(Dialect):
         errors.INVALID_INPUT: ErrorSpec(400, "errors"),
         # The vendor's example body is a bare "Bad Request"; the detail says why.
         errors.MALFORMED_BODY: ErrorSpec(400, "errors"),
+        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, "errors"),
         errors.UNAUTHORIZED: ErrorSpec(401, "error", "Unauthorized"),
         errors.FORBIDDEN: ErrorSpec(403, "errors"),
         errors.MISSING_SCOPE: ErrorSpec(403, "errors"),

@@ -1,0 +1,92 @@
+"""The one JSON parser of every API endpoint: bounded in size and in nesting depth.
+
+A request body is at most ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes (the same setting that
+bounds Django's own ``request.body``, which the Idempotency-Key fingerprint reads):
+a larger one is refused from its ``Content-Length`` before a byte is read, and the
+read itself never takes more than the limit, whatever the header claims. Both paths
+end in one reason, ``errors.PAYLOAD_TOO_LARGE`` (413), rendered by the calling dialect.
+
+JSON nests at most ``MAX_JSON_DEPTH`` (64) arrays and objects deep. The standard
+decoder recurses once per level, and so does everything that walks the result (the
+serializers, the error flattening), so a 2 KB body of 1,000 ``[`` would reach
+Python's recursion limit; the depth is counted without recursion before decoding and
+anything deeper is a 400 (``malformed_body``). No vendor payload nests more than
+four levels; 64 leaves room and keeps every recursive walk far from the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import accumulate
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, parsers
+from rest_framework.utils.json import strict_constant
+
+MAX_JSON_DEPTH = 64
+
+# A JSON string (escapes included); what is inside never nests.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "payload_too_large"
+
+
+def max_body_bytes() -> int | None:
+    """The largest request body accepted (None: no limit), read per request."""
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large_message() -> str:
+    return f"The request body is larger than {max_body_bytes()} bytes."
+
+
+def declared_length(meta: Any) -> int:
+    try:
+        return int(meta.get("CONTENT_LENGTH") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def check_declared_size(meta: Any) -> None:
+    """Refuse a body whose ``Content-Length`` is over the limit, before reading it."""
+    limit = max_body_bytes()
+    if limit is not None and declared_length(meta) > limit:
+        raise PayloadTooLarge(too_large_message())
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in ``text``, counted without recursion."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep: skip the scan (every ordinary body)
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser with a size limit and a nesting limit (see the module doc)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context.get("request")
+        if request is not None:
+            check_declared_size(request.META)
+        encoding = parsers.get_encoding(parser_context)
+        limit = max_body_bytes()
+        raw = stream.read() if limit is None else stream.read(limit + 1)
+        if limit is not None and len(raw) > limit:
+            raise PayloadTooLarge(too_large_message())
+        try:
+            text = raw.decode(encoding)
+            if json_depth(text) > MAX_JSON_DEPTH:
+                raise ValueError(f"nesting deeper than {MAX_JSON_DEPTH} levels.")
+            parse_constant = strict_constant if self.strict else None
+            return json.loads(text, parse_constant=parse_constant)
+        except ValueError as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
