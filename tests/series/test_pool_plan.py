@@ -75,3 +75,65 @@ def test_the_counts_are_what_is_pooled(store, series):
     assert services.pool_size(series) == 3000
     assert services.pool_size(series, at_most=1000) == 1000
     assert services.pool_size(series, at_most=5000) == 3000
+
+
+def _analyze(statement: str, params: list) -> str:
+    """The statement run under ``_plan``'s choices (a claim claims: the test's
+    transaction is rolled back at its end)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + statement, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_retired_codes_leave_the_pool_index_so_a_claim_never_reads_past_them(
+    store, series
+):
+    # Staff retired the oldest 2,900 codes, the ones a claim reaches first.
+    oldest = Coupon.objects.filter(series=series).order_by("id")[:2900]
+    retired = list(oldest.values_list("id", flat=True))
+    services.series_pool_retire(series=series, coupon_ids=retired[:1500])
+    services.series_pool_retire(series=series, coupon_ids=retired[1500:], archive=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE coupons_coupon")
+    customer = CustomerFactory(store=store)
+    statement, params, _loaders = services._claim(
+        store=store, series_id=series.id, count=50, customer=customer.id
+    )
+
+    plan = _analyze(statement, params)
+
+    assert plan.count(POOL_INDEX) == 2, plan
+    # Nothing read and thrown away: the index holds only issuable codes.
+    assert "Rows Removed by Filter" not in plan, plan
+    assert services.pool_size(series) == 50
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"type": "generated"},
+        {"type": "manual"},
+        {"status": "active"},
+        {"status": "inactive"},
+    ],
+)
+def test_the_paynow_list_does_not_walk_a_pool_made_after_the_coupons(
+    store, series, query
+):
+    from coupons import selectors
+    from coupons.api.paynow import CouponFilter
+
+    # The pool of ``series`` (3,000 codes) is newer than the 300 coupons, as a
+    # top-up after them makes it: a newest-first list must not read through it.
+    coupons = CouponFilter(
+        query, queryset=selectors.coupon_queryset(store=store)
+    ).qs.order_by("-id")[:100]
+    statement, params = coupons.query.sql_with_params()
+
+    plan = _analyze(statement, list(params))
+
+    assert "Rows Removed by Filter" not in plan, plan
+    assert "coupon_store_" in plan, plan
