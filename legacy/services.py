@@ -260,7 +260,8 @@ def legacy_definition_delete(*, definition: LegacyDefinition, actor: Actor) -> N
     """Delete a definition none of whose coupons was ever redeemed.
 
     Its coupons (all unused then) are disabled and keep their code, label and UUID.
-    The UPDATE that disables them takes their row locks first, so a redemption in
+    Their row locks are taken first, in id order (the checkouts' order: a receive of
+    two of them would deadlock with locks taken in heap order), so a redemption in
     flight either commits before (and the check below sees it: 409) or waits and then
     finds the coupon disabled. A rolled-back redemption still counts as a use.
     """
@@ -270,7 +271,9 @@ def legacy_definition_delete(*, definition: LegacyDefinition, actor: Actor) -> N
     if current is None:
         raise DomainError(*selectors.NOT_FOUND[definition.kind])
     now = timezone.now()
-    Coupon.objects.filter(legacy_definition=current).update(
+    coupons = Coupon.objects.filter(legacy_definition=current)
+    list(coupons.order_by("id").select_for_update().values_list("id", flat=True))
+    coupons.update(
         enabled=False,
         updated_by_type=actor.type,
         updated_by_id=actor.id,
