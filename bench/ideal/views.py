@@ -10,13 +10,14 @@ from rest_framework.views import APIView
 
 from core import flake
 
-# Claim ``count`` pooled codes of a series, skipping rows other claims hold, read
-# through the pool index (the array condition keeps the planner from walking the
-# primary key instead; see series.services._in_pool).
+# Claim ``count`` issuable pooled codes of a series (live, enabled), skipping rows
+# other claims hold, read through the pool index, whose condition this repeats (the
+# array condition keeps the planner from walking the primary key instead; see
+# series.services._in_pool).
 CLAIM = """
 WITH claimed AS (
     SELECT id FROM coupons_coupon
-    WHERE series_id = ANY(%s) AND pooled
+    WHERE series_id = ANY(%s) AND pooled AND archived_at IS NULL AND enabled
     ORDER BY series_id, id LIMIT %s
     FOR UPDATE SKIP LOCKED
 )
