@@ -284,3 +284,48 @@ def test_the_key_is_free_as_soon_as_the_killed_request_is_gone(shop):
         assert status == 200, body
     assert Redemption.objects.filter(coupon=coupon).count() == 1
     assert Coupon.objects.get(pk=coupon.pk).redeemed_count == 1
+
+
+def test_a_commit_that_fails_answers_503_and_keeps_neither_work_nor_key(shop):
+    """The guarded transaction's COMMIT fails (a deferred trigger raising a
+    serialization failure): the dialect's 503, nothing kept, the retry runs."""
+    from rest_framework.test import APIClient
+
+    store, key, coupon = shop
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = '40001'; "
+            "END $$"
+        )
+        cursor.execute(
+            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT "
+            "ON coupons_redemption DEFERRABLE INITIALLY DEFERRED "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+        )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
+
+    def redeem():
+        return api.post(
+            f"/v1/stores/{store.id}/redemptions",
+            {"code": "KILLED"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="K",
+        )
+
+    try:
+        response = redeem()
+        assert response.status_code == 503
+        body = response.json()
+        assert (body["status"], body["code"]) == (503, "service-unavailable")
+        assert not Redemption.objects.exists()
+        assert not IdempotencyKey.objects.exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_at_commit ON coupons_redemption")
+            cursor.execute("DROP FUNCTION refuse_at_commit()")
+    retry = redeem()
+    assert retry.status_code == 200
+    assert "Idempotent-Replayed" not in retry
+    assert Redemption.objects.filter(coupon=coupon).count() == 1
