@@ -18,7 +18,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from core import errors
 from core.dialects.base import ScopedPermissionDenied
-from stores import selectors
+from stores import selectors, throttling
 from stores.models import ApiKey
 
 CAPILLARY_TOKEN_TTL = 300
@@ -33,11 +33,18 @@ class ApiKeyAuthentication(BaseAuthentication):
         raise NotImplementedError
 
     def authenticate(self, request: Any) -> tuple[ApiKey, ApiKey] | None:
-        api_key = self.lookup(request)
+        # Failed attempts are counted per client address; past the limit the address
+        # is refused before its credential is even looked at (stores.throttling).
+        throttling.refuse_blocked_address(request)
+        try:
+            api_key = self.lookup(request)
+            if api_key is not None and api_key.is_revoked:
+                raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        except exceptions.AuthenticationFailed:
+            throttling.count_auth_failure(request)
+            raise
         if api_key is None:
             return None
-        if api_key.is_revoked:
-            raise exceptions.AuthenticationFailed("This API key has been revoked.")
         return api_key, api_key
 
     def authenticate_header(self, request: Any) -> str:

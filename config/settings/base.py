@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "legacy",
     "jobs",
     "audit",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -73,7 +74,23 @@ MIDDLEWARE = [
     "audit.middleware.AdminActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login that django-axes locked out into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin login: django-axes counts failures per client address in the database
+# (so a lockout holds with the cache down) and refuses an address past the limit
+# before checking its password, for ADMIN_LOGIN_COOLOFF_MINUTES after its last failure.
+AUTHENTICATION_BACKENDS = [
+    "stores.throttling.AdminLoginLockout",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "stores.throttling.client_address"
+AXES_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = float(os.environ.get("ADMIN_LOGIN_COOLOFF_MINUTES", "15")) / 60
+AXES_DISABLE_ACCESS_LOG = True
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -161,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar, served by the app: the docs
+    # render with no internet (no CDN, no @latest).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Background jobs: Celery on Redis when a broker is configured; without one (the
@@ -172,19 +194,23 @@ CELERY_TASK_IGNORE_RESULT = True
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
 EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", BASE_DIR / "exports"))
 
-# A shared cache (Redis in production) for rate limits; per-process memory otherwise.
+# A shared cache (Redis in production) for rate limits; per-process memory otherwise
+# (a system check warns about that when DEBUG is off). The cache may fail (core.cache):
+# a call waits at most CACHE_TIMEOUT seconds, rate limits then fail open, and each
+# process leaves the cache alone for CACHE_RETRY_SECONDS after an error.
 _CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHE_TIMEOUT = float(os.environ.get("CACHE_TIMEOUT", "0.25"))
+CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", "5"))
 CACHES = {
     "default": (
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT,
+                "socket_timeout": CACHE_TIMEOUT,
+            },
         }
-    # Swagger UI and ReDoc from drf-spectacular-sidecar, served by the app: the docs
-    # render with no internet (no CDN, no @latest).
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
         if _CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -194,6 +220,15 @@ CACHES = {
 API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "6000/min")
 if API_KEY_RATE_LIMIT.lower() == "off":
     API_KEY_RATE_LIMIT = ""
+# Failed authentications (every dialect, the Capillary OAuth token endpoint) allowed
+# per client address; past it the address gets 429 until its window ends. "off" = none.
+AUTH_FAILURE_RATE_LIMIT = os.environ.get("AUTH_FAILURE_RATE_LIMIT", "30/min")
+if AUTH_FAILURE_RATE_LIMIT.lower() == "off":
+    AUTH_FAILURE_RATE_LIMIT = ""
+# Reverse proxies in front that append the client to X-Forwarded-For; the client is
+# then the N-th address from the right. 0: REMOTE_ADDR is the client (the header is
+# ignored, since anyone can send it).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 

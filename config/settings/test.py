@@ -21,3 +21,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Rate limits are tested with per-key limits; the default limit is off in tests.
 API_KEY_RATE_LIMIT = ""
+# Many tests fail authentication on purpose from one address; the limit on failures
+# is off in tests, and the tests of it turn it on.
+AUTH_FAILURE_RATE_LIMIT = ""

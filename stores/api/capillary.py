@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from core.dialects.capillary import CAPILLARY_OAUTH
 from core.serializers import StrictCharField, validated
-from stores import selectors
+from stores import selectors, throttling
 from stores.auth import (
     CAPILLARY_TOKEN_TTL,
     CapillaryOAuthAuthentication,
@@ -68,15 +68,24 @@ class OAuthTokenViewSet(viewsets.GenericViewSet):
             200: TokenOutput,
             400: OpenApiResponse(_ERROR, description="Missing or non-string key."),
             401: OpenApiResponse(_ERROR, description="Unknown key, wrong secret."),
+            429: OpenApiResponse(
+                _ERROR, description="Too many failed attempts from this address."
+            ),
         },
     )
     def generate(self, request):
         data = validated(TokenInput(data=request.data))
+        # A key and secret are a credential: failures count per client address, and
+        # a blocked address is refused before the secret is checked.
+        throttling.refuse_blocked_address(request)
         api_key = selectors.api_key_by_token(f"{data['key']}.{data['secret']}")
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid key or secret.")
-        if api_key.is_revoked:
-            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if api_key is None or api_key.is_revoked:
+            throttling.count_auth_failure(request)
+            raise exceptions.AuthenticationFailed(
+                "Invalid key or secret."
+                if api_key is None
+                else "This API key has been revoked."
+            )
         return Response(
             {
                 "data": {

@@ -26,7 +26,7 @@ from stores.auth import (
     StoreIsActive,
 )
 from stores.scopes import LEGACY, PRICE_RULES, SERIES
-from stores.throttling import ApiKeyRateThrottle
+from stores.throttling import ApiKeyRateThrottle, rate_limit_headers
 
 
 class IdempotentReplay(Exception):
@@ -112,6 +112,8 @@ class DialectViewSet(viewsets.GenericViewSet):
         guard, self._idempotency = self._idempotency, None
         if guard is not None:
             response = self._keep(guard, request, response, *args, **kwargs)
+        for header, value in rate_limit_headers(request).items():
+            response[header] = value
         return response
 
     def _keep(self, guard, request, response, *args, **kwargs):

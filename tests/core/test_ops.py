@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "up"}
+    assert response.json() == {"status": "ok", "database": "up", "cache": "local"}
 
 
 def test_healthz_503_when_the_database_is_unreachable(client, monkeypatch):
@@ -28,7 +28,11 @@ def test_healthz_503_when_the_database_is_unreachable(client, monkeypatch):
     monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", refuse)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "down"}
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "down",
+        "cache": "local",
+    }
 
 
 def test_openapi_schema_describes_endpoints_and_auth(client):
@@ -65,6 +69,8 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     env.update(
         SECRET_KEY="x" * 20 + "production-like-secret-key-for-the-check-0123456789",
         ALLOWED_HOSTS="coupons.example.com",
+        # The README's production recipe: a shared cache (not contacted by the check).
+        CACHE_URL="redis://127.0.0.1:6379/1",
         DJANGO_SETTINGS_MODULE="config.settings.base",
     )
     result = subprocess.run(
