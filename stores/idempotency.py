@@ -107,10 +107,12 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 def begin(*, store: Store, key: str, print_: str) -> Guard | StoredResponse:
     """Open the guarded write's transaction holding ``key``, or return the first
     request's stored response (then no transaction stays open)."""
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    # A header's value is bytes read as Latin-1: non-ASCII keys arrive as mojibake
+    # (``İ`` printable, ``ß`` with a control character), so only ASCII is a key.
+    if not key or len(key) > MAX_KEY_LENGTH or not _printable_ascii(key):
         raise DomainError(
             errors.IDEMPOTENCY_KEY_INVALID,
-            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable characters.",
+            f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} printable ASCII characters.",
         )
     atomic = transaction.atomic()
     atomic.__enter__()
@@ -123,6 +125,10 @@ def begin(*, store: Store, key: str, print_: str) -> Guard | StoredResponse:
         atomic.__exit__(None, None, None)  # read only
         return outcome
     return Guard(atomic, outcome)
+
+
+def _printable_ascii(key: str) -> bool:
+    return key.isascii() and key.isprintable()
 
 
 def _claim(*, store: Store, key: str, print_: str) -> int | StoredResponse:

@@ -105,6 +105,21 @@ def test_invalid_keys_are_400(paynow, store, key):
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("key", ["İ-1", "ß-1", "ﬁ-1", "k\u00e9y"])
+def test_non_ascii_keys_are_400_and_nothing_is_written(paynow, store, key):
+    response = post(
+        paynow, f"/v1/stores/{store.id}/customers", {"email": "a@example.com"}, key
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["status"], body["code"]) == (400, "bad-request")
+    assert body["message"] == (
+        "Idempotency-Key must be 1..255 printable ASCII characters."
+    )
+    assert not Customer.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+
+
 def test_keys_expire_after_the_ttl(paynow, store, settings):
     settings.IDEMPOTENCY_TTL_HOURS = 24
     url = f"/v1/stores/{store.id}/customers"
