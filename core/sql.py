@@ -79,8 +79,10 @@ def _plain_model(model: type[Model]) -> bool:
     ):
         return False
     return all(
-        type(model.__dict__.get(field.attname))
+        type(descriptor := model.__dict__.get(field.attname))
         in (DeferredAttribute, ForeignKeyDeferredAttribute)
+        # A descriptor that keeps the value in __dict__ too (core.fields.FoldedField)
+        or getattr(descriptor, "plain", False)
         for field in model._meta.concrete_fields
     )
 

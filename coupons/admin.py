@@ -26,6 +26,7 @@ from core.admin import (
 )
 from core.errors import DomainError
 from coupons import services
+from coupons.codes import fold_code
 from coupons.models import ActorType, Coupon, Redemption
 from customers.admin import customers_matching
 from series import services as series_services
@@ -52,13 +53,14 @@ def actor_label(actor_type: str | None, actor_id: int | None) -> str:
 
 
 def coupons_matching(term: str) -> QuerySet[Coupon]:
-    """Coupons whose code (any case), ID or legacy UUID is exactly ``term``.
+    """Coupons whose code (any ASCII letter case: ``fold_code``), ID or legacy UUID
+    is exactly ``term``.
 
-    ``code__iexact`` compares ``UPPER(code)``, the expression of the code's unique
-    index, so a search stays an index lookup on a big table.
+    The folded code is the column of the code's unique index, so a search stays an
+    index lookup on a big table.
     """
     term = term.strip()
-    match = Q(code__iexact=term)
+    match = Q(code_folded=fold_code(term))
     if (coupon_id := flake.parse(term)) is not None:
         match |= Q(pk=coupon_id)
     with contextlib.suppress(ValueError):

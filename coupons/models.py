@@ -4,10 +4,10 @@ from datetime import datetime
 
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 
-from core.fields import FlakeIdField
+from core.fields import FlakeIdField, FoldedField, folded_exclusions, folded_writes
+from coupons.codes import fold_code
 
 MAX_PERCENT = 1000  # percent x 10: 1000 = 100 %
 
@@ -77,8 +77,20 @@ class CouponQuerySet(models.QuerySet):
         )
 
     def with_code(self, code: str) -> CouponQuerySet:
-        """Match a code case-insensitively, through the folded-code unique index."""
-        return self.annotate(code_folded=Upper("code")).filter(code_folded=code.upper())
+        """Match a code in any ASCII letter case (``fold_code``), through the
+        folded-code unique index."""
+        return self.filter(code_folded=fold_code(code))
+
+    def update(self, **kwargs):
+        # The folded code is written whenever the code is: Python folds a value;
+        # an expression (bulk_update's CASE) comes with its folded twin.
+        if "code" in kwargs and "code_folded" not in kwargs:
+            kwargs["code_folded"] = fold_code(kwargs["code"])
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        fields = folded_writes(self.model, fields)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class Coupon(models.Model):
@@ -90,6 +102,8 @@ class Coupon(models.Model):
         "stores.Store", on_delete=models.CASCADE, related_name="coupons", db_index=False
     )
     code = models.CharField(max_length=100)
+    # The code as every lookup compares it (coupons.codes.fold_code), kept by Django.
+    code_folded = FoldedField(max_length=100, source="code", fold=fold_code)
     enabled = models.BooleanField(default=True)
     note = models.TextField(null=True, blank=True)
     duration = models.CharField(
@@ -175,8 +189,7 @@ class Coupon(models.Model):
         constraints = [
             # Archived (deleted) coupons keep their history but free their code.
             models.UniqueConstraint(
-                F("store"),
-                Upper("code"),
+                fields=["store", "code_folded"],
                 condition=Q(archived_at__isnull=True),
                 name="coupon_code_unique_per_store_ci",
                 violation_error_message="This code is already taken in this store.",
@@ -278,6 +291,14 @@ class Coupon(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = folded_writes(Coupon, kwargs["update_fields"])
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=folded_exclusions(Coupon, exclude))
 
     @property
     def is_archived(self) -> bool:

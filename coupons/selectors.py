@@ -6,13 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Count, Max, QuerySet
-from django.db.models.functions import Upper
 from django.utils import timezone
 
 from assignments.models import Assignment
 from core import flake, sql
 from core.errors import DomainError
 from coupons import errors
+from coupons.codes import fold_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, Redemption
 from coupons.rules import Order, Problem, Usage, Verdict, evaluate
@@ -39,7 +39,8 @@ def coupon_get(*, store: Store, coupon_id: object) -> Coupon:
 
 
 def _by_code(*, store: Store, code: str, lock: bool) -> sql.Query:
-    """The live coupon with this code, in any letter case (``lock``: FOR UPDATE).
+    """The live coupon with this code, in any ASCII letter case (``fold_code``;
+    ``lock``: FOR UPDATE).
 
     Hand-written (``core.sql``): every redemption starts here. It matches
     ``Coupon.objects.live().with_code(code)`` through the unique index on the folded
@@ -49,9 +50,9 @@ def _by_code(*, store: Store, code: str, lock: bool) -> sql.Query:
     coupon = sql.loader(Coupon, "c")
     return (
         f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
-        "AND c.archived_at IS NULL AND UPPER(c.code) = %s LIMIT 1"
+        "AND c.archived_at IS NULL AND c.code_folded = %s LIMIT 1"
         + (sql.for_update() if lock else ""),
-        [store.id, code.upper()],
+        [store.id, fold_code(code)],
         (coupon,),
     )
 
@@ -231,7 +232,7 @@ def coupon_checks(
     need it (``BILL_RULES``) and the discount is 0.
     """
     at = at or timezone.now()
-    folded = {code.upper() for code in codes}
+    folded = {fold_code(code) for code in codes}
     coupons: dict[str, Coupon] = {}
     if folded:
         # By code as a redemption finds it (``_by_code``): live rows, pooled codes
@@ -240,7 +241,6 @@ def coupon_checks(
             coupon.code_folded: coupon
             for coupon in Coupon.objects.for_store(store.id)
             .live()
-            .annotate(code_folded=Upper("code"))
             .filter(code_folded__in=folded)
             .select_related("series")
         }
@@ -262,7 +262,7 @@ def coupon_checks(
     )
     checks = []
     for code in codes:
-        coupon = coupons.get(code.upper())
+        coupon = coupons.get(fold_code(code))
         if coupon is None:
             unknown = Problem(errors.COUPON_NOT_FOUND, "No coupon has this code.")
             checks.append(CodeCheck(code, None, Usage(), Verdict(problems=[unknown])))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
 from django.urls import reverse
 
 from assignments.models import Assignment
@@ -19,22 +18,24 @@ from core.admin import (
 )
 from coupons.models import Coupon, Redemption
 from customers import services
+from customers.identifiers import fold_email
 from customers.models import Customer
 from stores.admin import StoreOwnedAdmin
 
 
 def customers_matching(term: str) -> QuerySet[Customer]:
-    """Customers whose email (any case), mobile, external ID or ID is ``term``.
+    """Customers whose email (any case, ``fold_email``), mobile, external ID or ID
+    is ``term``.
 
-    Exact matches only: on a big table they stay index lookups (the email through the
-    same ``lower(email)`` expression as its unique index), where a substring search
-    would scan every row.
+    Exact matches only: on a big table they stay index lookups (the email through
+    its folded column, which its unique index holds), where a substring search would
+    scan every row.
     """
     term = term.strip()
-    match = Q(email_folded=term.lower()) | Q(mobile=term) | Q(external_id=term)
+    match = Q(email_folded=fold_email(term)) | Q(mobile=term) | Q(external_id=term)
     if (customer_id := flake.parse(term)) is not None:
         match |= Q(pk=customer_id)
-    return Customer.objects.alias(email_folded=Lower("email")).filter(match)
+    return Customer.objects.filter(match)
 
 
 @admin.register(Customer)

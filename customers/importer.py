@@ -1,6 +1,7 @@
 """Bulk customer import from CSV: upsert by identifiers, batch by batch.
 
-A row matches an existing customer by external ID, email (any letter case) or mobile.
+A row matches an existing customer by external ID, email (folded as
+``customers.identifiers.fold_email`` folds it, through its unique index) or mobile.
 Good rows are written; bad rows are reported with their line number and reason. Every
 batch is one transaction and the lookups of a batch are three queries, not one a row.
 Re-importing the same file changes nothing.
@@ -17,10 +18,10 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core import csvsafe
+from customers.identifiers import fold_email
 from customers.models import Customer
 from stores.models import Store
 
@@ -128,13 +129,13 @@ def import_batch(
         else:
             good.append((line, row))
     existing = Customer.objects.for_store(store.id)
-    emails = {row["email"].lower() for _, row in good if row.get("email")}
+    emails = {fold_email(row["email"]) for _, row in good if row.get("email")}
     mobiles = {row["mobile"] for _, row in good if row.get("mobile")}
     external_ids = {row["external_id"] for _, row in good if row.get("external_id")}
     # One object per customer, however many identifiers found it.
     found: dict[int, Customer] = {}
     for queryset in (
-        existing.annotate(folded=Lower("email")).filter(folded__in=emails),
+        existing.filter(email_folded__in=emails),
         existing.filter(mobile__in=mobiles),
         existing.filter(external_id__in=external_ids),
     ):
@@ -145,14 +146,14 @@ def import_batch(
         for key in IDENTIFIERS:
             value = getattr(customer, key)
             if value:
-                index[(key, value.lower() if key == "email" else value)] = customer
+                index[(key, fold_email(value) if key == "email" else value)] = customer
 
     now = timezone.now()
     to_create: list[Customer] = []
     to_update: dict[int, Customer] = {}
     for line, row in good:
         keys = [
-            (key, row[key].lower() if key == "email" else row[key])
+            (key, fold_email(row[key]) if key == "email" else row[key])
             for key in IDENTIFIERS
             if row.get(key)
         ]

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import Q
 from django.utils import timezone
 
-from core.fields import FlakeIdField
+from core.fields import FlakeIdField, FoldedField, folded_exclusions, folded_writes
+from customers.identifiers import fold_email, fold_email_or_none
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -20,19 +20,29 @@ class CustomerQuerySet(models.QuerySet):
         external_id: str | None = None,
         customer_id: int | None = None,
     ) -> CustomerQuerySet:
-        """Customers matching every identifier given (email case-insensitively)."""
+        """Customers matching every identifier given (the email as ``fold_email``
+        folds it, through its unique index)."""
         qs = self
         if customer_id is not None:
             qs = qs.filter(id=customer_id)
         if email is not None:
-            qs = qs.annotate(email_folded=Lower("email")).filter(
-                email_folded=email.lower()
-            )
+            qs = qs.filter(email_folded=fold_email(email))
         if mobile is not None:
             qs = qs.filter(mobile=mobile)
         if external_id is not None:
             qs = qs.filter(external_id=external_id)
         return qs
+
+    def update(self, **kwargs):
+        # The folded email is written whenever the email is: Python folds a value;
+        # an expression (bulk_update's CASE) comes with its folded twin.
+        if "email" in kwargs and "email_folded" not in kwargs:
+            kwargs["email_folded"] = fold_email_or_none(kwargs["email"])
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        fields = folded_writes(self.model, fields)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
 class Customer(models.Model):
@@ -45,6 +55,11 @@ class Customer(models.Model):
     first_name = models.CharField(max_length=150, blank=True, default="")
     last_name = models.CharField(max_length=150, blank=True, default="")
     email = models.EmailField(max_length=254, null=True, blank=True)
+    # The email as every lookup compares it (customers.identifiers.fold_email), kept
+    # by Django. Longer than the email: folding may lengthen it (NFC, İ -> i + U+0307).
+    email_folded = FoldedField(
+        max_length=1000, null=True, source="email", fold=fold_email
+    )
     mobile = models.CharField(max_length=32, null=True, blank=True)
     external_id = models.CharField(max_length=128, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -56,9 +71,8 @@ class Customer(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                F("store"),
-                Lower("email"),
-                condition=Q(email__isnull=False),
+                fields=["store", "email_folded"],
+                condition=Q(email_folded__isnull=False),
                 name="customer_email_unique_per_store_ci",
                 violation_error_message="A customer with this email already exists.",
             ),
@@ -82,3 +96,11 @@ class Customer(models.Model):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.mobile or self.external_id or str(self.id)
+
+    def save(self, *args, **kwargs):
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = folded_writes(Customer, kwargs["update_fields"])
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(exclude=folded_exclusions(Customer, exclude))

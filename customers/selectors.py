@@ -14,6 +14,7 @@ from core.errors import DomainError
 from core.pagination import KeysetPage
 from coupons.models import Redemption
 from customers import errors
+from customers.identifiers import fold_email_or_none
 from customers.models import Customer
 from series.models import Series
 from stores.models import Outlet, Store
@@ -51,7 +52,7 @@ def customer_find_query(
     conditions, params = ["c.store_id = %s"], [store.id]
     for condition, given in (
         ("c.id = %s", customer_id),
-        ("LOWER(c.email) = %s", None if email is None else email.lower()),
+        ("c.email_folded = %s", fold_email_or_none(email)),
         ("c.mobile = %s", mobile),
         ("c.external_id = %s", external_id),
     ):
@@ -77,7 +78,7 @@ def customer_find(
 ) -> Customer | None:
     """The one customer matching every identifier given, or None.
 
-    Matches as ``CustomerQuerySet.by_identifier`` does (email case-insensitively),
+    Matches as ``CustomerQuerySet.by_identifier`` does (the email folded),
     in hand-written SQL (``core.sql``): every Capillary issue and redeem starts here.
     """
     query = customer_find_query(

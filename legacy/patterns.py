@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from coupons.codes import fold_code
+
 # Generated codes use printable ASCII without spaces; a case-insensitive unique index
 # and every vendor client handle those the same way.
 ALPHABET = frozenset(chr(code) for code in range(0x21, 0x7F))
@@ -70,8 +72,9 @@ class PatternError(ValueError):
 
 
 def fold(char: str) -> str:
-    """How the unique index compares codes: ASCII letters in upper case."""
-    return char.upper() if "a" <= char <= "z" else char
+    """How codes are compared (``coupons.codes.fold_code``): ASCII letters in upper
+    case, nothing else changed."""
+    return fold_code(char)
 
 
 # --- syntax tree ---------------------------------------------------------------------

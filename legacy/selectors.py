@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
-from django.db.models.functions import Length, Upper
+from django.db.models.functions import Length
 
 from core.errors import DomainError
+from coupons.codes import fold_code
 from coupons.models import Coupon
 from legacy import errors
 from legacy.models import Kind, LegacyDefinition
@@ -81,11 +82,10 @@ def legacy_coupon_get(*, store: Store, coupon_id: object) -> Coupon:
 
 
 def legacy_coupon_list(*, store: Store, codes: Iterable[str]) -> QuerySet[Coupon]:
-    """Legacy coupons with any of these codes (any letter case), newest first."""
-    folded = sorted({code.upper() for code in codes})
+    """Legacy coupons with any of these codes (any ASCII letter case), newest first."""
+    folded = sorted({fold_code(code) for code in codes})
     return (
         legacy_coupon_queryset(store=store)
-        .annotate(code_folded=Upper("code"))
         .filter(code_folded__in=folded)
         .order_by("-id")
     )
@@ -93,11 +93,11 @@ def legacy_coupon_list(*, store: Store, codes: Iterable[str]) -> QuerySet[Coupon
 
 def _live_folded_codes(store: Store) -> QuerySet[Coupon]:
     # Every live coupon of the store counts, whatever made it: the unique index does.
-    return Coupon.objects.for_store(store.id).live().annotate(code_folded=Upper("code"))
+    return Coupon.objects.for_store(store.id).live()
 
 
 def taken_codes(*, store: Store, folded: Iterable[str]) -> set[str]:
-    """Which of these upper-case codes a live coupon of the store already has."""
+    """Which of these folded codes (``fold_code``) a live coupon of the store has."""
     return set(
         _live_folded_codes(store)
         .filter(code_folded__in=list(folded))
@@ -108,7 +108,8 @@ def taken_codes(*, store: Store, folded: Iterable[str]) -> set[str]:
 def taken_codes_like(
     *, store: Store, prefix: str, min_length: int, max_length: int
 ) -> list[str]:
-    """Upper-case codes of live coupons that start with ``prefix`` and fit the length.
+    """Folded codes of live coupons that start with ``prefix`` (folded) and fit the
+    length.
 
     A superset of the codes a pattern can produce; the caller keeps its own.
     """

@@ -6,8 +6,9 @@ a million codes cost a fraction of a second, not a Python call per character.
 
 Codes are inserted in bulk and the database's unique index on the folded code decides
 collisions (``ON CONFLICT DO NOTHING``; ``INSERT OR IGNORE`` on SQLite): no code is
-checked one at a time. On PostgreSQL the rows go through ``COPY`` into a temporary
-staging table, then one ``INSERT ... SELECT``.
+checked one at a time. On PostgreSQL the rows (id, code, and the code folded by
+``coupons.codes.fold_codes``) go through ``COPY`` into a temporary staging table,
+then one ``INSERT ... SELECT``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models.functions import Upper
 
 from core import flake
+from coupons.codes import fold_code, fold_codes
 from coupons.models import Coupon
 
 ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -32,7 +33,9 @@ DIGITS = "0123456789"
 ENUMERATE_LIMIT = 1_000_000
 # Most candidates drawn in one round (memory bound of an oversampled round).
 MAX_CANDIDATES = 2_000_000
-STAGE_TABLE = "series_code_stage"
+# A session's temporary table outlives its transactions (ON COMMIT DELETE ROWS): a
+# new name for a new shape, so a connection that made the old one is no trouble.
+STAGE_TABLE = "series_code_stage_folded"
 AFFIX_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
@@ -72,11 +75,12 @@ class CodeSpec:
 
     @property
     def folded_regex(self) -> str:
-        """Matches the upper-cased codes of the format (the unique index folds case)."""
+        """Matches the folded codes of the format (``fold_code``: the unique index
+        is on the folded code)."""
         body = "[0-9]" if self.alphabet == DIGITS else "[A-Z0-9]"
         return (
-            f"^{re.escape(self.prefix.upper())}{body}{{{self.length}}}"
-            f"{re.escape(self.suffix.upper())}$"
+            f"^{re.escape(fold_code(self.prefix))}{body}{{{self.length}}}"
+            f"{re.escape(fold_code(self.suffix))}$"
         )
 
     def describe(self) -> str:
@@ -128,7 +132,7 @@ class CodeSpec:
         codes: list[str] = []
         for index in picks:
             code = self.prefix + self.body_of(index) + self.suffix
-            if code.upper() not in taken:
+            if fold_code(code) not in taken:
                 codes.append(code)
                 if len(codes) == count:
                     break
@@ -137,11 +141,10 @@ class CodeSpec:
 
 def taken_in_space(*, store_id: int, spec: CodeSpec) -> Any:
     """The store's live codes (folded) that fall inside ``spec``'s space: a queryset
-    of upper-cased codes. One scan of the store's codes."""
+    of folded codes. One scan of the store's codes."""
     return (
         Coupon.objects.for_store(store_id)
         .live()
-        .annotate(code_folded=Upper("code"))
         .filter(code_folded__regex=spec.folded_regex)
         .values_list("code_folded", flat=True)
     )
@@ -178,7 +181,7 @@ def _insert_postgresql(
     fields = [
         field
         for field in Coupon._meta.concrete_fields
-        if field.attname not in ("id", "code")
+        if field.attname not in ("id", "code", "code_folded")
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -190,25 +193,32 @@ def _insert_postgresql(
     table = quote(Coupon._meta.db_table)
     where = ""
     if limit is not None:
-        # The same expression as the folded-code unique index, so it is used.
+        # The columns of the folded-code unique index, so it is used.
         where = (
             f" WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.store_id = %s"
-            " AND UPPER(c.code::text) = UPPER(s.code::text)"
+            " AND c.code_folded = s.code_folded"
             " AND c.archived_at IS NULL) LIMIT %s"
         )
         params += [template.store_id, limit]
     ids = flake.next_ids(len(codes))
-    data = "".join(f"{i}\t{code}\n" for i, code in zip(ids, codes, strict=True))
+    data = "".join(
+        f"{i}\t{code}\t{folded}\n"
+        for i, code, folded in zip(ids, codes, fold_codes(codes), strict=True)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} "
-            "(id bigint NOT NULL, code varchar(100) NOT NULL) ON COMMIT DELETE ROWS"
+            "(id bigint NOT NULL, code varchar(100) NOT NULL, "
+            "code_folded varchar(100) NOT NULL) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(f"COPY {STAGE_TABLE} (id, code) FROM STDIN") as copy:
+        copy_sql = f"COPY {STAGE_TABLE} (id, code, code_folded) FROM STDIN"
+        with cursor.copy(copy_sql) as copy:
             copy.write(data)
         insert = (
-            f"INSERT INTO {table} ({quote('id')}, {quote('code')}, {columns}) "
-            f"SELECT s.id, s.code, {constants} FROM {STAGE_TABLE} s{where}"
+            f"INSERT INTO {table} ({quote('id')}, {quote('code')}, "
+            f"{quote('code_folded')}, {columns}) "
+            f"SELECT s.id, s.code, s.code_folded, {constants} "
+            f"FROM {STAGE_TABLE} s{where}"
         )
         inserted = None
         if sparse and limit is None:
@@ -236,15 +246,14 @@ def _insert_portable(
     if limit is not None:
         taken: set[str] = set()
         for start in range(0, len(codes), 500):
-            chunk = [code.upper() for code in codes[start : start + 500]]
+            chunk = fold_codes(list(codes[start : start + 500]))
             taken.update(
                 Coupon.objects.for_store(store_id)
                 .live()
-                .annotate(code_folded=Upper("code"))
                 .filter(code_folded__in=chunk)
                 .values_list("code_folded", flat=True)
             )
-        chosen = [code for code in codes if code.upper() not in taken][:limit]
+        chosen = [code for code in codes if fold_code(code) not in taken][:limit]
     chosen = list(chosen)
     ids = flake.next_ids(len(chosen))
     rows = [

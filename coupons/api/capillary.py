@@ -34,6 +34,7 @@ from core.errors import DomainError
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
 from coupons import errors, selectors, services
+from coupons.codes import fold_code, lower_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType
 from coupons.rules import Order, Problem
@@ -434,7 +435,9 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         return True, rendered
 
 
-CODE_CASE = {"upper": str.upper, "lower": str.lower, "as_it_is": lambda code: code}
+# ASCII letters only, as codes compare (coupons.codes): an unknown "ßale" is shown
+# as "ßALE", not as the "SSALE" it is not.
+CODE_CASE = {"upper": fold_code, "lower": lower_code, "as_it_is": lambda code: code}
 
 
 @extend_schema_view(

@@ -55,3 +55,25 @@ def test_concurrent_creates_of_one_identifier_make_one_customer(field):
 
     assert sorted(status for status, _ in results) == [200] + [409] * 7
     assert Customer.objects.filter(store=store).count() == 1
+
+
+@pytest.mark.parametrize("threads", [2, 8])
+def test_concurrent_creates_of_one_turkish_email_are_one_200_and_409s(threads):
+    # The same address as Python folds it (fold_email): İ, its upper case, and İ as
+    # Python lower-cases it (i + U+0307). PostgreSQL's LOWER under C.UTF-8 made the
+    # first two "a@istanbul.com", Python "a@i̇stanbul.com": the losers were 500s.
+    variants = ["a@İstanbul.com", "A@İSTANBUL.COM", "a@i\u0307stanbul.com"]
+    for trial in range(5):
+        bodies = [{"email": variants[(i + trial) % 3]} for i in range(threads)]
+        results, store = _race(threads, bodies)
+
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [200] + [409] * (threads - 1), (trial, results)
+        for status, body in results:
+            if status == 409:
+                assert body["code"] == "conflict"
+                assert [issue["path"] for issue in body["errors"]] == ["email"]
+        (winner,) = [body for status, body in results if status == 200]
+        assert list(
+            Customer.objects.filter(store=store).values_list("id", "email_folded")
+        ) == [(int(winner["id"]), "a@i\u0307stanbul.com")]

@@ -1,0 +1,31 @@
+"""The one form each customer identifier is compared in (DESIGN.md, identifiers).
+
+An email is stored as it was given (the APIs show it so) and beside it, in
+``Customer.email_folded``, as ``fold_email(email)``: the form every lookup compares
+and the store's unique index holds. Python folds it, once, on write; the database
+never applies its own case rules (PostgreSQL's ``LOWER`` follows the collation: under
+``C.UTF-8`` it makes ``İ`` an ``i``, where Python makes it ``i`` + U+0307, so the two
+disagreed about which addresses were the same).
+
+Mobiles and external IDs are compared exactly as stored: they have no letter case.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold_email(email: str) -> str:
+    """``email`` in Unicode NFC, lower-cased by Python's full case mapping.
+
+    Case-insensitive, and nothing more: ``ß`` is not ``ss`` and the dotless i
+    (U+0131) is not ``i``
+    (both are letters of their own in addresses and domain names), ``ﬁ`` is not
+    ``fi``. NFC first and last: the same address typed composed (``é``) or
+    decomposed (``e`` + U+0301) is one address, and the result folds to itself.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", email).lower())
+
+
+def fold_email_or_none(email: str | None) -> str | None:
+    return None if email is None else fold_email(email)
