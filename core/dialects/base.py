@@ -9,7 +9,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    connection,
+)
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -135,7 +141,7 @@ def normalise(exc: Exception) -> ApiError | None:
     if isinstance(exc, exceptions.Throttled):
         headers = {"Retry-After": str(int(exc.wait))} if exc.wait is not None else {}
         return ApiError(errors.THROTTLED, str(exc.detail), headers=headers)
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError) or _connection_lost(exc):
         logger.warning("database unavailable: %s", exc)
         return ApiError(
             errors.UNAVAILABLE,
@@ -143,6 +149,25 @@ def normalise(exc: Exception) -> ApiError | None:
             headers={"Retry-After": "5"},
         )
     return None
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """A database error that means the database went away, though not raised as an
+    OperationalError. Behind PgBouncer, a COMMIT after the transaction's server died
+    gets two error results (the server's FATAL, relayed, then the pooler's own),
+    which psycopg raises as an InternalError of its own, without a SQLSTATE (every
+    error the server sends has one); or the connection is broken or was dropped."""
+    if not isinstance(exc, DatabaseError):
+        return False
+    raw = connection.connection
+    if raw is None or getattr(raw, "broken", False):
+        return True
+    cause = exc.__cause__
+    return (
+        isinstance(exc, InternalError)
+        and cause is not None
+        and getattr(cause, "sqlstate", "") is None
+    )
 
 
 def _summary(fields: list[FieldIssue]) -> str:
