@@ -9,9 +9,13 @@ customer who is gone. Two DELETEs of one customer: one 204, one 404.
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from rest_framework.test import APIClient
 
 from assignments.models import Assignment
@@ -338,3 +342,121 @@ def test_a_customer_delete_racing_a_coupon_restricted_to_them_never_fails():
             assert created[0] == 200, created
             assert alive
             assert restricted.count() == 1
+
+
+# --- forced interleavings: the DELETE commits while the checkout waits -------------
+
+
+def _in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``work()`` in a thread with its own connection; wait for its result."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def result() -> Any:
+        thread.join(60)
+        assert not thread.is_alive()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    return result
+
+
+def _wait_for_waiters(count: int) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND wait_event_type = 'Lock' "
+                "AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        assert time.monotonic() < deadline, "the request does not wait"
+        time.sleep(0.02)
+
+
+def _deleted_while_waiting(checkout: Callable[[], Any], customer) -> Any:
+    """``checkout`` runs while another transaction has deleted ``customer`` and not
+    committed yet; the deletion commits once the checkout waits for it."""
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    holder.set_autocommit(False)
+    with holder.cursor() as cursor:
+        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [customer.id])
+    result = _in_thread(checkout)
+    _wait_for_waiters(1)
+    holder.commit()
+    holder.close()
+    return result()
+
+
+def test_a_native_redeem_waiting_for_a_customer_delete_answers_no_customer():
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    customer = CustomerFactory(store=store)
+    coupon = CouponFactory(store=store, code="WAIT")
+
+    response = _deleted_while_waiting(
+        lambda: paynow(key).post(
+            f"/v1/stores/{store.id}/redemptions",
+            {"code": "WAIT", "customer_id": str(customer.id), "order_value": 100},
+            format="json",
+        ),
+        customer,
+    )
+
+    assert _json(response) == (400, NATIVE_NO_CUSTOMER)
+    assert not Redemption.objects.exists()
+    coupon.refresh_from_db()
+    assert coupon.redeemed_count == 0
+
+
+def test_a_v11_redeem_of_a_customer_deleted_after_it_was_found_is_701():
+    store = StoreFactory()
+    key = ApiKeyFactory(store=store)
+    customer = CustomerFactory(store=store, mobile=MOBILE)
+    coupon = CouponFactory(store=store, code="WAIT")
+    body = {
+        "root": {
+            "coupon": [
+                {
+                    "code": "WAIT",
+                    "customer": {"mobile": MOBILE},
+                    "transaction": [{"number": "T-1", "amount": "10.00"}],
+                }
+            ]
+        }
+    }
+
+    # The customer is found (the deletion is not committed), then locked: gone.
+    response = _deleted_while_waiting(
+        lambda: capillary(key).post("/v1.1/coupon/redeem", body, format="json"),
+        customer,
+    )
+
+    status, answer = _json(response)
+    assert status == 400, answer
+    assert answer["response"]["status"] == V11_ALL_FAILED
+    (item,) = answer["response"]["coupons"]["coupon"]
+    assert item["item_status"] == V11_NO_CUSTOMER
+    assert item["customer"] == {
+        "mobile": MOBILE,
+        "email": None,
+        "external_id": None,
+        "id": None,
+    }
+    assert item["redemption_id"] is None
+    assert not Redemption.objects.exists()
+    coupon.refresh_from_db()
+    assert coupon.redeemed_count == 0
