@@ -65,8 +65,11 @@ def legacy_definition_by_label(
 
 
 def legacy_coupon_queryset(*, store: Store) -> QuerySet[Coupon]:
-    """The store's live coupons made from a definition or template."""
-    return Coupon.objects.for_store(store.id).live().filter(legacy_uuid__isnull=False)
+    """The store's coupons made from a definition or template, as the vendor APIs
+    see coupons (``visible``: live, never a series' pooled code)."""
+    return (
+        Coupon.objects.for_store(store.id).visible().filter(legacy_uuid__isnull=False)
+    )
 
 
 def legacy_coupon_get(*, store: Store, coupon_id: object) -> Coupon:

@@ -39,8 +39,9 @@ def latest_redemption_query(*, series_id: int) -> sql.Query:
 
 
 def series_uploaded_counts(*, series: Series) -> tuple[int, int]:
-    """(uploaded codes in all, not issued yet) of an uploaded-codes series; else 0s."""
+    """(uploaded codes in all, not issued yet and still issuable) of an
+    uploaded-codes series; else 0s."""
     if series.code_format != CodeFormat.UPLOADED:
         return 0, 0
     codes = Coupon.objects.filter(series_id=series.id)
-    return codes.count(), codes.filter(pooled=True).count()
+    return codes.count(), codes.issuable().count()

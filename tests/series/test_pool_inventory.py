@@ -5,6 +5,8 @@ remaining capacity counts only codes that can still be issued."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -16,6 +18,7 @@ from coupons.models import Coupon
 from series import errors, services
 from series.models import Series
 from tests.factories import CouponFactory, CustomerFactory
+from tests.legacy.factories import bearer
 from tests.series.conftest import ISSUE_URL, make_series
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_pool")]
@@ -157,6 +160,29 @@ def test_paynow_cannot_read_patch_or_delete_a_pooled_code(paynow, url, series):
     assert not AuditEvent.objects.filter(coupon_id__in=[c.id for c in pool]).exists()
 
 
+def test_newstore_does_not_read_or_change_a_pooled_code(api_key, series):
+    # No path makes a legacy coupon pooled; the read path excludes one all the same.
+    coupon = pool_of(series)[0]
+    Coupon.objects.filter(pk=coupon.pk).update(legacy_uuid=uuid.uuid4())
+    coupon.refresh_from_db()
+    newstore = bearer(api_key)
+    url = f"/v0/d/coupons/{coupon.legacy_uuid}"
+
+    found = newstore.get("/v0/d/coupons", {"filter[code]": coupon.code})
+    assert (found.status_code, found.json()) == (200, {"items": []})
+    for response in (
+        newstore.put(url, {"is_enabled": False}),
+        newstore.patch(url, {"is_enabled": False}),
+    ):
+        assert response.status_code == 404, response.content
+        assert response.json() == {
+            "error_code": "not_found",
+            "message": "Coupon not found.",
+        }
+    coupon.refresh_from_db()
+    assert (coupon.pooled, coupon.enabled) == (True, True)
+
+
 def test_issued_series_codes_are_coupons_and_stay_visible(
     paynow, url, store, series, capillary, holder
 ):
@@ -285,6 +311,11 @@ def test_a_disabled_generic_code_is_not_issued(store, capillary, holder):
     response = issue(capillary, series, holder, 1)
 
     assert response.status_code == 400, response.content
+    assert response.json() == {
+        "errors": [
+            {"status": False, "code": 5005, "message": "Queue is empty for series"}
+        ]
+    }
     assert not Assignment.objects.exists()
 
 
