@@ -740,8 +740,9 @@ def markdown(rows: list[dict], meta: dict) -> str:
     lines = [
         f"# Benchmark {meta['date']}{' (quick)' if QUICK else ''}",
         "",
-        f"{meta['machine']}; PostgreSQL {meta['postgres']}; gunicorn {WORKERS} sync "
-        f"workers on 127.0.0.1; wrk; {ROUNDS} rounds of {DURATION} s per scenario; "
+        f"{meta['machine']}; PostgreSQL {meta['postgres']}; gunicorn {WORKERS} "
+        f"workers (config/gunicorn.py) on 127.0.0.1; wrk; {ROUNDS} rounds of "
+        f"{DURATION} s per scenario; "
         "every ratio is the median of the per-round ratios to a ceiling measured in "
         "the same round.",
         "",

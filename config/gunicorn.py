@@ -7,10 +7,69 @@ Give every machine its own ``FLAKE_MACHINE_ID`` (0..7).
 
 import os
 
+from gunicorn.glogging import Logger
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Threads, not one request per process: a client that sends half a request holds
+# one thread until it goes away, not a whole worker (a sync worker would be taken
+# by each such client, and four of them took /healthz down). Each thread keeps its
+# own database connection: up to workers * threads per machine. Facing the
+# internet, put a buffering proxy in front (README, deployment): it alone bounds
+# how long a slow client may take to send its request.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
 accesslog = "-"
+# The combined log format, except the user (%(u)s), always "-": gunicorn decodes it
+# from an ``Authorization: Basic`` header, and a client that sends
+# ``Basic base64(<token>)`` (no colon) had its whole token written as the user.
+access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 SLOTS = 64
+
+
+# Request headers (lower case) that carry a credential, in every dialect's auth form.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "access-token",
+        "x-cap-api-oauth-token",
+        "cookie",
+    }
+)
+
+
+class CredentialFreeLogger(Logger):
+    """Gunicorn's logger, with no credential for any access log format to print.
+
+    Whatever ``access_log_format`` an operator sets (``--access-logformat``,
+    ``GUNICORN_CMD_ARGS``), the user is "-", and so are the credential headers, as
+    request headers (``%({authorization}i)s``) or as WSGI variables
+    (``%({http_authorization}e)s``), and ``Set-Cookie``.
+    """
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["u"] = "-"
+        for name in [name for name in atoms if _is_credential(name)]:
+            del atoms[name]  # a missing atom prints as "-"
+        return atoms
+
+
+def _is_credential(atom: str) -> bool:
+    if not (atom.startswith("{") and atom[-2:-1] == "}"):
+        return False
+    name, kind = atom[1:-2].lower(), atom[-1]
+    if kind == "i":
+        return name in CREDENTIAL_HEADERS
+    if kind == "e":
+        return name.startswith("http_") and (
+            name[5:].replace("_", "-") in CREDENTIAL_HEADERS
+        )
+    return kind == "o" and name == "set-cookie"
+
+
+logger_class = CredentialFreeLogger
 
 
 def _machine_id() -> int:

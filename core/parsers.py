@@ -10,8 +10,9 @@ JSON nests at most ``MAX_JSON_DEPTH`` (64) arrays and objects deep. The standard
 decoder recurses once per level, and so does everything that walks the result (the
 serializers, the error flattening), so a 2 KB body of 1,000 ``[`` would reach
 Python's recursion limit; the depth is counted without recursion before decoding and
-anything deeper is a 400 (``malformed_body``). No vendor payload nests more than
-four levels; 64 leaves room and keeps every recursive walk far from the limit.
+anything deeper is a 400 (``malformed_body``). The deepest vendor payload (Capillary
+v1.1 redeem) nests five levels; 64 leaves room and keeps every recursive walk far
+from the limit.
 """
 
 from __future__ import annotations
