@@ -1,11 +1,12 @@
 """The shared cache (Redis in production) may be down or hung: its users degrade.
 
-Rate limits fail open when the cache errs (``stores.throttling``), ``/healthz`` says
-the cache is down, and nothing answers a 5xx because of it. The settings give the
-Redis client short connect and read timeouts (``CACHE_TIMEOUT``), so a hung cache
-costs a request at most that long; after an error each process leaves the cache
-alone for ``CACHE_RETRY_SECONDS``, so it costs one request per interval, not every
-request, and logs one warning per interval, not one per request.
+Rate limits fail open when the cache errs (``stores.throttling``), what is cached only
+to save work is recomputed (``get_quietly``, ``set_quietly``), ``/healthz`` says the
+cache is down, and nothing answers a 5xx because of it. The settings give the Redis
+client short connect and read timeouts (``CACHE_TIMEOUT``), so a hung cache costs a
+request at most that long; after an error each process leaves the cache alone for
+``CACHE_RETRY_SECONDS``, so it costs one request per interval, not every request,
+and logs one warning per interval, not one per request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -55,8 +57,8 @@ def failed(exc: BaseException) -> None:
             return
         _down_until = now + retry
     logger.warning(
-        "cache unavailable (%s: %s); rate limits are not enforced by this process "
-        "for the next %.0f s",
+        "cache unavailable (%s: %s); this process works without it (rate limits are "
+        "not enforced, nothing is cached) for the next %.0f s",
         type(exc).__name__,
         exc,
         retry,
@@ -67,6 +69,27 @@ def reset() -> None:
     """Forget a recorded failure (tests; a process that knows the cache is back)."""
     global _down_until
     _down_until = 0.0
+
+
+def get_quietly(key: str) -> Any:
+    """The cached value, or None when absent or when the cache cannot say."""
+    if not available():
+        return None
+    try:
+        return caches["default"].get(key)
+    except CACHE_ERRORS as exc:
+        failed(exc)
+        return None
+
+
+def set_quietly(key: str, value: Any, timeout: float) -> None:
+    """Cache a value if the cache takes it; a failure is logged, not raised."""
+    if not available():
+        return
+    try:
+        caches["default"].set(key, value, timeout)
+    except CACHE_ERRORS as exc:
+        failed(exc)
 
 
 def probe() -> str:
