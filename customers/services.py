@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from audit import services as audit
+from core import rows
 from core.errors import DomainError, FieldIssue
 from customers import errors
 from customers.models import Customer
@@ -45,11 +46,17 @@ def _conflict(fields: list[str]) -> DomainError:
     )
 
 
-def _save_unique(customer: Customer, *, values: dict[str, Any]) -> Customer:
-    """Save, answering a taken identifier with ``customer_identifier_taken``.
+def _save_unique(
+    customer: Customer,
+    *,
+    values: dict[str, Any],
+    update_fields: list[str] | None = None,
+) -> Customer:
+    """Save (an update: only ``update_fields``, never an INSERT), answering a taken
+    identifier with ``customer_identifier_taken``.
 
     The pre-check gives a precise message; the unique indexes decide when two writers
-    race (the loser's INSERT fails inside its savepoint and is reported the same way).
+    race (the loser's write fails inside its savepoint and is reported the same way).
     """
     taken = _taken_identifiers(
         store_id=customer.store_id, values=values, exclude_id=customer.pk
@@ -58,7 +65,10 @@ def _save_unique(customer: Customer, *, values: dict[str, Any]) -> Customer:
         raise _conflict(taken)
     try:
         with transaction.atomic():
-            customer.save()
+            if update_fields is None:
+                customer.save()
+            else:
+                rows.save_fields(customer, update_fields)
     except IntegrityError as exc:
         taken = _taken_identifiers(
             store_id=customer.store_id, values=values, exclude_id=customer.pk
@@ -95,23 +105,38 @@ def customer_create(*, store: Store, **values: Any) -> Customer:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, **changes: Any) -> Customer:
-    """A delta update: only the fields given change."""
+    """A delta update: only the fields given change, and only what changed is written.
+
+    ``customer`` is the caller's copy, read before this transaction: the row is locked
+    and read again, so concurrent updates of different fields all persist, each
+    audited with exactly the change it applied, and a customer deleted meanwhile is
+    ``customer_not_found`` (a save of the old copy would INSERT it again).
+    """
     changes = _blank_to_none({k: v for k, v in changes.items() if k in EDITABLE})
-    before = audit.snapshot(customer, EDITABLE)
+    locked = rows.lock(
+        Customer.objects.all(),
+        pk=customer.pk,
+        missing=DomainError(errors.CUSTOMER_NOT_FOUND, "Customer not found."),
+    )
+    before = audit.snapshot(locked, EDITABLE)
     for field, value in changes.items():
-        setattr(customer, field, value)
-    _save_unique(customer, values=changes)
-    changed = audit.diff(before, audit.snapshot(customer, EDITABLE))
+        setattr(locked, field, value)
+    changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
     if changed:
+        _save_unique(
+            locked,
+            values={field: changes[field] for field in changed},
+            update_fields=[*changed, "updated_at"],
+        )
         audit.record(
             action="update",
             object_type="customer",
-            object_id=customer.pk,
-            store_id=customer.store_id,
-            customer_id=customer.pk,
+            object_id=locked.pk,
+            store_id=locked.store_id,
+            customer_id=locked.pk,
             changes=changed,
         )
-    return customer
+    return locked
 
 
 @transaction.atomic
