@@ -399,3 +399,27 @@ def test_every_orm_write_of_the_email_writes_its_folded_form(store):
 
     Customer.objects.filter(pk=made.pk).update(email=None)
     assert Customer.objects.get(pk=made.pk).email_folded is None
+
+
+# --- issue_to_customers -------------------------------------------------------------
+
+
+def test_issue_to_customers_finds_a_turkish_email_in_another_case(
+    tmp_path, store, settings
+):
+    settings.SERIES_POOL_TARGET, settings.SERIES_POOL_LOW = 20, 5
+    customer = CustomerFactory(store=store, email=TURKISH, mobile=None)
+    CustomerFactory(store=store, email="a@istanbul.com", mobile=None)
+    series = make_series(store)
+    path = tmp_path / "list.csv"
+    path.write_text("email\nA@İSTANBUL.COM\na@\u0131stanbul.com\n", encoding="utf-8")
+
+    out = StringIO()
+    call_command(
+        "issue_to_customers", "--series", str(series.id), str(path), stdout=out
+    )
+
+    assert "issued 1, already issued 0, rejected 1" in out.getvalue()
+    assert list(
+        Assignment.objects.filter(series=series).values_list("customer_id", flat=True)
+    ) == [customer.id]
