@@ -32,7 +32,8 @@ from rest_framework.throttling import BaseThrottle
 from core import cache as shared_cache
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*([smhd])[a-z]*\s*$", re.IGNORECASE)
+# The forms the admin's field accepts (ApiKey.rate_limit) and the settings check.
+_RATE = re.compile(r"^(\d+)/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -40,7 +41,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     match = _RATE.match(rate)
     if match is None:
         raise ValueError(f"Not a rate: {rate!r} (use N/s, N/min, N/hour or N/day).")
-    return int(match[1]), _PERIODS[match[2].lower()]
+    return int(match[1]), _PERIODS[match[2][0]]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Settings for every environment; production differs only by environment variables."""
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -229,6 +230,15 @@ if AUTH_FAILURE_RATE_LIMIT.lower() == "off":
 # then the N-th address from the right. 0: REMOTE_ADDR is the client (the header is
 # ignored, since anyone can send it).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# A rate is N/s, N/min, N/hour or N/day, as in the admin: a typo stops the start
+# rather than failing every request.
+for _rate in (API_KEY_RATE_LIMIT, AUTH_FAILURE_RATE_LIMIT):
+    if _rate and not re.fullmatch(
+        r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate
+    ):
+        raise ImproperlyConfigured(
+            f"Not a rate: {_rate!r}. Use N/s, N/min, N/hour or N/day (or off)."
+        )
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 

@@ -64,3 +64,10 @@ def test_the_check_names_the_dummy_cache_too(settings):
     [warning] = check_shared_cache()
     assert warning.id == "core.W001"
     assert "DummyCache" in warning.msg
+
+
+def test_a_mistyped_rate_stops_the_start_instead_of_failing_every_request():
+    for name in ("API_KEY_RATE_LIMIT", "AUTH_FAILURE_RATE_LIMIT"):
+        result = _check(CACHE_URL="redis://127.0.0.1:6379/1", **{name: "10/minutes"})
+        assert result.returncode != 0
+        assert "Not a rate: '10/minutes'" in result.stderr

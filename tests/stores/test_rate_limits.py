@@ -231,6 +231,7 @@ def test_parse_rate(rate, parsed):
     assert throttling.parse_rate(rate) == parsed
 
 
-def test_parse_rate_refuses_nonsense():
+@pytest.mark.parametrize("rate", ["lots", "10/mxyz", "10 / min", "-1/s", "10/MIN"])
+def test_parse_rate_refuses_what_the_admin_refuses(rate):
     with pytest.raises(ValueError, match="N/s, N/min"):
-        throttling.parse_rate("lots")
+        throttling.parse_rate(rate)
