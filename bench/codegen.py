@@ -39,6 +39,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from core import flake  # noqa: E402
+from coupons.codes import fold_codes  # noqa: E402
 from coupons.models import Coupon  # noqa: E402
 from series import services  # noqa: E402
 from series.models import Series  # noqa: E402
@@ -100,16 +101,21 @@ def _copy_rows(series: Series, count: int) -> tuple[str, str]:
     values = services.series_coupon_values(series, currency="USD")
     template = Coupon(**values)
     fields = [
-        f for f in Coupon._meta.concrete_fields if f.attname not in ("id", "code")
+        f
+        for f in Coupon._meta.concrete_fields
+        if f.attname not in ("id", "code", "code_folded")
     ]
     constants = "\t".join(_text(getattr(template, f.attname)) for f in fields)
     spec = services.series_spec(series)
     codes = spec.distinct(count)
     ids = flake.next_ids(count)
     data = "".join(
-        f"{i}\t{code}\t{constants}\n" for i, code in zip(ids, codes, strict=True)
+        f"{i}\t{code}\t{folded}\t{constants}\n"
+        for i, code, folded in zip(ids, codes, fold_codes(codes), strict=True)
     )
-    columns = ", ".join(["id", "code", *(f'"{f.column}"' for f in fields)])
+    columns = ", ".join(
+        ["id", "code", "code_folded", *(f'"{f.column}"' for f in fields)]
+    )
     return data, columns
 
 

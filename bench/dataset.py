@@ -42,6 +42,7 @@ from django.utils import timezone  # noqa: E402
 
 from assignments.models import Assignment, Channel  # noqa: E402
 from core import flake  # noqa: E402
+from coupons.codes import fold_code  # noqa: E402
 from coupons.models import ActorType, Coupon, DiscountType, Redemption  # noqa: E402
 from customers.models import Customer  # noqa: E402
 from series import services as series_services  # noqa: E402
@@ -192,8 +193,8 @@ def build(sizes: Sizes) -> dict:
     copy_rows(
         Coupon,
         template,
-        ["id", "code"],
-        ((cid, f"MAN{n:08d}") for n, cid in enumerate(manual_ids)),
+        ["id", "code", "code_folded"],
+        ((cid, f"MAN{n:08d}", f"MAN{n:08d}") for n, cid in enumerate(manual_ids)),
     )
     timings["manual_coupons"] = time.perf_counter() - started
 
@@ -215,8 +216,12 @@ def build(sizes: Sizes) -> dict:
         copy_rows(
             Coupon,
             template,
-            ["id", "code", "pooled"],
-            ((cid, f"{prefix}{k:010d}", k >= issue_here) for k, cid in enumerate(ids)),
+            ["id", "code", "code_folded", "pooled"],
+            (
+                (cid, code, fold_code(code), k >= issue_here)
+                for k, cid in enumerate(ids)
+                for code in [f"{prefix}{k:010d}"]
+            ),
         )
         issued_ids.extend(ids[:issue_here])
         issued_series.extend([series.id] * issue_here)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import flake
+from coupons.codes import fold_code
 
 # Claim ``count`` issuable pooled codes of a series (live, enabled), skipping rows
 # other claims hold, read through the pool index, whose condition this repeats (the
@@ -37,7 +38,7 @@ RETURNING id
 # Count one redemption against the store-wide limit, in one conditional UPDATE.
 REDEEM = """
 UPDATE coupons_coupon SET redeemed_count = redeemed_count + 1
-WHERE store_id = %s AND upper(code) = upper(%s) AND enabled AND archived_at IS NULL
+WHERE store_id = %s AND code_folded = %s AND enabled AND archived_at IS NULL
   AND (NOT redeem_limit_store_enabled OR redeemed_count < redeem_limit_store_amount)
 RETURNING id, discount_amount
 """
@@ -124,7 +125,7 @@ class Redeem(_Bare):
         order_value = int(data.get("order_value", 0))
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(REDEEM, [store_id, data["code"]])
+            cursor.execute(REDEEM, [store_id, fold_code(data["code"])])
             row = cursor.fetchone()
             if row is None:
                 return Response({"code": "limit"}, status=409)
