@@ -248,6 +248,26 @@ class CouponAdmin(
         "timeline",
     ]
     list_per_page = 50
+    actions = ["retire_pool_codes"]
+
+    def has_change_permission(self, request, obj=None):
+        # A pooled code is its series' inventory: shown read-only, retired with
+        # the actions (conditional on its still being pooled when they run), so a
+        # form shown before the code was issued cannot disable a customer's coupon.
+        if obj is not None and obj.pooled:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.action(
+        description="Retire selected pool codes (disable; issued ones are left alone)",
+        permissions=["change"],
+    )
+    def retire_pool_codes(self, request, queryset):
+        retired = series_services.pool_codes_retire(
+            coupon_ids=list(queryset.values_list("pk", flat=True)),
+            actor=services.Actor.user(request.user),
+        )
+        self.message_user(request, f"Retired {retired:,} pool codes.", messages.SUCCESS)
 
     @admin.display(description="created by")
     def created_by(self, coupon: Coupon) -> str:

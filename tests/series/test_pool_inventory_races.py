@@ -18,7 +18,7 @@ from tests.series.conftest import ISSUE_URL, capillary_client, make_series
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-TRIALS = 5
+TRIALS = 6
 ISSUERS = 10
 ISSUES_EACH = 3
 COUNT = 4
@@ -44,6 +44,14 @@ def _admin_delete(client: Client, coupon_ids: list[int]) -> bool:
         return False
     assert response.status_code == 302, response.status_code
     return True
+
+
+def _admin_retire(client: Client, coupon_ids: list[int]) -> None:
+    response = client.post(
+        reverse("admin:coupons_coupon_changelist"),
+        {"action": "retire_pool_codes", "_selected_action": coupon_ids},
+    )
+    assert response.status_code == 302, response.status_code
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))
@@ -85,19 +93,20 @@ def test_issues_racing_staff_retiring_pool_codes_never_hand_out_a_dead_code(
         retirer = index - ISSUERS
         mine = pool[:TARGETED][retirer::RETIRERS]
         admin = None
-        if retirer % 2:
+        if retirer:
             admin = Client()
             admin.force_login(staff)
         retired, refused = 0, []
         for start in range(0, len(mine), CHUNK):
             chunk = mine[start : start + CHUNK]
-            if admin is not None:  # staff delete them in the coupons admin
-                if not _admin_delete(admin, chunk):
-                    refused += chunk
-            else:  # disable or archive through the service (the series admin's)
+            if retirer == 0:  # disable or archive through the service
                 retired += services.series_pool_retire(
                     series=series, coupon_ids=chunk, archive=bool(start % 2)
                 )
+            elif retirer == 1:  # the coupons admin's "retire" action
+                _admin_retire(admin, chunk)
+            elif not _admin_delete(admin, chunk):  # the coupons admin's delete
+                refused += chunk
         return retired, refused
 
     results = race(ISSUERS + RETIRERS, work)
