@@ -6,8 +6,10 @@ remaining capacity counts only codes that can still be issued."""
 from __future__ import annotations
 
 import uuid
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from assignments.models import Assignment
@@ -464,3 +466,22 @@ def test_the_coupons_admin_filters_pool_codes_and_deleting_them_retires_them(
     assert not Coupon.objects.filter(pk=manual.pk).exists()  # no history: deleted
     events = AuditEvent.objects.filter(coupon_id__in=[c.pk for c in victims[:3]])
     assert set(events.values_list("action", "actor_type")) == {("archive", "user")}
+
+
+def test_issue_to_customers_issues_only_live_codes(store, series, tmp_path):
+    people = [CustomerFactory(store=store, mobile=f"9190000000{i}") for i in range(5)]
+    pool = pool_of(series)
+    services.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:3]])
+    services.series_pool_retire(
+        series=series, coupon_ids=[c.id for c in pool[3:6]], archive=True
+    )
+    path = tmp_path / "list.csv"
+    path.write_text("mobile\n" + "".join(f"{p.mobile}\n" for p in people))
+
+    call_command(
+        "issue_to_customers", "--series", str(series.id), str(path), stdout=StringIO()
+    )
+
+    rows = Assignment.objects.filter(series=series).select_related("coupon")
+    assert sorted(row.coupon_id for row in rows) == [c.id for c in pool[6:11]]
+    assert all(row.coupon.usable_by_customer_id == row.customer_id for row in rows)
