@@ -6,6 +6,7 @@ Give every machine its own ``FLAKE_MACHINE_ID`` (0..7).
 """
 
 import os
+import re
 
 from gunicorn.glogging import Logger
 
@@ -45,8 +46,12 @@ class CredentialFreeLogger(Logger):
     Whatever ``access_log_format`` an operator sets (``--access-logformat``,
     ``GUNICORN_CMD_ARGS``), the user is "-", and so are the credential headers, as
     request headers (``%({authorization}i)s``) or as WSGI variables
-    (``%({http_authorization}e)s``), and ``Set-Cookie``.
+    (``%({http_authorization}e)s``), and ``Set-Cookie``; and the error log does not
+    repeat a malformed header line, which may be a credential without its colon.
     """
+
+    def warning(self, msg, *args, **kwargs):
+        super().warning(_without_header_line(msg), *args, **kwargs)
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
@@ -67,6 +72,22 @@ def _is_credential(atom: str) -> bool:
             name[5:].replace("_", "-") in CREDENTIAL_HEADERS
         )
     return kind == "o" and name == "set-cookie"
+
+
+# What gunicorn names in "Invalid HTTP Header: '...'" when it names a header: its
+# name, upper-cased. Otherwise it is a whole line without a colon, such as
+# "Authorization APIKey <token>", which is not logged.
+_HEADER_NAME = re.compile(r"[A-Z0-9!#$%&*+.^_`|~-]+")
+_INVALID_HEADER = "Invalid HTTP Header: "
+
+
+def _without_header_line(msg):
+    if not isinstance(msg, str) or _INVALID_HEADER not in msg:
+        return msg
+    head, _, shown = msg.partition(_INVALID_HEADER)
+    if _HEADER_NAME.fullmatch(shown.strip("'\"")):
+        return msg
+    return f"{head}{_INVALID_HEADER}a line without a colon (not logged)"
 
 
 logger_class = CredentialFreeLogger

@@ -213,12 +213,35 @@ def _assert_no_credential(log: str, key: Key) -> None:
     assert f" {key.key_id} [" not in log
 
 
+def _malformed_header_lines(server: Server, key: Key) -> list[bytes]:
+    """Raw requests whose credential header gunicorn refuses (400) and reports."""
+    answers = []
+    for line in (
+        f"Authorization APIKey {key.token}",  # no colon
+        f"Access-Token\t{key.token}",
+        f"{key.token}",
+        f"Authorization: APIKey {key.token}\r\n {key.secret}",  # obsolete folding
+    ):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(
+                b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + line.encode()
+                + b"\r\n\r\n"
+            )
+            answers.append(sock.recv(64))
+    return answers
+
+
 def test_access_log_never_prints_a_credential(serve, database):
     key = database[1]
     server = serve(WEB_CONCURRENCY="1")
 
     _every_credential_form(server, key)
+    refused = _malformed_header_lines(server, key)
     log = server.stop()
+
+    assert all(answer.startswith(b"HTTP/1.1 400 ") for answer in refused), refused
+    assert log.count("Invalid HTTP Header: a line without a colon (not logged)") == 3
 
     assert '"POST /v2/coupon/issue/multiple HTTP/1.1" 401' in log
     assert f'"GET /v1/stores/{key.store}/coupons HTTP/1.1" 200' in log
