@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from core import errors as core_errors
-from core import sql
+from core import rows, sql
 from core.errors import DomainError, FieldIssue
 from coupons import errors, selectors
 from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
@@ -238,40 +238,61 @@ def coupon_create(
     return coupon
 
 
+def _locked(coupon: Coupon) -> Coupon:
+    """The caller's coupon read again and locked (FOR UPDATE) for this transaction.
+
+    Gone meanwhile is ``coupon_not_found``: deleted, or archived (deleted for the API)
+    when the caller read it live. So an update never writes a deleted coupon back nor
+    changes an archived one, and of concurrent deletes one succeeds, the rest 404.
+    """
+    candidates = Coupon.objects.live() if coupon.archived_at is None else Coupon.objects
+    return rows.lock(
+        candidates.all(),
+        pk=coupon.pk,
+        missing=DomainError(errors.COUPON_NOT_FOUND, "Coupon not found."),
+    )
+
+
 @transaction.atomic
 def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     """A delta update: only the given fields change, then every rule is re-checked.
 
-    The row is locked so the limit check sees the counters as they are.
+    The row is locked and read again (``_locked``), so the limit check sees the
+    counters as they are, concurrent updates of other fields are kept, and only the
+    fields that changed are written (with the updater), each change audited once.
     """
-    locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    locked = _locked(coupon)
     before = audit.snapshot(locked, EDITABLE)
     for key, value in changes.items():
         if key in EDITABLE:
             setattr(locked, key, value)
     _check(locked)
+    changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
+    if not changed:
+        return locked
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = timezone.now()
-    _save(locked, update_fields=[*EDITABLE, *UPDATE_STAMP])
-    changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
-    if changed:
-        audit.record(
-            action="update",
-            object_type="coupon",
-            object_id=locked.pk,
-            store_id=locked.store_id,
-            coupon_id=locked.pk,
-            series_id=locked.series_id,
-            changes=changed,
-        )
+    _save(locked, update_fields=[*changed, *UPDATE_STAMP])
+    audit.record(
+        action="update",
+        object_type="coupon",
+        object_id=locked.pk,
+        store_id=locked.store_id,
+        coupon_id=locked.pk,
+        series_id=locked.series_id,
+        changes=changed,
+    )
     return locked
 
 
 @transaction.atomic
 def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
-    """Gone from the API. A coupon with history is archived (and disabled) instead."""
-    locked = Coupon.objects.select_for_update().get(pk=coupon.pk)
+    """Gone from the API. A coupon with history is archived (and disabled) instead.
+
+    A coupon deleted or archived since the caller read it is ``coupon_not_found``.
+    """
+    locked = _locked(coupon)
     has_history = (
         locked.redemptions.exists() or locked.assignments.exists() or locked.series_id
     )
@@ -294,7 +315,7 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = locked.archived_at
-    locked.save()
+    rows.save_fields(locked, ["archived_at", "enabled", *UPDATE_STAMP])
 
 
 def _refused(problems: list[Problem]) -> DomainError:
@@ -403,7 +424,11 @@ def redemption_rollback(*, redemption: RedemptionModel) -> RedemptionModel:
     Rolling back twice changes nothing and says so.
     """
     Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).first()
-    locked = RedemptionModel.objects.select_for_update().get(pk=redemption.pk)
+    locked = rows.lock(
+        RedemptionModel.objects.all(),
+        pk=redemption.pk,
+        missing=DomainError(errors.REDEMPTION_NOT_FOUND, "Redemption not found."),
+    )
     if locked.rolled_back_at is not None:
         raise DomainError(
             errors.ALREADY_ROLLED_BACK,

@@ -37,6 +37,9 @@ class NewStoreDialect(Dialect):
         "legacy_template_not_found": NOT_FOUND,
         "legacy_label_not_found": NOT_FOUND,
         "legacy_coupon_not_found": NOT_FOUND,
+        # The core coupon went away under a legacy coupon's update (deleted through
+        # another dialect while the update waited for its lock).
+        "coupon_not_found": NOT_FOUND,
         "legacy_label_taken": ErrorSpec(409, "duplicate_label"),
         "legacy_code_space_exhausted": ErrorSpec(409, "code_space_exhausted"),
         "legacy_rule_conflict": ErrorSpec(409, "validation_rule_conflict"),
