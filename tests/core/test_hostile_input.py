@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 
 import pytest
 from django.test import override_settings
@@ -205,6 +206,73 @@ def test_brackets_inside_strings_do_not_count_as_nesting(dialect, key):
 
     assert response.status_code == 400
     assert response.json() == NOT_AN_OBJECT[dialect]
+
+
+TOO_MANY_MESSAGE = (
+    f"JSON parse error - more than {parsers.MAX_JSON_VALUES} values in arrays and "
+    "objects."
+)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_json_with_more_than_5000_values_is_a_400_in_the_dialect_body(dialect, key):
+    before = _counts()
+    body = json.dumps({"a": [0] * parsers.MAX_JSON_VALUES}).encode()  # 5,001
+
+    response = _post(dialect, key, body)
+
+    assert response.status_code == 400
+    assert response.json() == _expected(dialect, 400, TOO_MANY_MESSAGE)
+    assert _counts() == before
+
+
+def test_json_with_5000_values_is_parsed_and_one_more_is_not(key):
+    # The two members of the object and 4,998 ids: parsed, and the service refuses
+    # the ids as usual (Shoplazza's 422); one id more is the parse error.
+    def body(ids: int) -> bytes:
+        return json.dumps({"customer_id": "1", "coupon_ids": ["1"] * ids}).encode()
+
+    at_limit = _post("shoplazza", key, body(parsers.MAX_JSON_VALUES - 2))
+    one_more = _post("shoplazza", key, body(parsers.MAX_JSON_VALUES - 1))
+
+    assert at_limit.status_code == 422
+    assert at_limit.json() == {
+        "errors": ["At most 100 coupon ids per request (4998 given)."]
+    }
+    assert one_more.status_code == 400
+    assert one_more.json() == {"errors": [TOO_MANY_MESSAGE]}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "body"),
+    [
+        ("shoplazza", {"customer_id": "1", "coupon_ids": [0] * 300_000}),
+        (
+            "newstore",
+            {
+                "label": "a",
+                "pattern": "A[0-9]{4}",
+                "discount_rule_id": "r",
+                "channel_types": [0] * 300_000,
+            },
+        ),
+    ],
+)
+def test_a_1_mb_list_of_bad_items_is_refused_before_any_item_is_validated(
+    dialect, body, key
+):
+    # DRF validates every item of a list field, and builds an error for each bad
+    # one, before it checks the list's length: these bodies (900 KB) cost 15-20 s
+    # of CPU and, in Shoplazza's body, an 11 MB answer listing 300,000 errors.
+    raw = json.dumps(body).encode()
+    assert len(raw) < LIMIT
+    started = time.monotonic()
+
+    response = _post(dialect, key, raw)
+
+    assert response.status_code == 400
+    assert response.json() == _expected(dialect, 400, TOO_MANY_MESSAGE)
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
