@@ -25,7 +25,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core import flake
+from core import flake, rows
 from core.errors import DomainError
 from core.timefmt import iso_millis_z
 from coupons import errors as coupon_errors
@@ -236,11 +236,11 @@ def legacy_definition_update(
     Coupons already made keep the rules they were made with; the new values apply to
     coupons made from now on.
     """
-    current = (
-        LegacyDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    current = rows.lock(
+        LegacyDefinition.objects.all(),
+        pk=definition.pk,
+        missing=DomainError(*selectors.NOT_FOUND[definition.kind]),
     )
-    if current is None:
-        raise DomainError(*selectors.NOT_FOUND[definition.kind])
     current.store = definition.store
     _assign(
         current,
@@ -265,11 +265,11 @@ def legacy_definition_delete(*, definition: LegacyDefinition, actor: Actor) -> N
     flight either commits before (and the check below sees it: 409) or waits and then
     finds the coupon disabled. A rolled-back redemption still counts as a use.
     """
-    current = (
-        LegacyDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    current = rows.lock(
+        LegacyDefinition.objects.all(),
+        pk=definition.pk,
+        missing=DomainError(*selectors.NOT_FOUND[definition.kind]),
     )
-    if current is None:
-        raise DomainError(*selectors.NOT_FOUND[definition.kind])
     now = timezone.now()
     coupons = Coupon.objects.filter(legacy_definition=current)
     list(coupons.order_by("id").select_for_update().values_list("id", flat=True))

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import rows
 from core.errors import DomainError
 from stores import errors
 from stores.models import ApiKey, Outlet, Store, currency_validator, validate_timezone
@@ -73,19 +74,35 @@ def store_update(
     currency: str | None = None,
     name: str | None = None,
 ) -> Store:
+    """Change the settings given (None: unchanged); only those columns are written.
+
+    The row is locked and read again, so two changes of different settings both
+    persist (a save of the caller's copy wrote back every setting as it was read).
+    """
     _check_settings(timezone_name=timezone_name, currency=currency)
-    if is_active is not None:
-        store.is_active = is_active
-    if timezone_name is not None:
-        store.timezone = timezone_name
-    if currency is not None:
-        store.currency = currency
-    if name is not None:
-        if not name.strip():
-            raise DomainError(errors.INVALID_STORE_SETTING, "A store needs a name.")
-        store.name = name
-    store.save()
-    return store
+    if name is not None and not name.strip():
+        raise DomainError(errors.INVALID_STORE_SETTING, "A store needs a name.")
+    locked = rows.lock(
+        Store.objects.all(),
+        pk=store.pk,
+        missing=DomainError(errors.STORE_NOT_FOUND, "Store not found."),
+    )
+    given = {
+        "is_active": is_active,
+        "timezone": timezone_name,
+        "currency": currency,
+        "name": name,
+    }
+    changed = [
+        field
+        for field, value in given.items()
+        if value is not None and getattr(locked, field) != value
+    ]
+    for field in changed:
+        setattr(locked, field, given[field])
+    if changed:
+        rows.save_fields(locked, [*changed, "updated_at"])
+    return locked
 
 
 @transaction.atomic
