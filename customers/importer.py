@@ -132,15 +132,22 @@ def import_batch(
     emails = {fold_email(row["email"]) for _, row in good if row.get("email")}
     mobiles = {row["mobile"] for _, row in good if row.get("mobile")}
     external_ids = {row["external_id"] for _, row in good if row.get("external_id")}
-    # One object per customer, however many identifiers found it.
-    found: dict[int, Customer] = {}
+    matched: set[int] = set()
     for queryset in (
         existing.filter(email_folded__in=emails),
         existing.filter(mobile__in=mobiles),
         existing.filter(external_id__in=external_ids),
     ):
-        for customer in queryset:
-            found.setdefault(customer.pk, customer)
+        matched.update(queryset.values_list("pk", flat=True))
+    # One object per customer, however many identifiers found it, read under its row
+    # lock (in id order) until the batch commits: the batch writes every column of a
+    # row it changes, so a copy read unlocked would undo a PATCH made meanwhile.
+    found: dict[int, Customer] = {
+        customer.pk: customer
+        for customer in existing.filter(pk__in=matched)
+        .order_by("pk")
+        .select_for_update()
+    }
     index: dict[tuple[str, str], Customer] = {}
     for customer in found.values():
         for key in IDENTIFIERS:

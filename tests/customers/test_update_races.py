@@ -7,7 +7,10 @@ updates of different fields all persist, each audited with exactly what it appli
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -159,3 +162,33 @@ def test_three_parallel_patches_of_different_fields_all_persist(key, trial):
 
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert_all_three_applied(customer, [r.json() for r in responses])
+
+
+def test_an_import_keeps_a_change_committed_while_it_waits(key, tmp_path):
+    customer = CustomerFactory(
+        store=key.store, first_name="Ada", last_name="Byron", email="ada@example.com"
+    )
+    path = tmp_path / "customers.csv"
+    path.write_text("first_name,email\nEve,ada@example.com\n", encoding="utf-8")
+    with Holder() as editor:
+        editor.run(
+            "UPDATE customers_customer SET last_name = 'Lovelace' WHERE id = %s",
+            [customer.id],
+        )
+        # The import reads the customer (the UPDATE is not committed yet) and waits.
+        waiting = start(
+            lambda: call_command(
+                "import_customers",
+                "--store",
+                str(key.store_id),
+                str(path),
+                stdout=StringIO(),
+                stderr=StringIO(),
+            )
+        )
+        wait_for_waiters(1)
+        editor.commit()
+        waiting()
+
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.last_name) == ("Eve", "Lovelace")
