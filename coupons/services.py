@@ -468,7 +468,10 @@ def coupons_expire(
     """Disable the store's enabled coupons whose ``expires_at`` is before ``before``.
 
     Works in batches of ids, one short transaction each, so a million expired coupons
-    never hold one long lock; running it again finds nothing more to do.
+    never hold one long lock; running it again finds nothing more to do. A batch's
+    rows are locked as they are read, in id order (the checkouts' order): an UPDATE
+    takes them in the order its plan meets them, and a receive of two of them could
+    deadlock with it.
     """
     before = before or timezone.now()
     stale = (
@@ -482,7 +485,11 @@ def coupons_expire(
     disabled = 0
     while True:
         with transaction.atomic():
-            ids = list(stale.order_by("id").values_list("id", flat=True)[:batch])
+            ids = list(
+                stale.order_by("id")
+                .select_for_update()
+                .values_list("id", flat=True)[:batch]
+            )
             if not ids:
                 break
             done = Coupon.objects.filter(id__in=ids, enabled=True).update(
