@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from assignments.models import Assignment
 from audit import services as audit
+from core import rows
 from core.errors import DomainError, FieldIssue
 from coupons.models import Coupon
 from coupons.services import INTERNAL, Actor
@@ -52,7 +53,11 @@ def series_extend_expiry(
     the series' expiry (the series bounds them) move with it; a code with an earlier
     expiry of its own (N days after issue) keeps it.
     """
-    locked = Series.objects.select_for_update().get(pk=series.pk)
+    locked = rows.lock(
+        Series.objects.all(),
+        pk=series.pk,
+        missing=DomainError(errors.SERIES_NOT_FOUND, "This series no longer exists."),
+    )
     now = timezone.now()
     old = locked.valid_till
 
