@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.manager import BaseManager
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.relations import PKOnlyObject
 from rest_framework.utils.serializer_helpers import BindingDict
 
@@ -129,6 +130,62 @@ class MillisDateTimeField(serializers.Field):
 
     def to_representation(self, value: datetime | None) -> str | None:
         return iso_millis_z(value)
+
+
+# At most this many bad items of one list or dict are reported (and looked for).
+MAX_ITEM_ERRORS = 10
+
+
+class ListInput(serializers.ListField):
+    """An input list: too long is refused before any item is validated, and item
+    validation stops at the ``MAX_ITEM_ERRORS``-th bad item.
+
+    DRF's ``ListField`` validates every item, building an error for each bad one,
+    and only then checks ``max_length``: 5,000 bad ids cost 0.5 s of CPU and a
+    500 KB error body.
+    """
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if (
+            self.max_length is not None
+            and isinstance(data, list)
+            and len(data) > self.max_length
+        ):
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        result, errors = [], {}
+        for index, item in enumerate(data):
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors[index] = exc.detail
+            except DjangoValidationError as exc:
+                errors[index] = get_error_detail(exc)
+            if len(errors) == MAX_ITEM_ERRORS:
+                break
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
+
+
+class DictInput(serializers.DictField):
+    """An input dict whose value validation stops at the ``MAX_ITEM_ERRORS``-th bad
+    value (see ``ListInput``)."""
+
+    def run_child_validation(self, data: Mapping[Any, Any]) -> dict[str, Any]:
+        result, errors = {}, {}
+        for key, value in data.items():
+            try:
+                result[str(key)] = self.child.run_validation(value)
+            except serializers.ValidationError as exc:
+                errors[str(key)] = exc.detail
+                if len(errors) == MAX_ITEM_ERRORS:
+                    break
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
 
 
 def validated(serializer: serializers.Serializer) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from assignments.services import MAX_COUPON_IDS, ReceivedItem, ReceiveResult
 from core import errors as core_errors
 from core.errors import DomainError
 from core.serializers import (
+    ListInput,
     SharedFieldsInput,
     SharedFieldsOutput,
     StrictCharField,
@@ -118,7 +119,7 @@ class ReceiveInput(SharedFieldsInput):
     customer_id = StrictCharField(trim_whitespace=False)
     # Missing or null is the vendor's 422 "CouponIds is required", not a 400; the
     # length limit is a 422 as well (the service's rule).
-    coupon_ids = serializers.ListField(
+    coupon_ids = ListInput(
         child=StrictCharField(allow_blank=True, trim_whitespace=False),
         required=False,
         allow_null=True,

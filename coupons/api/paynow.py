@@ -20,6 +20,7 @@ from core.serializers import (
     FlakeIdInputField,
     IdStringField,
     IsoDateTimeField,
+    ListInput,
     MillisDateTimeField,
     SharedFieldsInput,
     SharedFieldsOutput,
@@ -49,7 +50,7 @@ class ChoiceField(serializers.ChoiceField):
         super().fail(key, **kwargs)
 
 
-class FlakeIdList(serializers.ListField):
+class FlakeIdList(ListInput):
     child = FlakeIdInputField()
 
     def to_representation(self, data):

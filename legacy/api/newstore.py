@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from core.serializers import (
     IsoDateTimeField,
+    ListInput,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -260,7 +261,7 @@ class ValidationRuleField(serializers.Field):
         return value.to_json()
 
 
-class RuleList(serializers.ListField):
+class RuleList(ListInput):
     def __init__(self, *, kinds: tuple[str, ...], **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
@@ -288,7 +289,7 @@ class NewStoreDefinitionInput(ObjectInput):
     pattern = NonBlankCharField(max_length=500)
     validation_rules = RuleList(kinds=rules.DEFINITION_KINDS)
     discount_rule_id = NonBlankCharField(max_length=200)
-    channel_types = serializers.ListField(
+    channel_types = ListInput(
         child=ChoiceField(choices=services.CHANNEL_TYPES),
         max_length=services.MAX_CHANNEL_TYPES,
         required=False,

@@ -32,6 +32,7 @@ from core import flake
 from core.dialects.capillary import CAPILLARY_V2
 from core.errors import DomainError
 from core.serializers import (
+    DictInput,
     SharedFieldsInput,
     SharedFieldsOutput,
     StrictBooleanField,
@@ -198,7 +199,7 @@ class CouponSeriesV2Input(serializers.Serializer):
     )
     minBillAmount = AmountField(required=False, default=Decimal(0))
     redemptionPerCouponMaxLimit = CapInt(default=1, max_value=2**31 - 1)
-    customPropertyMap = serializers.DictField(
+    customPropertyMap = DictInput(
         child=StrictCharField(max_length=1000, allow_blank=True),
         required=False,
         default=dict,

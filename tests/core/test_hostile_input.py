@@ -275,6 +275,72 @@ def test_a_1_mb_list_of_bad_items_is_refused_before_any_item_is_validated(
     assert time.monotonic() - started < 5
 
 
+def test_a_list_field_reports_at_most_10_bad_items(key):
+    # Within the limits, a list of 4,998 bad ids: validation stops at the tenth.
+    body = json.dumps({"customer_id": "1", "coupon_ids": [0] * 4998}).encode()
+
+    response = _post("shoplazza", key, body)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [f"coupon_ids.{index}: Must be a string." for index in range(10)]
+    }
+
+
+def test_a_list_field_over_its_max_length_is_refused_before_its_items(key):
+    body = {
+        "label": "a",
+        "pattern": "A[0-9]{4}",
+        "discount_rule_id": "r",
+        "channel_types": [0] * 4996,
+    }
+
+    response = _post("newstore", key, json.dumps(body).encode())
+    ids = _post("paynow", key, json.dumps({"apply_to_products": [0] * 4999}).encode())
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error_code": "invalid_request",
+        "message": "Invalid request: channel_types: Ensure this field has no more "
+        "than 5 elements.",
+    }
+    assert ids.status_code == 400
+    assert [e for e in ids.json()["errors"] if e["path"] == "apply_to_products"] == [
+        {
+            "code": "max_length",
+            "message": "Ensure this field has no more than 1000 elements.",
+            "path": "apply_to_products",
+            "validation": "max_length",
+        }
+    ]
+
+
+def test_a_dict_field_reports_at_most_10_bad_values(key):
+    body = {"customPropertyMap": {f"k{index}": index for index in range(2400)}}
+
+    response = APIClient().generic(
+        "POST",
+        "/v2/coupon/series",
+        json.dumps(body).encode(),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=_basic(key),
+    )
+
+    # 4 fields missing or wrong, and 10 of the 2,400 bad property values.
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "status": False,
+                "code": 400,
+                "message": "Invalid request: description: This field is required.; "
+                "discountType: This field is required.; discountValue: This field "
+                "is required. (and 11 more)",
+            }
+        ]
+    }
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_malformed_json_is_a_400_in_the_dialect_body(dialect, key):
     before = _counts()
