@@ -3,7 +3,7 @@
 gunicorn serves ``config.wsgi`` with the production settings (``config.settings.base``,
 DEBUG off) on a SQLite file made for this module, with ``CACHE_URL`` pointing at the
 real Redis (DB 5), at a closed port, or at a socket that never answers. Before the
-fix: 4 workers on Redis let a burst past a key's 10/min (DRF's read-then-write
+fix: 4 workers on Redis let a burst past a key's limit of 10 (DRF's read-then-write
 throttle); a dead Redis made every authenticated call an HTML 500; a silent one cost
 5 s per call; and gunicorn started with a per-process cache without a word.
 """
@@ -47,7 +47,7 @@ from tests.factories import (
 )
 store = StoreFactory()
 keys = []
-for rate in ("10/min", "10/min", "10/min", "1000/min"):
+for rate in ("10/day", "10/day", "10/day", "1000/min"):
     key = ApiKeyFactory(store=store)
     key.rate_limit = rate
     key.save()
@@ -191,8 +191,9 @@ def test_four_workers_let_at_most_the_limit_through(world):
     try:
         with gunicorn(world, 4, CACHE_URL=REDIS_URL) as server:
             path = f"/v1/stores/{world['store']}/coupons"
-            # Three keys limited to 10/min, each hit by 30 requests at once (three
-            # bursts), from threads spread over the 4 workers.
+            # Three keys limited to 10/day (a window no burst straddles), each hit
+            # by 30 requests at once (three bursts), from threads spread over the 4
+            # workers.
             for key in world["keys"][:3]:
                 auth = {"Authorization": f"APIKey {key['token']}"}
                 results = race(
