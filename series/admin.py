@@ -83,7 +83,7 @@ def export_rows(coupons) -> Iterator[str]:
 
 
 # Written only by the issue service, under a lock or a conditional UPDATE.
-COUNTERS = frozenset({"issued_count"})
+COUNTERS = admin_services.COUNTERS
 
 
 class SeriesAdminForm(forms.ModelForm):
@@ -448,9 +448,12 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
             obj.pk = saved.pk
             obj._state.adding = False
             return
-        if change:
-            # Write only what staff changed: issued_count moves under locks while
-            # the form is open, and a full save would put back the stale value.
-            obj.save(update_fields={*form.changed_data, "updated_at"} - COUNTERS)
-        else:
-            obj.save()
+        # Write only what staff changed, on the row as it is now: issued_count moves
+        # under locks while the form is open, and the form checked the cap against
+        # the count it read.
+        saved = admin_services.series_update(
+            series=obj,
+            changes={name: form.cleaned_data[name] for name in form.changed_data},
+            actor=Actor.user(request.user),
+        )
+        obj.pk = saved.pk

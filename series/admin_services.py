@@ -1,4 +1,4 @@
-"""Series writes for the staff admin: disable a series, extend its expiry.
+"""Series writes for the staff admin: edit a series, disable it, extend its expiry.
 
 Kept apart from ``series/services.py`` (the Capillary series work) while that module
 is being finished; the functions follow the same rules (keyword-only, one
@@ -8,6 +8,7 @@ transaction, a row lock, domain errors, the audit trail) and may move there.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,52 @@ from core.errors import DomainError, FieldIssue
 from coupons.models import Coupon
 from coupons.services import INTERNAL, Actor
 from series import errors
-from series.models import Series
+from series.models import UNLIMITED, Series
+
+# Moved only by the services that issue, under the series' lock.
+COUNTERS = frozenset({"issued_count"})
+
+
+@transaction.atomic
+def series_update(
+    *, series: Series, changes: dict[str, Any], actor: Actor = INTERNAL
+) -> Series:
+    """Staff's edit of a series: the fields in ``changes`` (counters excluded).
+
+    The row is locked and read again, so what others changed meanwhile is kept (the
+    issued count moved by issues, another edit's fields), the cap is checked against
+    the issued count as it is now, and a series deleted meanwhile is
+    ``series_not_found``. Only the fields that change are written, and audited.
+    """
+    locked = rows.lock(
+        Series.objects.all(),
+        pk=series.pk,
+        missing=DomainError(errors.SERIES_NOT_FOUND, "This series no longer exists."),
+    )
+    fields = [name for name in changes if name not in COUNTERS]
+    before = audit.snapshot(locked, fields)
+    for name in fields:
+        setattr(locked, name, changes[name])
+    changed = audit.diff(before, audit.snapshot(locked, fields))
+    if not changed:
+        return locked
+    if locked.max_create != UNLIMITED and locked.max_create < locked.issued_count:
+        message = f"{locked.issued_count} already issued: the cap cannot be lower."
+        raise DomainError(
+            errors.INVALID_SERIES,
+            message,
+            fields=[FieldIssue("max_create", "min_value", message)],
+        )
+    rows.save_fields(locked, [*changed, "updated_at"])
+    audit.record(
+        action="update",
+        object_type="series",
+        object_id=locked.pk,
+        store_id=locked.store_id,
+        series_id=locked.pk,
+        changes=changed,
+    )
+    return locked
 
 
 @transaction.atomic
