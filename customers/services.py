@@ -149,13 +149,11 @@ def customer_delete(*, customer: Customer) -> None:
     later waits for this delete and then finds no customer. A customer deleted
     meanwhile (a concurrent DELETE) is ``customer_not_found``.
     """
-    locked = (
-        Customer.objects.select_for_update()
-        .filter(pk=customer.pk, store_id=customer.store_id)
-        .first()
+    locked = rows.lock(
+        Customer.objects.for_store(customer.store_id),
+        pk=customer.pk,
+        missing=DomainError(errors.CUSTOMER_NOT_FOUND, "Customer not found."),
     )
-    if locked is None:
-        raise DomainError(errors.CUSTOMER_NOT_FOUND, "Customer not found.")
     snapshot = audit.snapshot(locked, EDITABLE)
     customer_id, store_id = locked.pk, locked.store_id
     try:

@@ -9,13 +9,10 @@ customer who is gone. Two DELETEs of one customer: one 204, one 404.
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
 from rest_framework.test import APIClient
 
 from assignments.models import Assignment
@@ -26,6 +23,7 @@ from stores.scopes import COUPONS_WRITE, PRICE_RULES
 from stores.services import md5_hex
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
+from tests.interleave import Holder, start, wait_for_waiters
 from tests.series.conftest import ISSUE_URL, make_series
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -347,57 +345,14 @@ def test_a_customer_delete_racing_a_coupon_restricted_to_them_never_fails():
 # --- forced interleavings: the DELETE commits while the checkout waits -------------
 
 
-def _in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
-    """Run ``work()`` in a thread with its own connection; wait for its result."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = work()
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-
-    def result() -> Any:
-        thread.join(60)
-        assert not thread.is_alive()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-
-    return result
-
-
-def _wait_for_waiters(count: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                "current_database() AND wait_event_type = 'Lock' "
-                "AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] >= count:
-                return
-        assert time.monotonic() < deadline, "the request does not wait"
-        time.sleep(0.02)
-
-
 def _deleted_while_waiting(checkout: Callable[[], Any], customer) -> Any:
     """``checkout`` runs while another transaction has deleted ``customer`` and not
     committed yet; the deletion commits once the checkout waits for it."""
-    holder = connections.create_connection(DEFAULT_DB_ALIAS)
-    holder.set_autocommit(False)
-    with holder.cursor() as cursor:
-        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [customer.id])
-    result = _in_thread(checkout)
-    _wait_for_waiters(1)
-    holder.commit()
-    holder.close()
+    with Holder() as holder:
+        holder.run("DELETE FROM customers_customer WHERE id = %s", [customer.id])
+        result = start(checkout)
+        wait_for_waiters(1)
+        holder.commit()
     return result()
 
 

@@ -9,13 +9,7 @@ larger id while the delete and the receive queue behind it.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
 from rest_framework.test import APIClient
 
 from core import flake
@@ -28,49 +22,10 @@ from tests.factories import (
     CustomerFactory,
     StoreFactory,
 )
+from tests.interleave import Holder, start, wait_for_waiters
 from tests.legacy.factories import bearer, create_definition
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
-    """Run ``work()`` in a thread with its own connection; wait for its result."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = work()
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-
-    def result() -> Any:
-        thread.join(60)
-        assert not thread.is_alive()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-
-    return result
-
-
-def _wait_for_waiters(count: int) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                "current_database() AND wait_event_type = 'Lock' "
-                "AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0] >= count:
-                return
-        assert time.monotonic() < deadline, "the requests do not wait"
-        time.sleep(0.02)
 
 
 def test_a_definition_delete_and_a_receive_of_its_coupons_do_not_deadlock():
@@ -83,10 +38,7 @@ def test_a_definition_delete_and_a_receive_of_its_coupons_do_not_deadlock():
     for coupon_id in (large, small):
         CouponFactory(id=coupon_id, store=store, legacy_definition=made_from)
 
-    holder = connections.create_connection(DEFAULT_DB_ALIAS)
-    holder.set_autocommit(False)
-    with holder.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM coupons_coupon WHERE id = %s FOR UPDATE", [large])
+    customer = CustomerFactory(store=store)
 
     def delete():
         api = APIClient(raise_request_exception=False)
@@ -102,13 +54,13 @@ def test_a_definition_delete_and_a_receive_of_its_coupons_do_not_deadlock():
             format="json",
         )
 
-    customer = CustomerFactory(store=store)
-    deleted = _in_thread(delete)
-    _wait_for_waiters(1)
-    received = _in_thread(receive)
-    _wait_for_waiters(2)
-    holder.rollback()
-    holder.close()
+    with Holder() as holder:
+        holder.run("SELECT 1 FROM coupons_coupon WHERE id = %s FOR UPDATE", [large])
+        deleted = start(delete)
+        wait_for_waiters(1)
+        received = start(receive)
+        wait_for_waiters(2)
+        holder.rollback()
 
     deleted, received = deleted(), received()
     assert deleted.status_code == 204, deleted.content
