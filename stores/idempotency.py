@@ -67,15 +67,19 @@ class Guard:
         """Store the response and commit; a 5xx (or a broken transaction) rolls
         back instead. Raises ``DatabaseError`` when the commit fails (then nothing
         is kept)."""
-        if status >= 500 or transaction.get_rollback():
-            transaction.set_rollback(True)
-        else:
-            IdempotencyKey.objects.filter(pk=self.record_id).update(
-                status=IdempotencyStatus.DONE,
-                response_status=status,
-                response_body=body,
-                response_content_type=content_type,
-            )
+        try:
+            if status >= 500 or transaction.get_rollback():
+                transaction.set_rollback(True)
+            else:
+                IdempotencyKey.objects.filter(pk=self.record_id).update(
+                    status=IdempotencyStatus.DONE,
+                    response_status=status,
+                    response_body=body,
+                    response_content_type=content_type,
+                )
+        except BaseException as exc:
+            self.abort(type(exc), exc, exc.__traceback__)
+            raise
         self._atomic.__exit__(None, None, None)
 
     def abort(

@@ -109,17 +109,17 @@ class DialectViewSet(viewsets.GenericViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        guard, self._idempotency = self._idempotency, None
-        if guard is not None:
-            response = self._keep(guard, request, response, *args, **kwargs)
+        if self._idempotency is not None:
+            response = self._keep(request, response, *args, **kwargs)
         for header, value in rate_limit_headers(request).items():
             response[header] = value
         return response
 
-    def _keep(self, guard, request, response, *args, **kwargs):
+    def _keep(self, request, response, *args, **kwargs):
         """Store the response with the work and commit (a 5xx rolls both back)."""
         if isinstance(response, Response):
-            response.render()
+            response.render()  # (should it raise, dispatch rolls the guard back)
+        guard, self._idempotency = self._idempotency, None
         try:
             guard.finish(
                 status=response.status_code,

@@ -286,22 +286,34 @@ def test_the_key_is_free_as_soon_as_the_killed_request_is_gone(shop):
     assert Coupon.objects.get(pk=coupon.pk).redeemed_count == 1
 
 
-def test_a_commit_that_fails_answers_503_and_keeps_neither_work_nor_key(shop):
-    """The guarded transaction's COMMIT fails (a deferred trigger raising a
-    serialization failure): the dialect's 503, nothing kept, the retry runs."""
+@pytest.mark.parametrize(
+    ("table", "trigger"),
+    [
+        # the COMMIT fails: a deferred check of the redemption
+        ("coupons_redemption", "AFTER INSERT {on} DEFERRABLE INITIALLY DEFERRED"),
+        # storing the response on the key's row fails
+        ("stores_idempotencykey", "BEFORE UPDATE {on}"),
+    ],
+)
+def test_a_guarded_write_that_cannot_be_kept_answers_503_and_keeps_nothing(
+    shop, table, trigger
+):
+    """The guarded transaction fails at its end (a trigger raising a serialization
+    failure): the dialect's 503, nothing kept, no transaction left open, and the
+    retry runs."""
     from rest_framework.test import APIClient
 
     store, key, coupon = shop
+    constraint = "CONSTRAINT " if "DEFERRED" in trigger else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = '40001'; "
-            "END $$"
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '40001'; END $$"
         )
         cursor.execute(
-            "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT "
-            "ON coupons_redemption DEFERRABLE INITIALLY DEFERRED "
-            "FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+            f"CREATE {constraint}TRIGGER refuse "
+            + trigger.format(on=f"ON {table}")
+            + " FOR EACH ROW EXECUTE FUNCTION refuse()"
         )
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
@@ -319,12 +331,13 @@ def test_a_commit_that_fails_answers_503_and_keeps_neither_work_nor_key(shop):
         assert response.status_code == 503
         body = response.json()
         assert (body["status"], body["code"]) == (503, "service-unavailable")
+        assert not connection.in_atomic_block
         assert not Redemption.objects.exists()
         assert not IdempotencyKey.objects.exists()
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER refuse_at_commit ON coupons_redemption")
-            cursor.execute("DROP FUNCTION refuse_at_commit()")
+            cursor.execute(f"DROP TRIGGER refuse ON {table}")
+            cursor.execute("DROP FUNCTION refuse()")
     retry = redeem()
     assert retry.status_code == 200
     assert "Idempotent-Replayed" not in retry
