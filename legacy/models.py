@@ -45,7 +45,9 @@ class LegacyDefinition(models.Model):
     discount_rule_id = models.CharField(max_length=200, blank=True, default="")
     channel_types = models.JSONField(default=list, blank=True)
     max_redemptions = models.BigIntegerField(null=True, blank=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Major units; up to 4 decimals (the most any currency has, CLF), the store
+    # currency's own rule is checked by the service (core.money).
+    amount = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
     amount_currency = models.CharField(max_length=3, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from core import errors as core_errors
+from core import money
 from core.errors import DomainError, FieldIssue
 from core.timefmt import iso_millis_z
 
@@ -27,10 +28,6 @@ MINIMUM_TOTAL = "minimal_order_total_before_discount"
 # Definitions take three kinds; templates and coupons also the minimal order total.
 DEFINITION_KINDS = (VALID_FROM, VALID_TO, CONSUMER)
 COUPON_KINDS = (*DEFINITION_KINDS, MINIMUM_TOTAL)
-
-# Amounts are major units with at most two decimals; the core keeps smallest units.
-MINOR_PER_MAJOR = 100
-
 
 def invalid(path: str, message: str) -> DomainError:
     """A 400 for one field, worded like a serializer error."""
@@ -58,7 +55,8 @@ class Money:
 
     @property
     def minor_units(self) -> int:
-        return int(self.amount * MINOR_PER_MAJOR)
+        """In the currency's smallest unit (core.money: ¥500 is 500, €5 is 500)."""
+        return money.to_minor(self.amount, self.currency)
 
     def to_json(self) -> dict[str, Any]:
         return {"amount": json_number(self.amount), "currency": self.currency}

@@ -7,9 +7,10 @@ validation rules combined with the coupon's own:
 - ``valid_from`` -> ``usable_at``; ``valid_to`` -> ``expires_at``;
 - ``restricted_to_consumer_id`` -> ``usable_by_customer`` (a customer of the store
   whose ``external_id``, else whose id, is the consumer id);
-- ``minimal_order_total_before_discount`` -> ``minimum_order_value`` (x 100);
+- ``minimal_order_total_before_discount`` -> ``minimum_order_value`` (in the
+  currency's smallest unit, ``core.money``);
 - ``max_redemptions`` -> the store-wide redeem limit; a template's ``amount`` (or the
-  coupon's) -> an ``amount`` discount (x 100).
+  coupon's) -> an ``amount`` discount (smallest unit too: ¥500 is 500, €5 is 500).
 
 Combining: a coupon may only narrow what its definition allows (``_combined``).
 """

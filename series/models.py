@@ -48,8 +48,8 @@ class Series(models.Model):
     discount_type = models.CharField(
         max_length=8, choices=SeriesDiscountType.choices, default=SeriesDiscountType.ABS
     )
-    discount_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    discount_upto = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount_value = models.DecimalField(max_digits=16, decimal_places=4, default=0)
+    discount_upto = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     discount_on = models.CharField(
         max_length=8, choices=DiscountOn.choices, default=DiscountOn.BILL
     )
@@ -78,7 +78,7 @@ class Series(models.Model):
     )
     expiry_strategy_value = models.IntegerField(default=0)
     redemption_valid_after_days = models.IntegerField(default=0)
-    min_bill_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    min_bill_amount = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     max_redemptions_per_coupon = models.IntegerField(
         default=1, help_text="-1 = unlimited"
     )

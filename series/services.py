@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +34,7 @@ from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
 from audit import services as audit
 from core import errors as core_errors
-from core import flake, sql
+from core import flake, money, sql
 from core.errors import DomainError, FieldIssue
 from coupons import services as coupon_services
 from coupons.models import ActorType, Coupon, DiscountType, Duration, Origin
@@ -65,16 +65,6 @@ GENERATE_BATCH = 250_000
 
 Progress = Callable[[int, int], Any]
 
-# Minor units per currency where it is not 2 (ISO 4217).
-_ZERO_DECIMAL = frozenset(
-    {
-        *("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"),
-        *("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"),
-    }
-)
-_THREE_DECIMAL = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
-
-
 def _pool_target() -> int:
     return int(getattr(settings, "SERIES_POOL_TARGET", DEFAULT_POOL_TARGET))
 
@@ -94,22 +84,6 @@ def _invalid(path: str, message: str) -> DomainError:
 # --- money ----------------------------------------------------------------------------
 
 
-def minor_units(amount: Decimal, currency: str) -> int:
-    """A major-unit amount (Capillary's ``discountValue: 500``) in the smallest unit.
-
-    Raises ValueError when the amount has more decimals than the currency.
-    """
-    exponent = 2
-    if currency in _ZERO_DECIMAL:
-        exponent = 0
-    elif currency in _THREE_DECIMAL:
-        exponent = 3
-    scaled = Decimal(amount) * (10**exponent)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{currency} has {exponent} decimals")
-    return int(scaled.to_integral_value(ROUND_HALF_UP))
-
-
 def percent_x10(value: Decimal) -> int:
     """Capillary's ``PERC`` value (12.5 = 12.5 %) as the ledger's percent x 10."""
     scaled = Decimal(value) * 10
@@ -127,7 +101,7 @@ def series_coupon_values(series: Series, *, currency: str) -> dict[str, Any]:
     generic code is everyone's, so the limit is per customer.
     """
     percent = series.discount_type == SeriesDiscountType.PERC
-    upto = minor_units(series.discount_upto, currency)
+    upto = money.to_minor(series.discount_upto, currency)
     limit = series.max_redemptions_per_coupon
     values: dict[str, Any] = {
         "store_id": series.store_id,
@@ -137,10 +111,10 @@ def series_coupon_values(series: Series, *, currency: str) -> dict[str, Any]:
         "discount_amount": (
             percent_x10(series.discount_value)
             if percent
-            else minor_units(series.discount_value, currency)
+            else money.to_minor(series.discount_value, currency)
         ),
         "discount_max_amount": upto if percent and upto > 0 else None,
-        "minimum_order_value": minor_units(series.min_bill_amount, currency),
+        "minimum_order_value": money.to_minor(series.min_bill_amount, currency),
         "origin": Origin.GENERATED,
         "series_id": series.id,
         "pooled": True,
@@ -245,10 +219,13 @@ def _check_series(series: Series, *, currency: str, at: datetime) -> None:
             raise _invalid(
                 "discount_value", "A percentage has at most one decimal."
             ) from None
-    for path in ("discount_value", "discount_upto", "min_bill_amount"):
+    amounts = ["discount_upto", "min_bill_amount"]
+    if series.discount_type != SeriesDiscountType.PERC:  # a percent is not money
+        amounts.insert(0, "discount_value")
+    for path in amounts:
         try:
-            minor_units(getattr(series, path), currency)
-        except ValueError as exc:
+            money.to_minor(getattr(series, path), currency)
+        except money.MoneyError as exc:
             raise _invalid(path, f"Too many decimals: {exc}.") from None
     if series.is_generic:
         code = series.generic_code

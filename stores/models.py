@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.timezone import now
 
+from core import money
 from core.fields import FlakeIdField
 
 
@@ -18,7 +19,10 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"Unknown time zone {value!r}.") from exc
 
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code.")
+def currency_validator(value: str) -> None:
+    """An ISO 4217 code that the money module's currency data knows (core.money)."""
+    if not money.is_currency(value):
+        raise ValidationError("Use a three-letter ISO 4217 code.", code="invalid")
 
 
 class Store(models.Model):

@@ -16,6 +16,7 @@ from assignments.errors import Outcome
 from assignments.models import Channel
 from assignments.services import MAX_COUPON_IDS, ReceivedItem, ReceiveResult
 from core import errors as core_errors
+from core import money
 from core.errors import DomainError
 from core.serializers import (
     ListInput,
@@ -45,45 +46,6 @@ COUPON_PERSONAL_LIMIT_REACHED = 2
 COUPON_NO_STOCK = 3
 UNLIMITED_STOCK = -1
 
-# ISO 4217 minor units where they are not 2 (the smallest unit of the rest is 1/100).
-MINOR_UNITS = {
-    **dict.fromkeys(
-        [
-            "BIF",
-            "CLP",
-            "DJF",
-            "GNF",
-            "ISK",
-            "JPY",
-            "KMF",
-            "KRW",
-            "PYG",
-            "RWF",
-            "UGX",
-            "UYI",
-            "VND",
-            "VUV",
-            "XAF",
-            "XOF",
-            "XPF",
-        ],
-        0,
-    ),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-}
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-
-
-def major_units(amount: int, currency: str) -> Decimal:
-    return Decimal(amount).scaleb(-MINOR_UNITS.get(currency, 2))
-
-
-def money_text(amount: int, currency: str) -> str:
-    """``€5.00``, ``$1,250.00``, ``¥500``; a currency without a symbol: ``5.00 CHF``."""
-    number = f"{major_units(amount, currency):,.{MINOR_UNITS.get(currency, 2)}f}"
-    symbol = SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
-
 
 def _percent(coupon: Coupon) -> Decimal:
     return Decimal(coupon.discount_amount).scaleb(-1)  # percent x 10
@@ -93,7 +55,7 @@ def discount_value(coupon: Coupon, currency: str) -> float:
     if coupon.discount_type == DiscountType.PERCENT:
         return float(_percent(coupon))
     if coupon.discount_type == DiscountType.AMOUNT:
-        return float(major_units(coupon.discount_amount, currency))
+        return float(money.to_major(coupon.discount_amount, currency))
     return 0.0
 
 
@@ -102,16 +64,18 @@ def discount_text(coupon: Coupon, currency: str) -> str:
     if coupon.discount_type == DiscountType.PERCENT:
         text = f"{format(_percent(coupon).normalize(), 'f')}% off"
         if coupon.discount_max_amount is not None:
-            text += f" (up to {money_text(coupon.discount_max_amount, currency)})"
+            most = money.format_money(coupon.discount_max_amount, currency)
+            text += f" (up to {most})"
         return text
     if coupon.discount_type == DiscountType.AMOUNT:
-        return f"{money_text(coupon.discount_amount, currency)} off"
+        return f"{money.format_money(coupon.discount_amount, currency)} off"
     return "No discount"
 
 
 def prerequisite_text(coupon: Coupon, currency: str) -> str:
     if coupon.minimum_order_value > 0:
-        return f"Orders over {money_text(coupon.minimum_order_value, currency)}"
+        minimum = money.format_money(coupon.minimum_order_value, currency)
+        return f"Orders over {minimum}"
     return "No minimum"
 
 

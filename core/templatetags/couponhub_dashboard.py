@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -24,7 +23,7 @@ from django.utils.safestring import SafeString
 
 from assignments.models import Assignment
 from core import cache as shared_cache
-from core import flake
+from core import flake, money
 from core.admin import allowed_store_ids
 from coupons.models import Coupon, DiscountType, Origin, Redemption
 from series.models import Series
@@ -63,16 +62,6 @@ def _per_day(queryset, store_ids, since_id) -> dict[int, dict[date, int]]:
     for row in rows:
         counts[row["store_id"]][row["day"]] = row["n"]
     return counts
-
-
-def _money(minor: int, currency: str) -> str:
-    from series.services import minor_units
-
-    try:
-        unit = minor_units(Decimal(1), currency)
-    except ValueError:
-        unit = 100
-    return f"{Decimal(minor) / unit:,.{len(str(unit)) - 1}f} {currency}"
 
 
 def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> SafeString:
@@ -207,7 +196,9 @@ def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
                 "created": sum(lines["created"]),
                 "redeemed": sum(lines["redeemed"]),
                 "chart": svg_chart(days, lines, f"{store.name}: last {DAYS} days"),
-                "liability": _money(owed.get("amount_total") or 0, store.currency),
+                "liability": money.format_money(
+                    owed.get("amount_total") or 0, store.currency
+                ),
                 "liability_coupons": owed.get("amount_count") or 0,
                 "percent_coupons": owed.get("percent_count") or 0,
             }

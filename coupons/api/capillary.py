@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core import money
 from core.dialects.capillary_v11 import (
     CAPILLARY_V11,
     COUPON_REDEEMABLE,
@@ -56,39 +57,19 @@ MAX_COUPONS = 50
 MAX_CODES = 50
 MAX_AMOUNT = Decimal(10) ** 13
 
-# ISO 4217 minor units where they are not 2.
-_ZERO_DECIMALS = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"]
-_ZERO_DECIMALS += ["RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]
-_EXPONENTS = {
-    **dict.fromkeys(_ZERO_DECIMALS, 0),
-    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
-    **dict.fromkeys(["CLF", "UYW"], 4),
-}
 _DECIMAL_RE = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*$")
-
-
-def exponent(store: Store) -> int:
-    return _EXPONENTS.get(store.currency, 2)
 
 
 def to_minor(amount: Decimal, store: Store) -> int:
     """Major units to the smallest unit; refuses more decimals than the currency has."""
-    scaled = amount.scaleb(exponent(store))
-    if scaled != scaled.to_integral_value():
-        raise serializers.ValidationError(
-            {
-                "amount": [
-                    f"{store.currency} amounts have at most {exponent(store)} "
-                    "decimal places."
-                ]
-            }
-        )
-    return int(scaled)
+    try:
+        return money.to_minor(amount, store.currency)
+    except money.MoneyError as exc:
+        raise serializers.ValidationError({"amount": [f"{exc}."]}) from None
 
 
 def to_major(minor: int, store: Store) -> str:
-    places = exponent(store)
-    return f"{Decimal(minor).scaleb(-places):.{places}f}"
+    return money.major_text(minor, store.currency)
 
 
 def coupon_value(coupon: Coupon, store: Store) -> str:

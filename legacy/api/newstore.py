@@ -23,6 +23,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core import money
 from core.serializers import (
     IsoDateTimeField,
     ListInput,
@@ -39,7 +40,9 @@ from legacy.rules import Money, Rule
 from stores.api.dialects import NewStoreViewSet
 
 INT64 = 2**63 - 1
-MAX_AMOUNT = Decimal(10) ** 12  # major units; x100 still fits a BIGINT
+# Major units; in the smallest unit of any currency (at most 4 decimals) it still fits
+# a BIGINT.
+MAX_AMOUNT = Decimal(10) ** 12
 MAX_FILTER_CODES = 100
 CREATED = status.HTTP_201_CREATED
 CODE_FILTER = "filter[code]"
@@ -118,19 +121,16 @@ def _money(data: Any, *, positive: bool) -> Money:
             issues["amount"] = [
                 "Must be greater than 0." if positive else "Must not be negative."
             ]
-        elif value > MAX_AMOUNT:  # before quantize, which fails on huge numbers
+        elif value > MAX_AMOUNT:
             issues["amount"] = [f"Must not exceed {MAX_AMOUNT}."]
-        elif value != value.quantize(Decimal("0.01")):
-            issues["amount"] = ["At most two decimal places."]
     currency = data.get("currency")
-    if not (
-        isinstance(currency, str)
-        and len(currency) == 3
-        and currency.isascii()
-        and currency.isupper()
-        and currency.isalpha()
-    ):
+    if not money.is_currency(currency):
         issues["currency"] = ["Must be a three-letter ISO 4217 code such as USD."]
+    elif "amount" not in issues:
+        try:
+            money.to_minor(value, currency)
+        except money.MoneyError as exc:
+            issues["amount"] = [f"{exc}."]
     if issues:
         raise serializers.ValidationError(issues)
     return Money(value, currency)

@@ -28,7 +28,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import flake
+from core import flake, money
 from core.dialects.capillary import CAPILLARY_V2
 from core.errors import DomainError
 from core.serializers import (
@@ -78,13 +78,15 @@ class ChoiceField(serializers.ChoiceField):
 
 @extend_schema_field(OpenApiTypes.NUMBER)
 class AmountField(serializers.Field):
-    """A JSON number in major units, at most 2 decimals, never negative."""
+    """A JSON number in major units, never negative, with at most as many decimals as
+    any currency has; the store currency's own rule (JPY 0, EUR 2, KWD 3) is the
+    service's (``core.money``)."""
 
     default_error_messages = {
         "invalid": "Must be a number.",
         "min_value": "Cannot be negative.",
         "max_value": f"At most {MAX_AMOUNT}.",
-        "decimals": "At most 2 decimals.",
+        "decimals": f"At most {money.MAX_DECIMALS} decimals.",
     }
 
     def to_internal_value(self, data: Any) -> Decimal:
@@ -97,7 +99,7 @@ class AmountField(serializers.Field):
             self.fail("min_value")
         if value > MAX_AMOUNT:
             self.fail("max_value")
-        if value != value.quantize(Decimal("0.01")):
+        if value != value.quantize(Decimal(1).scaleb(-money.MAX_DECIMALS)):
             self.fail("decimals")
         return value
 

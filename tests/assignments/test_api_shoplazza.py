@@ -257,10 +257,11 @@ def test_a_coupon_made_through_paynow_is_received_through_shoplazza(
         ("EUR", 5.0, ("€5.00 off", "Orders over €50.00")),
         ("USD", 5.0, ("$5.00 off", "Orders over $50.00")),
         ("GBP", 5.0, ("£5.00 off", "Orders over £50.00")),
-        ("CHF", 5.0, ("5.00 CHF off", "Orders over 50.00 CHF")),
+        # No symbol of its own in English: the ISO code, spaced as CLDR says.
+        ("CHF", 5.0, ("CHF 5.00 off", "Orders over CHF 50.00")),
         # No minor unit: 500 in the smallest unit is 500 yen.
         ("JPY", 500.0, ("¥500 off", "Orders over ¥5,000")),
-        ("KWD", 0.5, ("0.500 KWD off", "Orders over 5.000 KWD")),
+        ("KWD", 0.5, ("KWD 0.500 off", "Orders over KWD 5.000")),
     ],
 )
 def test_amounts_are_in_major_units_of_the_store_currency(

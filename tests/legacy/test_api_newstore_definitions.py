@@ -595,7 +595,7 @@ def test_a_template_without_amount_omits_it(newstore):
         ),
         (
             template_body(amount={"amount": 1.005, "currency": "USD"}),
-            "amount.amount: At most two decimal places.",
+            "amount.amount: USD amounts have at most 2 decimal places.",
         ),
         (
             template_body(amount={"amount": "5", "currency": "USD"}),

@@ -236,7 +236,7 @@ def test_a_date_only_valid_till_is_the_end_of_that_day_in_store_time(capillary, 
         ({"discountType": "FLAT"}, 'discountType: "FLAT" is not one of: ABS, PERC.'),
         ({"discountValue": "500"}, "discountValue: Must be a number."),
         ({"discountValue": -1}, "discountValue: Cannot be negative."),
-        ({"discountValue": 1.005}, "discountValue: At most 2 decimals."),
+        ({"discountValue": 1.00005}, "discountValue: At most 4 decimals."),
         ({"validTillDate": "31/12/2030"}, "validTillDate: Must be a date-time"),
         ({"maxCreate": 0}, "maxCreate: Use -1 (unlimited) or at least 1."),
         ({"maxCreate": -2}, "maxCreate: Ensure this value is greater than"),
@@ -314,7 +314,8 @@ def test_jpy_amounts_have_no_decimals():
     created = api.post(SERIES_URL, body(discountValue=500), format="json")
 
     assert refused.json() == error(
-        "discount_value: Too many decimals: JPY has 0 decimals."
+        "discount_value: Too many decimals: JPY amounts have at most 0 decimal "
+        "places."
     )
     assert created.status_code == 200
     coupon = Coupon.objects.filter(series_id=created.json()["entity"]["id"]).first()

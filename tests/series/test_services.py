@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from core import money
 from core.errors import DomainError
 from coupons.models import Coupon
 from series import codegen, errors, services
@@ -37,13 +38,13 @@ def pool(series: Series) -> list[Coupon]:
     ],
 )
 def test_minor_units(amount, currency, minor):
-    assert services.minor_units(amount, currency) == minor
+    assert money.to_minor(amount, currency) == minor
 
 
 @pytest.mark.parametrize(("amount", "currency"), [("0.5", "JPY"), ("1.001", "USD")])
 def test_minor_units_refuse_what_the_currency_cannot_hold(amount, currency):
-    with pytest.raises(ValueError, match="decimals"):
-        services.minor_units(Decimal(amount), currency)
+    with pytest.raises(money.MoneyError, match="decimal places"):
+        money.to_minor(Decimal(amount), currency)
 
 
 def test_percent_is_stored_times_ten():
