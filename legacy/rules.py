@@ -29,6 +29,7 @@ MINIMUM_TOTAL = "minimal_order_total_before_discount"
 DEFINITION_KINDS = (VALID_FROM, VALID_TO, CONSUMER)
 COUPON_KINDS = (*DEFINITION_KINDS, MINIMUM_TOTAL)
 
+
 def invalid(path: str, message: str) -> DomainError:
     """A 400 for one field, worded like a serializer error."""
     return DomainError(

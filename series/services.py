@@ -65,6 +65,7 @@ GENERATE_BATCH = 250_000
 
 Progress = Callable[[int, int], Any]
 
+
 def _pool_target() -> int:
     return int(getattr(settings, "SERIES_POOL_TARGET", DEFAULT_POOL_TARGET))
 

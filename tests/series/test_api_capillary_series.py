@@ -314,8 +314,7 @@ def test_jpy_amounts_have_no_decimals():
     created = api.post(SERIES_URL, body(discountValue=500), format="json")
 
     assert refused.json() == error(
-        "discount_value: Too many decimals: JPY amounts have at most 0 decimal "
-        "places."
+        "discount_value: Too many decimals: JPY amounts have at most 0 decimal places."
     )
     assert created.status_code == 200
     coupon = Coupon.objects.filter(series_id=created.json()["entity"]["id"]).first()
