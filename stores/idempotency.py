@@ -27,6 +27,7 @@ from types import TracebackType
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from core import errors, flake, sql
@@ -68,7 +69,13 @@ class Guard:
         back instead. Raises ``DatabaseError`` when the commit fails (then nothing
         is kept)."""
         try:
-            if status >= 500 or transaction.get_rollback():
+            broken = transaction.get_rollback()
+            if broken and status < 400:
+                # Work that cannot commit must not be answered as a success.
+                raise TransactionManagementError(
+                    f"The transaction was marked for rollback; answered {status}."
+                )
+            if status >= 500 or broken:
                 transaction.set_rollback(True)
             else:
                 IdempotencyKey.objects.filter(pk=self.record_id).update(
