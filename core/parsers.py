@@ -35,8 +35,11 @@ from rest_framework.utils.json import strict_constant
 MAX_JSON_DEPTH = 64
 MAX_JSON_VALUES = 5_000
 
-# A JSON string (escapes included); what is inside never nests.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string (escapes included), whose content never nests; one left open runs to
+# the end. Possessive and never failing, so the scan is linear: a pattern that must
+# find the closing quote retries from every quote of an unclosed string (20 s for
+# 32 KB of escaped quotes).
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _EMPTY = re.compile(r"[\[{][ \t\n\r]*[\]}]")

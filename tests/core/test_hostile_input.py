@@ -341,6 +341,21 @@ def test_a_dict_field_reports_at_most_10_bad_values(key):
     }
 
 
+@pytest.mark.parametrize("dialect", ["shoplazza", "capillary-oauth"])
+def test_an_unclosed_string_of_escaped_quotes_is_scanned_in_linear_time(dialect, key):
+    # 65 brackets (so the structure is scanned) and an unclosed string of 20,000
+    # escaped quotes: a scan that looked for each string's closing quote from every
+    # quote took ~40 s on this 40 KB body.
+    body = b"[" * 65 + b'"' + b'\\"' * 20_000
+    started = time.monotonic()
+
+    response = _post(dialect, key, body)
+
+    assert response.status_code == 400
+    assert response.json() == _expected(dialect, 400, TOO_DEEP_MESSAGE)
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_malformed_json_is_a_400_in_the_dialect_body(dialect, key):
     before = _counts()
