@@ -25,6 +25,8 @@ from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
 
+from core import compact
+
 
 @dataclass(frozen=True)
 class Loader:
@@ -248,20 +250,32 @@ def fetch_one(query: Query) -> tuple | None:
 
 
 @lru_cache(maxsize=256)
-def _insert_sql(model: type[Model], rows: int, vendor: str) -> str:
-    table = connection.ops.quote_name(model._meta.db_table)
+def _written(model: type[Model], defaulted: bool) -> list[Field]:
+    """The columns an INSERT names: all, or all but the compact ids that the
+    database's sequence default fills (``core.compact``)."""
     fields = model._meta.local_concrete_fields
+    if not defaulted:
+        return list(fields)
+    return [f for f in fields if not isinstance(f, compact.CompactIdField)]
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(
+    model: type[Model], rows: int, vendor: str, defaulted: bool = False
+) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    fields = _written(model, defaulted)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * rows)
 
 
 @cache
-def _unnest_sql(model: type[Model], vendor: str) -> str | None:
+def _unnest_sql(model: type[Model], vendor: str, defaulted: bool = False) -> str | None:
     """``INSERT ... SELECT * FROM UNNEST(arrays)`` of every column, one array a
     column, as Django's PostgreSQL compiler writes it; None where that compiler
     would not use UNNEST for this model."""
-    fields = model._meta.local_concrete_fields
+    fields = _written(model, defaulted)
     if any(hasattr(field, "get_placeholder") for field in fields) or any(
         (field.target_field if field.is_relation else field).get_internal_type()
         not in connection.data_types
@@ -360,14 +374,24 @@ def _insert(objects: Sequence[Model]) -> tuple[str, list[Any]]:
     """
     model = type(objects[0])
     vendor = connection.vendor  # (the proxy's lookup is not free, per column)
-    fields = model._meta.local_concrete_fields
+    # Compact ids not given yet: PostgreSQL's column default numbers the rows (the
+    # column is left out; the instances do not learn their values); elsewhere they
+    # are allocated first, one statement for the group.
+    defaulted = False
+    if compact.compact_fields(model):
+        unset = [compact.unset(compact.value_of(obj)) for obj in objects]
+        if vendor == "postgresql" and all(unset):
+            defaulted = True
+        elif any(unset):
+            compact.fill(objects)
+    fields = _written(model, defaulted)
     columns = [_column(field, objects, vendor) for field in fields]
     if len(objects) > 1 and vendor == "postgresql":
-        unnest = _unnest_sql(model, vendor)
+        unnest = _unnest_sql(model, vendor, defaulted)
         if unnest is not None:
             return unnest, columns
     params = [value for row in zip(*columns, strict=True) for value in row]
-    return _insert_sql(model, len(objects), vendor), params
+    return _insert_sql(model, len(objects), vendor, defaulted), params
 
 
 Statement = tuple[str, Sequence[Any]]

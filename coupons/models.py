@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.compact import CompactIdField, CompactQuerySetMixin
 from core.fields import FlakeIdField, FoldedField, folded_exclusions, folded_writes
 from coupons.codes import fold_code
 
@@ -50,7 +51,7 @@ ISSUABLE = Q(pooled=True, archived_at__isnull=True, enabled=True)
 VISIBLE = Q(archived_at__isnull=True, pooled=False)
 
 
-class CouponQuerySet(models.QuerySet):
+class CouponQuerySet(CompactQuerySetMixin, models.QuerySet):
     def for_store(self, store_id: int) -> CouponQuerySet:
         return self.filter(store_id=store_id)
 
@@ -97,6 +98,8 @@ class Coupon(models.Model):
     """A redeemable code and its rules. PayNow's CouponDto is the core shape."""
 
     id = FlakeIdField()
+    # The id the Capillary dialect shows (core.compact): JSON-number and int32 safe.
+    compact_id = CompactIdField()
     # No index of its own: coupon_store_id_idx (store, id) leads with it.
     store = models.ForeignKey(
         "stores.Store", on_delete=models.CASCADE, related_name="coupons", db_index=False
@@ -305,7 +308,7 @@ class Coupon(models.Model):
         return self.archived_at is not None
 
 
-class RedemptionQuerySet(models.QuerySet):
+class RedemptionQuerySet(CompactQuerySetMixin, models.QuerySet):
     def for_store(self, store_id: int) -> RedemptionQuerySet:
         return self.filter(store_id=store_id)
 
@@ -318,6 +321,7 @@ class Redemption(models.Model):
     """One use of a coupon; rolling back frees the limits it used and keeps the row."""
 
     id = FlakeIdField()
+    compact_id = CompactIdField()
     # No index of its own on store and customer: redemption_store_id_idx and
     # redemption_customer_idx lead with them.
     store = models.ForeignKey(

@@ -4,11 +4,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.compact import CompactIdField, CompactQuerySetMixin
 from core.fields import FlakeIdField, FoldedField, folded_exclusions, folded_writes
 from customers.identifiers import fold_email, fold_email_or_none
 
 
-class CustomerQuerySet(models.QuerySet):
+class CustomerQuerySet(CompactQuerySetMixin, models.QuerySet):
     def for_store(self, store_id: int) -> CustomerQuerySet:
         return self.filter(store_id=store_id)
 
@@ -49,6 +50,8 @@ class Customer(models.Model):
     """A shop's customer. Each identifier is unique within its store when present."""
 
     id = FlakeIdField()
+    # The id the Capillary dialect shows (core.compact): JSON-number and int32 safe.
+    compact_id = CompactIdField()
     store = models.ForeignKey(
         "stores.Store", on_delete=models.CASCADE, related_name="customers"
     )

@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from assignments.models import Assignment
-from core import flake, sql
+from core import compact, flake, sql
 from core.errors import DomainError
 from core.pagination import KeysetPage
 from coupons.models import Redemption
@@ -44,14 +44,16 @@ def customer_find_query(
     mobile: str | None = None,
     external_id: str | None = None,
     customer_id: int | None = None,
+    compact_id: int | None = None,
 ) -> sql.Query | None:
     """The query of ``customer_find`` (None when no identifier is given), to run
     alone or batched with a checkout's other reads (``core.sql.fetch_batch``)."""
-    if email is mobile is external_id is customer_id is None:
+    if email is mobile is external_id is customer_id is compact_id is None:
         return None
     conditions, params = ["c.store_id = %s"], [store.id]
     for condition, given in (
         ("c.id = %s", customer_id),
+        ("c.compact_id = %s", compact_id),
         ("c.email_folded = %s", fold_email_or_none(email)),
         ("c.mobile = %s", mobile),
         ("c.external_id = %s", external_id),
@@ -75,8 +77,10 @@ def customer_find(
     mobile: str | None = None,
     external_id: str | None = None,
     customer_id: int | None = None,
+    compact_id: int | None = None,
 ) -> Customer | None:
-    """The one customer matching every identifier given, or None.
+    """The one customer matching every identifier given, or None (``customer_id``
+    is the flake id, ``compact_id`` the one the Capillary dialect shows).
 
     Matches as ``CustomerQuerySet.by_identifier`` does (the email folded),
     in hand-written SQL (``core.sql``): every Capillary issue and redeem starts here.
@@ -87,6 +91,7 @@ def customer_find(
         mobile=mobile,
         external_id=external_id,
         customer_id=customer_id,
+        compact_id=compact_id,
     )
     row = None if query is None else sql.fetch_one(query)
     return None if row is None else row[0]
@@ -157,7 +162,8 @@ def customer_coupon_holdings(
     query for the rows and one for every redemption on it, whatever their number.
 
     - ``since``/``before``: issued, or redeemed by the customer, in ``[since, before)``.
-    - ``series_id``: from that series (``series_not_found`` when the store has none).
+    - ``series_id``: from that series, by its flake or compact id
+      (``series_not_found`` when the store has none).
     - ``redeemable_at`` (an outlet code): redeemable at that outlet now. Every outlet
       of the store honours every coupon (there are no per-outlet restrictions), so
       these are the enabled, not-expired coupons, and none at all when the outlet is
@@ -166,11 +172,15 @@ def customer_coupon_holdings(
       API key) sorts as the largest, and the assignment id breaks ties.
     """
     at = at or timezone.now()
-    if (
-        series_id is not None
-        and not Series.objects.for_store(store.id).filter(id=series_id).exists()
-    ):
-        raise DomainError(SERIES_NOT_FOUND, "Coupon series not found.")
+    if series_id is not None:
+        series_id = (
+            Series.objects.for_store(store.id)
+            .filter(compact.lookup(series_id))
+            .values_list("id", flat=True)
+            .first()
+        )
+        if series_id is None:
+            raise DomainError(SERIES_NOT_FOUND, "Coupon series not found.")
     outlet = None
     if redeemable_at is not None:
         outlet = Outlet.objects.filter(store_id=store.id, code=redeemable_at).first()
@@ -178,9 +188,14 @@ def customer_coupon_holdings(
             raise DomainError(OUTLET_NOT_FOUND, "No store (outlet) has this code.")
     redemptions = Redemption.objects.for_store(store.id).counting()
     held = redemptions.filter(customer_id=customer.id, coupon_id=OuterRef("coupon_id"))
+    # A coupon received twice (Shoplazza) is listed once: its first assignment.
+    earlier = Assignment.objects.filter(
+        customer_id=customer.id, coupon_id=OuterRef("coupon_id"), id__lt=OuterRef("id")
+    )
     qs = (
         Assignment.objects.for_store(store.id)
         .filter(customer_id=customer.id, coupon__archived_at__isnull=True)
+        .filter(~Exists(earlier))
         .annotate(effective_valid_till=Coalesce("valid_till", "coupon__expires_at"))
     )
     not_expired = Q(effective_valid_till__isnull=True) | Q(effective_valid_till__gt=at)

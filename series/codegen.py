@@ -181,7 +181,8 @@ def _insert_postgresql(
     fields = [
         field
         for field in Coupon._meta.concrete_fields
-        if field.attname not in ("id", "code", "code_folded")
+        # compact_id: the column's sequence default numbers each row.
+        if field.attname not in ("id", "code", "code_folded", "compact_id")
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)

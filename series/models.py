@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.compact import CompactIdField, CompactQuerySetMixin
 from core.fields import FlakeIdField
 
 UNLIMITED = -1
@@ -31,7 +32,7 @@ class CodeFormat(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded codes"
 
 
-class SeriesQuerySet(models.QuerySet):
+class SeriesQuerySet(CompactQuerySetMixin, models.QuerySet):
     def for_store(self, store_id: int) -> SeriesQuerySet:
         return self.filter(store_id=store_id)
 
@@ -40,6 +41,8 @@ class Series(models.Model):
     """A campaign that generates unique codes into a pool and issues them."""
 
     id = FlakeIdField()
+    # The id the Capillary dialect shows (core.compact): JSON-number and int32 safe.
+    compact_id = CompactIdField()
     store = models.ForeignKey(
         "stores.Store", on_delete=models.CASCADE, related_name="series"
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from core import flake, sql
+from core import compact, flake, sql
 from coupons.models import Coupon, Redemption
 from series.models import CodeFormat, Series
 from stores.models import Store
@@ -15,12 +15,32 @@ def series_queryset(*, store: Store) -> QuerySet[Series]:
 
 
 def series_by_ids(*, store: Store, ids: list[int]) -> list[Series]:
-    """The store's series with these ids, in the order asked; unknown ids are left
-    out (another store's series too). One query."""
+    """The store's series with these ids (compact ids, or flake ids as the Capillary
+    dialect showed them before), in the order asked; unknown ids are left out
+    (another store's series too). One query."""
     valid = [value for value in ids if 0 < value <= flake.MAX_ID]
-    rows = series_queryset(store=store).filter(id__in=valid)
-    found = {series.id: series for series in rows}
-    return [found[value] for value in dict.fromkeys(valid) if value in found]
+    small = [value for value in valid if compact.is_compact(value)]
+    large = [value for value in valid if not compact.is_compact(value)]
+    rows = series_queryset(store=store).filter(
+        Q(compact_id__in=small) | Q(id__in=large)
+    )
+    found = {}
+    for series in rows:
+        found[series.id] = found[series.compact_id] = series
+    return list({found[v].id: found[v] for v in valid if v in found}.values())
+
+
+def series_flake_id(*, store: Store, series_id: int) -> int | None:
+    """The flake id of the store's series with this id (compact: one query; a flake
+    id is returned as given, the issue checks it)."""
+    if not compact.is_compact(series_id):
+        return series_id
+    return (
+        series_queryset(store=store)
+        .filter(compact_id=series_id)
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def latest_redemption_query(*, series_id: int) -> sql.Query:

@@ -720,14 +720,15 @@ class _Grant:
 
 @dataclass(frozen=True)
 class _Taken:
-    coupons: list[Coupon]  # in id order; only id, store_id, code, series_id loaded
+    # In id order; only id, compact_id, store_id, code, series_id loaded.
+    coupons: list[Coupon]
     # Codes still pooled after this take, counted up to the low mark (None: not
     # counted this time).
     pool_left: int | None
 
 
 # Model.from_db takes a subset of the fields in the model's order.
-_CLAIMED = ["id", "store_id", "code", "series_id"]
+_CLAIMED = ["id", "compact_id", "store_id", "code", "series_id"]
 
 
 def _claim(
@@ -759,7 +760,8 @@ def _claim(
         + sql.for_update(skip_locked=True)
         + f") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = {holder} "
         "WHERE id IN (SELECT id FROM claimed) "
-        "RETURNING id, store_id, code, series_id, CASE WHEN %s OR id %% 8 = 0 THEN "
+        "RETURNING id, compact_id, store_id, code, series_id, "
+        "CASE WHEN %s OR id %% 8 = 0 THEN "
         f"({pool_count}) END",
         [
             *pool_params,
@@ -770,15 +772,15 @@ def _claim(
             count >= 8,
             *pool_count_params,
         ],
-        (sql.Columns(5),),
+        (sql.Columns(6),),
     )
 
 
 def _claimed(rows: list[tuple]) -> _Taken:
     values = sorted(row for (row,) in rows)
-    coupons = [Coupon.from_db(connection.alias, _CLAIMED, row[:4]) for row in values]
+    coupons = [Coupon.from_db(connection.alias, _CLAIMED, row[:5]) for row in values]
     # The count saw the pool before this claim (one snapshot on PostgreSQL).
-    pooled = next((row[4] for row in values if row[4] is not None), None)
+    pooled = next((row[5] for row in values if row[5] is not None), None)
     return _Taken(
         coupons=coupons,
         pool_left=None if pooled is None else max(pooled - len(values), 0),

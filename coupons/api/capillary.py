@@ -24,7 +24,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import money
+from core import compact, money
 from core.dialects.capillary_v11 import (
     CAPILLARY_V11,
     COUPON_REDEEMABLE,
@@ -407,7 +407,7 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         coupon = redemption.coupon
         rendered.update(
             code=coupon.code,
-            redemption_id=str(redemption.id),
+            redemption_id=str(compact.known(redemption)),
             discount_code=coupon.series.discount_code if coupon.series_id else None,
             discount_type=discount_type(coupon),
             discount_value=to_major(redemption.discount_amount, store),
@@ -522,7 +522,7 @@ class CouponIsRedeemableViewSet(CapillaryV11ViewSet):
 def _coupon_details(coupon: Coupon, store: Store) -> dict[str, Any]:
     series = coupon.series
     return {
-        "series_id": None if series is None else str(series.id),
+        "series_id": None if series is None else str(series.compact_id),
         "series_name": None if series is None else series.description,
         "discount_code": None if series is None else series.discount_code,
         "discount_type": discount_type(coupon),

@@ -2,6 +2,10 @@
 
 Also the v1.1 customer identifiers (``mobile``, ``email``, ``external_id``, ``id``)
 that the coupon endpoints of the dialect (redeem, isredeemable) take as well.
+
+Ids shown are the rows' compact ids (``core.compact``), as strings the way the seed
+writes them; an ``id`` or ``series_id`` given may be a compact id or, as the dialect
+showed before, a flake id.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import flake
+from core import compact, flake
 from core.dialects.capillary_v11 import CAPILLARY_V11, COUPONS_RETRIEVED, SUCCESS
 from core.errors import DomainError
-from core.serializers import IdStringField, MillisDateTimeField
+from core.serializers import MillisDateTimeField
 from core.timefmt import local_seconds
 from customers import selectors
 from customers.models import Customer
@@ -168,12 +172,16 @@ ORDER_BY = {
 
 
 def identifiers_of(data: dict[str, Any]) -> dict[str, Any]:
-    """``customer_find`` keyword arguments from validated identifiers."""
+    """``customer_find`` keyword arguments from validated identifiers (``id``: a
+    compact id, or a flake id)."""
+    given = data.get("id")
+    small = given is not None and compact.is_compact(given)
     return {
         "mobile": data.get("mobile"),
         "email": data.get("email"),
         "external_id": data.get("external_id"),
-        "customer_id": data.get("id"),
+        "customer_id": None if small else given,
+        "compact_id": given if small else None,
     }
 
 
@@ -203,6 +211,49 @@ class V11Outlet(serializers.Serializer):
     name = serializers.CharField()
 
 
+@extend_schema_field(V11Outlet)
+class PlaceField(serializers.Field):
+    """Output only: where it happened, the outlet's ``{code, name}``, or the store's
+    own code and name when no outlet was involved (never null; context ``store``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        # (DRF renders a None attribute as null without asking the field.)
+        outlet = super().get_attribute(instance)
+        return outlet if outlet is not None else self.context["store"]
+
+    def to_representation(self, place: Any) -> dict[str, str]:
+        return {"code": place.code, "name": place.name}
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CompactIdString(serializers.Field):
+    """Output only: a row's compact id as a string (``"163267982"``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BlankForNull(serializers.CharField):
+    """Output only: a string, ``""`` where the value is missing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        return "" if value is None else value
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class LocalSecondsField(serializers.Field):
     """Output only: ``2019-12-31 23:59:59`` in the store's time zone (context)."""
@@ -211,15 +262,23 @@ class LocalSecondsField(serializers.Field):
         kwargs["read_only"] = True
         super().__init__(**kwargs)
 
-    def to_representation(self, value: datetime | None) -> str | None:
+    def get_attribute(self, instance: Any) -> Any:
+        # Never expires: an empty string (the seed's objects are never null). DRF
+        # renders a None attribute as null without asking the field.
+        value = super().get_attribute(instance)
+        return "" if value is None else value
+
+    def to_representation(self, value: datetime | str) -> str:
+        if value == "":
+            return ""
         return local_seconds(value, self.context["timezone"])
 
 
 class V11Redemption(serializers.Serializer):
-    id = IdStringField()
+    id = CompactIdString(source="compact_id")
     date = MillisDateTimeField(source="created_at")
     transaction_number = serializers.CharField(allow_null=True)
-    redeemed_at = V11Outlet(source="outlet", allow_null=True)
+    redeemed_at = PlaceField(source="outlet")
 
 
 class V11RedemptionList(serializers.Serializer):
@@ -242,7 +301,7 @@ def _series(holding: Any) -> Any:
 class V11CustomerCoupon(serializers.Serializer):
     """One coupon of the customer (an assignment), in the seed's field order."""
 
-    id = IdStringField(source="coupon_id")
+    id = CompactIdString(source="coupon.compact_id")
     series_id = serializers.SerializerMethodField()
     series_name = serializers.SerializerMethodField()
     redemption_count = serializers.SerializerMethodField()
@@ -250,20 +309,20 @@ class V11CustomerCoupon(serializers.Serializer):
     valid_till = LocalSecondsField(source="effective_valid_till")
     code = serializers.CharField(source="coupon.code")
     transaction_number = serializers.CharField(allow_null=True)
-    issued_at = V11Outlet(source="outlet", allow_null=True)
+    issued_at = PlaceField(source="outlet")
     purpose = serializers.CharField()
     custom_properties = serializers.SerializerMethodField()
     redemptions = V11RedemptionList(source="coupon")
 
     @extend_schema_field(OpenApiTypes.STR)
-    def get_series_id(self, holding: Any) -> str | None:
+    def get_series_id(self, holding: Any) -> str:
         series = _series(holding)
-        return None if series is None else str(series.id)
+        return "" if series is None else str(series.compact_id)
 
     @extend_schema_field(OpenApiTypes.STR)
-    def get_series_name(self, holding: Any) -> str | None:
+    def get_series_name(self, holding: Any) -> str:
         series = _series(holding)
-        return None if series is None else series.description
+        return "" if series is None else series.description
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_redemption_count(self, holding: Any) -> int:
@@ -293,10 +352,10 @@ class V11CustomerCouponList(serializers.Serializer):
 class V11Customer(serializers.Serializer):
     firstname = serializers.CharField(source="customer.first_name")
     lastname = serializers.CharField(source="customer.last_name")
-    email = serializers.CharField(source="customer.email", allow_null=True)
+    email = BlankForNull(source="customer.email")
     external_id = serializers.CharField(source="customer.external_id", allow_null=True)
-    mobile = serializers.CharField(source="customer.mobile", allow_null=True)
-    id = IdStringField(source="customer.id")
+    mobile = BlankForNull(source="customer.mobile")
+    id = CompactIdString(source="customer.compact_id")
     coupons = V11CustomerCouponList(source="*")
     item_status = V11Status()
 
@@ -426,9 +485,8 @@ class CustomerCouponsViewSet(CapillaryV11ViewSet):
                 },
             }
         }
-        return Response(
-            V11CustomerCouponsResponse(body, context={"timezone": store.timezone}).data
-        )
+        context = {"timezone": store.timezone, "store": store}
+        return Response(V11CustomerCouponsResponse(body, context=context).data)
 
     def _failure(self, data: dict[str, Any], reason: str) -> Response:
         status, overall = CAPILLARY_V11.overall([False])
@@ -446,5 +504,5 @@ def customer_profile(customer: Customer) -> dict[str, str | None]:
         "mobile": customer.mobile,
         "email": customer.email,
         "external_id": customer.external_id,
-        "id": str(customer.id),
+        "id": str(customer.compact_id),
     }

@@ -2,7 +2,10 @@
 
 ``POST /v2/coupon/series`` (a ``CouponSeriesV2`` body, wrapped or bare),
 ``GET /v2/coupon/series?ids=1,2`` and ``POST /v2/coupon/issue/multiple``. Field names,
-types and formats are Capillary's; IDs are JSON numbers. Errors are
+types and formats are Capillary's; IDs are JSON numbers: the rows' compact ids
+(``core.compact``: int32 while row counts allow, never above 2^53-1), never a
+flake id. A series or customer id given back may be either (flake ids as shown
+before). Errors are
 ``{"errors": [{"status": false, "code": N, "message": "..."}]}`` (HTTP 400, 401 for
 auth) from the one table in ``core/dialects/capillary.py``; a partial success is a
 200 whose ``errors`` list comes from the same table.
@@ -28,7 +31,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import flake, money
+from core import compact, flake, money
 from core.dialects.capillary import CAPILLARY_V2
 from core.errors import DomainError
 from core.serializers import (
@@ -371,8 +374,9 @@ class EmptyListField(_Constant):
 class CapillaryV2Series(serializers.Serializer):
     """A coupon series as Capillary's v2 series endpoints show it."""
 
-    id = serializers.IntegerField()
-    orgId = serializers.IntegerField(source="store_id")
+    id = serializers.IntegerField(source="compact_id")
+    # A store is not a Capillary org, and its flake id is no safe JSON number.
+    orgId = ZeroField()
     description = serializers.CharField()
     discountCode = serializers.SerializerMethodField()
     info = serializers.CharField(source="description")
@@ -429,7 +433,7 @@ class CapillaryV2CouponConfig(SharedFieldsOutput):
     customPropertyMap = serializers.DictField(
         source="custom_properties", child=serializers.CharField()
     )
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(source="compact_id")
     description = serializers.CharField()
     discountCode = serializers.SerializerMethodField()
     info = serializers.CharField(source="description")
@@ -491,7 +495,7 @@ class CapillaryV2Profile(SharedFieldsOutput):
     allFields = EmptyObjectField()
     identifiers = serializers.SerializerMethodField()
     commChannels = EmptyListField()
-    userId = serializers.IntegerField(source="id")
+    userId = serializers.IntegerField(source="compact_id")
     accountId = BlankField()
     autoUpdateTime = serializers.SerializerMethodField()
     identifiersAll = serializers.SerializerMethodField()
@@ -514,7 +518,7 @@ class CapillaryV2Profile(SharedFieldsOutput):
 
 
 class CapillaryV2Customer(SharedFieldsOutput):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(source="compact_id")
     profiles = serializers.SerializerMethodField()
 
     @extend_schema_field(CapillaryV2Profile(many=True))
@@ -524,7 +528,7 @@ class CapillaryV2Customer(SharedFieldsOutput):
 
 class CapillaryV2IssuedCoupon(SharedFieldsOutput):
     code = serializers.CharField()
-    couponId = serializers.IntegerField(source="id")
+    couponId = serializers.IntegerField(source="compact_id")
 
 
 class CapillaryV2ErrorItem(serializers.Serializer):
@@ -622,7 +626,7 @@ class SeriesViewSet(CapillaryV2ViewSet):
         found = selectors.series_by_ids(store=self.store, ids=ids)
         if not found:
             raise DomainError(errors.SERIES_NOT_FOUND, "Coupon series not found.")
-        known = {series.id for series in found}
+        known = {key for series in found for key in (series.id, series.compact_id)}
         warnings = [
             {
                 **CAPILLARY_V2.item(errors.SERIES_NOT_FOUND),
@@ -699,18 +703,26 @@ class IssueViewSet(CapillaryV2ViewSet):
     def multiple(self, request):
         data = validated(CapillaryV2IssueMultipleInput(data=request.data))
         ref = data.get("customer") or {}
+        given = ref.get("id")
+        small = given is not None and compact.is_compact(given)
         customer = customer_find_query(
             store=self.store,
             mobile=ref.get("mobile"),
             email=ref.get("email"),
             external_id=ref.get("externalId"),
-            customer_id=ref.get("id"),
+            customer_id=None if small else given,
+            compact_id=given if small else None,
         )
+        series_id = data.get("seriesId")
+        if series_id is not None:
+            # 0 (no series) when no series of the store has this compact id.
+            series_id = selectors.series_flake_id(store=self.store, series_id=series_id)
+            series_id = 0 if series_id is None else series_id
         count = data.get("count")
         metadata = data.get("metadata") or {}
         outcome = services.series_issue(
             store=self.store,
-            series_id=data.get("seriesId"),
+            series_id=series_id,
             customer=customer,
             count=1 if count is None else count,
             api_key=request.auth,

@@ -121,7 +121,7 @@ def profile(customer) -> dict:
         "mobile": customer.mobile,
         "email": customer.email,
         "external_id": customer.external_id,
-        "id": str(customer.id),
+        "id": str(customer.compact_id),
     }
 
 
@@ -200,7 +200,7 @@ def test_redeem_records_outlet_transaction_and_discount(
                         "code": "UZHYF",
                         "customer": profile(customer),
                         "transaction": {"number": "TXN-1", "amount": "50.00"},
-                        "redemption_id": str(redemption.id),
+                        "redemption_id": str(redemption.compact_id),
                         "discount_code": "SUMMER10",
                         "discount_type": "PERC",
                         "discount_value": "5.00",
@@ -828,7 +828,7 @@ def test_details_add_the_coupon_details(api, store, customer, details):
     items = checked(api, mobile=customer.mobile, code="DETAIL,NOPE", details=details)
     assert items[0]["coupon_value"] == "12.5"
     assert items[0]["coupon_details"] == {
-        "series_id": str(series.id),
+        "series_id": str(series.compact_id),
         "series_name": "Gold",
         "discount_code": "GOLD1",
         "discount_type": "PERC",

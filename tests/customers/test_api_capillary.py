@@ -192,12 +192,12 @@ def test_seed_example_shape_types_and_formats(api, store, customer):
                         "email": "tom@example.com",
                         "external_id": None,
                         "mobile": "9988776655",
-                        "id": str(customer.id),
+                        "id": str(customer.compact_id),
                         "coupons": {
                             "coupon": [
                                 {
-                                    "id": str(coupon.id),
-                                    "series_id": str(series.id),
+                                    "id": str(coupon.compact_id),
+                                    "series_id": str(series.compact_id),
                                     "series_name": "Spin_The_Wheel",
                                     "redemption_count": 1,
                                     "created_date": "2019-07-29T16:13:14.000Z",
@@ -221,7 +221,7 @@ def test_seed_example_shape_types_and_formats(api, store, customer):
                                     "redemptions": {
                                         "redemption": [
                                             {
-                                                "id": str(redemption.id),
+                                                "id": str(redemption.compact_id),
                                                 "date": "2021-05-17T19:07:54.000Z",
                                                 "transaction_number": "TXN12345",
                                                 "redeemed_at": {
@@ -251,17 +251,19 @@ def test_customer_without_coupons_is_an_empty_success(api, customer):
     assert item["item_status"] == RETRIEVED
 
 
-def test_coupon_without_series_outlet_or_expiry_renders_nulls(api, store, customer):
+def test_coupon_without_series_outlet_or_expiry_renders_strings_not_nulls(
+    api, store, customer
+):
     coupon = CouponFactory(store=store, code="PLAIN")
     hold(customer, coupon=coupon, transaction_number="T-1", purpose="welcome")
 
     (rendered,) = coupons_of(ok(api, mobile=customer.mobile))
 
     assert list(rendered) == COUPON_KEYS
-    assert rendered["series_id"] is None
-    assert rendered["series_name"] is None
-    assert rendered["valid_till"] is None
-    assert rendered["issued_at"] is None
+    assert rendered["series_id"] == ""
+    assert rendered["series_name"] == ""
+    assert rendered["valid_till"] == ""
+    assert rendered["issued_at"] == {"code": store.code, "name": store.name}
     assert rendered["transaction_number"] == "T-1"
     assert rendered["purpose"] == "welcome"
     assert rendered["custom_properties"] == {"custom_property": []}
@@ -297,7 +299,7 @@ def test_series_of_the_coupon_is_used_when_the_assignment_has_none(
     series = SeriesFactory(store=store, description="From coupon")
     hold(customer, coupon=CouponFactory(store=store, series=series))
     (rendered,) = coupons_of(ok(api, mobile=customer.mobile))
-    assert rendered["series_id"] == str(series.id)
+    assert rendered["series_id"] == str(series.compact_id)
     assert rendered["series_name"] == "From coupon"
 
 
@@ -319,10 +321,14 @@ def test_only_this_customers_live_redemptions_are_listed_and_counted(
 
     assert rendered["redemption_count"] == 2
     assert [r["id"] for r in rendered["redemptions"]["redemption"]] == [
-        str(mine.id),
-        str(later.id),
+        str(mine.compact_id),
+        str(later.compact_id),
     ]
-    assert rendered["redemptions"]["redemption"][0]["redeemed_at"] is None
+    # No outlet: the store's own code and name (DESIGN.md, Capillary v1.1).
+    assert rendered["redemptions"]["redemption"][0]["redeemed_at"] == {
+        "code": store.code,
+        "name": store.name,
+    }
 
 
 def test_archived_coupons_are_not_listed(api, store, customer):

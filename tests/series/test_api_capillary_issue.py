@@ -98,7 +98,7 @@ def expected_customer(customer) -> dict:
         if value
     ]
     return {
-        "id": customer.id,
+        "id": customer.compact_id,
         "profiles": [
             {
                 "firstName": customer.first_name,
@@ -107,7 +107,7 @@ def expected_customer(customer) -> dict:
                 "allFields": {},
                 "identifiers": identifiers,
                 "commChannels": [],
-                "userId": customer.id,
+                "userId": customer.compact_id,
                 "accountId": "",
                 "autoUpdateTime": customer.updated_at.astimezone(UTC).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
@@ -122,7 +122,7 @@ def expected_config(series: Series, *, issued_at: datetime, redeemed_at=None) ->
     series.refresh_from_db()
     return {
         "customPropertyMap": series.custom_properties,
-        "id": series.id,
+        "id": series.compact_id,
         "description": series.description,
         "discountCode": series.discount_code or "NO_VALUE",
         "info": series.description,
@@ -170,7 +170,9 @@ def test_issue_two_codes_answers_the_seed_body(capillary, store, customer, till)
     rows = assigned(series, customer)
     assert len(rows) == 2
     assert body == {
-        "coupons": [{"code": a.coupon.code, "couponId": a.coupon.id} for a in rows],
+        "coupons": [
+            {"code": a.coupon.code, "couponId": a.coupon.compact_id} for a in rows
+        ],
         "couponConfig": expected_config(series, issued_at=rows[0].created_at),
         "totalCount": 2,
         "failureCount": 0,
@@ -236,7 +238,7 @@ def test_the_customer_is_found_by_any_identifier(capillary, store, ref, field):
     response = issue(capillary, series, ref or {"id": customer.id}, count=1)
 
     assert response.status_code == 200
-    assert response.json()["customer"]["id"] == customer.id
+    assert response.json()["customer"]["id"] == customer.compact_id
     assert len(assigned(series, customer)) == 1
 
 
@@ -417,7 +419,7 @@ def test_a_generic_series_always_gives_its_code(capillary, store, customer):
     for response in (first, second):
         assert response.status_code == 200
         body = response.json()
-        assert body["coupons"] == [{"code": "DECATH10", "couponId": coupon.id}]
+        assert body["coupons"] == [{"code": "DECATH10", "couponId": coupon.compact_id}]
         assert (body["totalCount"], body["failureCount"], body["successCount"]) == (
             1,
             0,
@@ -438,7 +440,7 @@ def test_a_generic_series_gives_its_code_once_per_request(capillary, store, cust
     assert response.status_code == 200
     body = response.json()
     assert body["coupons"] == [
-        {"code": "DECATH10", "couponId": Coupon.objects.get(series=series).id}
+        {"code": "DECATH10", "couponId": Coupon.objects.get(series=series).compact_id}
     ]
     assert (body["totalCount"], body["failureCount"], body["successCount"]) == (3, 2, 1)
     assert body["errors"] == [
@@ -488,7 +490,9 @@ def test_one_per_customer_issues_one_with_5004(capillary, store, customer):
     rows = assigned(series)
     body = response.json()
     assert body == {
-        "coupons": [{"code": rows[0].coupon.code, "couponId": rows[0].coupon.id}],
+        "coupons": [
+            {"code": rows[0].coupon.code, "couponId": rows[0].coupon.compact_id}
+        ],
         "couponConfig": expected_config(series, issued_at=rows[0].created_at),
         "totalCount": 2,
         "failureCount": 1,
@@ -958,12 +962,13 @@ def test_issue_from_a_dry_pool_costs_a_constant_number_of_queries(
     # auth key; a first attempt without the series lock that finds the pool dry
     # (savepoint, the reads, rollback to and release of the savepoint); the issue
     # again under the lock: savepoint, the locked reads, a claim, the generation, a
-    # second claim, the writes, release. Generation is one INSERT OR IGNORE on
-    # SQLite; on PostgreSQL: create the temporary staging table if missing, COPY
-    # into it, one INSERT ... SELECT in a savepoint (a collision is unlikely in this
+    # second claim, the writes, release. Generation is, on SQLite, the allocation of
+    # the codes' compact ids (core.compact) and one INSERT OR IGNORE; on
+    # PostgreSQL: create the temporary staging table if missing, COPY into it, one
+    # INSERT ... SELECT in a savepoint (a collision is unlikely in this
     # space), empty it.
     vendor = connection.vendor
-    generation = {"sqlite": 1, "postgresql": 6}[vendor]
+    generation = {"sqlite": 2, "postgresql": 6}[vendor]
     first = 3 + _READS[vendor]
     locked = 2 + _LOCKED_READS[vendor] + 2 + generation + _WRITES[vendor]
     with django_assert_num_queries(1 + first + locked):

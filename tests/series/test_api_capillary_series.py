@@ -78,8 +78,8 @@ def error(message: str, code: int = 400) -> dict:
 def rendered(series: Series, tz: str = "UTC") -> dict:
     zone = ZoneInfo(tz)
     return {
-        "id": series.id,
-        "orgId": series.store_id,
+        "id": series.compact_id,
+        "orgId": 0,
         "description": series.description,
         "discountCode": series.discount_code or "NO_VALUE",
         "info": series.description,
@@ -173,7 +173,7 @@ def test_create_defaults(capillary, store):
     assert entity["redemptionPerCouponMaxLimit"] == 1
     assert (entity["alphaNumeric"], entity["randomCodeLength"]) == (True, 8)
     assert entity["discountOn"] == "BILL"
-    coupon = Coupon.objects.filter(series_id=entity["id"]).first()
+    coupon = Coupon.objects.filter(series__compact_id=entity["id"]).first()
     assert (coupon.discount_type, coupon.discount_amount) == (DiscountType.PERCENT, 125)
     assert coupon.discount_max_amount == 2000
 
@@ -317,7 +317,9 @@ def test_jpy_amounts_have_no_decimals():
         "discount_value: Too many decimals: JPY amounts have at most 0 decimal places."
     )
     assert created.status_code == 200
-    coupon = Coupon.objects.filter(series_id=created.json()["entity"]["id"]).first()
+    coupon = Coupon.objects.filter(
+        series__compact_id=created.json()["entity"]["id"]
+    ).first()
     assert coupon.discount_amount == 500
 
 
@@ -396,7 +398,7 @@ def test_unknown_ids_are_warnings(capillary, store):
 
     assert response.status_code == 200
     body_ = response.json()
-    assert [item["id"] for item in body_["entity"]] == [series.id]
+    assert [item["id"] for item in body_["entity"]] == [series.compact_id]
     assert body_["warnings"] == [
         {
             "status": False,
