@@ -10,7 +10,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from stores.auth import capillary_token_for
-from stores.scopes import COUPONS_READ
+from stores.scopes import COUPONS_READ, PRICE_RULES
 from stores.services import md5_hex
 from tests.factories import (
     ApiKeyFactory,
@@ -241,6 +241,79 @@ def test_seed_example_shape_types_and_formats(api, store, customer):
         }
     }
     assert holding.coupon_id == coupon.id
+
+
+def test_a_coupon_made_by_hand_and_received_twice_is_listed_once_without_nulls(
+    api, store, customer
+):
+    # DESIGN.md, Capillary v1.1: the seed's objects are never null; no series gives
+    # empty series fields, no expiry an empty valid_till, no outlet the store itself.
+    coupon = CouponFactory(store=store, code="TWICE", expires_at=None)
+    shoplazza = APIClient()
+    shoplazza.credentials(
+        HTTP_ACCESS_TOKEN=ApiKeyFactory(store=store, scopes=[PRICE_RULES]).token
+    )
+    for _ in range(2):
+        received = shoplazza.post(
+            "/openapi/2022-01/coupons/receive",
+            {"customer_id": str(customer.id), "coupon_ids": [str(coupon.id)]},
+            format="json",
+        )
+        assert received.json()["items"][0]["status"] == 1
+    assert customer.assignments.count() == 2
+
+    response = get(api, mobile=customer.mobile)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "response": {
+            "pagination": {"limit": "100", "offset": "0", "total": 1},
+            "status": OK,
+            "customers": {
+                "customer": [
+                    {
+                        "firstname": "Tom",
+                        "lastname": "Sawyer",
+                        "email": "tom@example.com",
+                        "external_id": None,
+                        "mobile": "9988776655",
+                        "id": str(customer.compact_id),
+                        "coupons": {
+                            "coupon": [
+                                {
+                                    "id": str(coupon.compact_id),
+                                    "series_id": "",
+                                    "series_name": "",
+                                    "redemption_count": 0,
+                                    "created_date": "2025-06-15T12:00:00.000Z",
+                                    "valid_till": "",
+                                    "code": "TWICE",
+                                    "transaction_number": None,
+                                    "issued_at": {
+                                        "code": store.code,
+                                        "name": store.name,
+                                    },
+                                    "purpose": "",
+                                    "custom_properties": {"custom_property": []},
+                                    "redemptions": {"redemption": []},
+                                }
+                            ]
+                        },
+                        "item_status": RETRIEVED,
+                    }
+                ]
+            },
+        }
+    }
+
+
+def test_a_customer_without_email_or_mobile_shows_empty_strings(api, store):
+    bare = CustomerFactory(store=store, email=None, mobile=None, external_id="E-1")
+
+    (item,) = ok(api, external_id="E-1")["response"]["customers"]["customer"]
+
+    assert (item["email"], item["mobile"], item["external_id"]) == ("", "", "E-1")
+    assert item["id"] == str(bare.compact_id)
 
 
 def test_customer_without_coupons_is_an_empty_success(api, customer):

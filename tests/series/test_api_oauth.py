@@ -51,7 +51,7 @@ def test_the_token_authenticates_v2_calls_for_300_seconds(client, store, api_key
         late = api.get(f"{SERIES_URL}?ids={series.id}")
 
     assert ok.status_code == 200
-    assert ok.json()["entity"][0]["id"] == series.id
+    assert ok.json()["entity"][0]["id"] == series.compact_id
     assert late.status_code == 401
 
 
