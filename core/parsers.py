@@ -29,7 +29,7 @@ from itertools import accumulate
 from typing import Any
 
 from django.conf import settings
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions, negotiation, parsers
 from rest_framework.utils.json import strict_constant
 
 MAX_JSON_DEPTH = 64
@@ -111,3 +111,27 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=parse_constant)
         except ValueError as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json``, ``text/json`` or any ``application/*+json`` (RFC 6839
+    structured syntax suffix), whatever the parameters: the request media types
+    PayNow's OpenAPI document lists for its bodies."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media_type.partition("/")
+    return (main, sub) in (("application", "json"), ("text", "json")) or (
+        main == "application" and sub.endswith("+json") and len(sub) > len("+json")
+    )
+
+
+class JSONNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's negotiation, with every JSON media type read by the JSON parser: DRF
+    matches a parser's one media type exactly, so ``text/json`` and
+    ``application/merge-patch+json`` bodies were refused with a 415."""
+
+    def select_parser(self, request, parsers):
+        if is_json_media_type(request.content_type or ""):
+            for parser in parsers:
+                if isinstance(parser, JSONParser):
+                    return parser
+        return super().select_parser(request, parsers)

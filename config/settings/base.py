@@ -163,6 +163,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # DRF's JSON parser bounded in size and nesting depth (core/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    # application/json, text/json and application/*+json all reach that parser.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.parsers.JSONNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [],
     "EXCEPTION_HANDLER": "core.dialects.exception_handler",

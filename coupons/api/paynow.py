@@ -74,6 +74,10 @@ class CouponInput(serializers.Serializer):
     duration_in_months = StrictIntegerField(
         required=False, allow_null=True, min_value=1, max_value=1200
     )
+    # PayNow's 2026 name for duration_in_months; either spelling is accepted.
+    duration_in_intervals = StrictIntegerField(
+        required=False, allow_null=True, min_value=1, max_value=1200
+    )
     discount_type = ChoiceField(choices=DiscountType.values)
     discount_amount = Money()
     discount_apply_individually = StrictBooleanField()
@@ -107,12 +111,48 @@ class CouponInput(serializers.Serializer):
         for key in ("apply_to_products", "apply_to_tags"):
             if values.get(key) is not None:
                 values[key] = [str(item) for item in values[key]]
+        if "duration_in_intervals" in values:
+            intervals = values.pop("duration_in_intervals")
+            if values.setdefault("duration_in_months", intervals) != intervals:
+                raise serializers.ValidationError(
+                    {
+                        "duration_in_intervals": [
+                            "Must equal duration_in_months when both are given."
+                        ]
+                    }
+                )
         return values
 
 
 class ActorOutput(SharedFieldsOutput):
     type = serializers.CharField()
-    id = serializers.CharField(allow_null=True)
+    id = serializers.CharField(required=False)  # ActorDto: optional, never null
+
+
+@extend_schema_field(ActorOutput)
+class ActorField(serializers.Field):
+    """ActorDto from a row's ``<prefix>_type``/``<prefix>_id``: ``{"type", "id"}``,
+    no ``id`` when the actor has none (never null: the document has no null for it)
+    and nothing at all (the key is left out) when the row names no actor."""
+
+    def __init__(self, *, prefix: str, **kwargs: Any) -> None:
+        self.prefix = prefix
+        super().__init__(**kwargs)
+
+    def to_representation(self, row: Any) -> dict[str, Any] | None:
+        kind = getattr(row, f"{self.prefix}_type")
+        actor_id = getattr(row, f"{self.prefix}_id")
+        if not kind:
+            return None
+        if actor_id is None:
+            return {"type": kind}
+        return {"type": kind, "id": str(actor_id)}
+
+
+# CouponDto fields that PayNow's OpenAPI document declares neither nullable nor
+# required: a coupon without one leaves the key out instead of sending a null that a
+# client generated from the document cannot read (README, "PayNow's document").
+OMITTED_WHEN_NULL = ("usable_by_customer_id", "created_by", "updated_by")
 
 
 class CouponOutput(SharedFieldsOutput):
@@ -125,6 +165,9 @@ class CouponOutput(SharedFieldsOutput):
     note = serializers.CharField(allow_null=True)
     duration = serializers.CharField()
     duration_in_months = serializers.IntegerField(allow_null=True)
+    duration_in_intervals = serializers.IntegerField(
+        source="duration_in_months", allow_null=True
+    )
     discount_type = serializers.CharField()
     discount_amount = serializers.IntegerField()
     discount_apply_individually = serializers.BooleanField()
@@ -135,7 +178,8 @@ class CouponOutput(SharedFieldsOutput):
     apply_to_tags = serializers.ListField(
         child=serializers.CharField(), allow_null=True
     )
-    usable_by_customer_id = IdStringField(allow_null=True)
+    # Not read-only in the schema, or drf-spectacular would make it required.
+    usable_by_customer_id = serializers.CharField(allow_null=True, required=False)
     minimum_order_value = serializers.IntegerField()
     redeem_limit_store_enabled = serializers.BooleanField()
     redeem_limit_store_amount = serializers.IntegerField()
@@ -145,9 +189,9 @@ class CouponOutput(SharedFieldsOutput):
     usable_on_subscription = serializers.BooleanField()
     usable_at = MillisDateTimeField(allow_null=True)
     expires_at = MillisDateTimeField(allow_null=True)
-    created_by = serializers.SerializerMethodField()
+    created_by = ActorField(prefix="created_by", source="*", required=False)
     created_at = MillisDateTimeField()
-    updated_by = serializers.SerializerMethodField()
+    updated_by = ActorField(prefix="updated_by", source="*", required=False)
     updated_at = MillisDateTimeField(allow_null=True)
 
     def to_representation(self, instance: Coupon) -> dict[str, Any]:
@@ -155,21 +199,10 @@ class CouponOutput(SharedFieldsOutput):
         for key in ("apply_to_products", "apply_to_tags"):
             value = getattr(instance, key)
             data[key] = None if value is None else [str(item) for item in value]
+        for key in OMITTED_WHEN_NULL:
+            if data[key] is None:
+                del data[key]
         return data
-
-    @staticmethod
-    def _actor(kind: str | None, actor_id: int | None) -> dict[str, Any] | None:
-        if not kind:
-            return None
-        return {"type": kind, "id": None if actor_id is None else str(actor_id)}
-
-    @extend_schema_field(ActorOutput(allow_null=True))
-    def get_created_by(self, coupon: Coupon) -> dict[str, Any] | None:
-        return self._actor(coupon.created_by_type, coupon.created_by_id)
-
-    @extend_schema_field(ActorOutput(allow_null=True))
-    def get_updated_by(self, coupon: Coupon) -> dict[str, Any] | None:
-        return self._actor(coupon.updated_by_type, coupon.updated_by_id)
 
 
 class CouponFilter(filters.FilterSet):
@@ -181,6 +214,8 @@ class CouponFilter(filters.FilterSet):
         choices=[("all", "all"), ("manual", "manual"), ("generated", "generated")],
         method="filter_type",
     )
+    # PayNow's 2026 list filter: the coupons restricted to one customer.
+    usable_by_customer_id = FlakeIdFilter()
 
     def filter_status(self, queryset, name, value):
         if value == "all":

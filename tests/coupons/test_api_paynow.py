@@ -27,6 +27,7 @@ DTO_KEYS = [
     "note",
     "duration",
     "duration_in_months",
+    "duration_in_intervals",
     "discount_type",
     "discount_amount",
     "discount_apply_individually",
@@ -48,6 +49,16 @@ DTO_KEYS = [
     "updated_by",
     "updated_at",
 ]
+
+
+# Keys PayNow's document declares neither nullable nor required: left out when empty.
+OMITTED_WHEN_NULL = {"usable_by_customer_id", "created_by", "updated_by"}
+
+
+def assert_dto_keys(data, *, omitted=()):
+    """The DTO's keys in the seed's order, with exactly ``omitted`` left out."""
+    assert set(omitted) <= OMITTED_WHEN_NULL
+    assert list(data) == [key for key in DTO_KEYS if key not in omitted]
 
 
 def body(**overrides):
@@ -112,7 +123,7 @@ def test_create_returns_200_with_every_field_of_the_dto(paynow, url, store, api_
     )
     assert response.status_code == 200
     data = response.json()
-    assert list(data) == DTO_KEYS
+    assert_dto_keys(data, omitted={"updated_by"})
     coupon = Coupon.objects.get()
     assert data == {
         "id": str(coupon.id),
@@ -122,6 +133,7 @@ def test_create_returns_200_with_every_field_of_the_dto(paynow, url, store, api_
         "note": "staff only",
         "duration": "once",
         "duration_in_months": None,
+        "duration_in_intervals": None,
         "discount_type": "percent",
         "discount_amount": 250,
         "discount_apply_individually": False,
@@ -140,7 +152,6 @@ def test_create_returns_200_with_every_field_of_the_dto(paynow, url, store, api_
         "expires_at": "2026-10-08T15:51:07.000Z",
         "created_by": {"type": "api_key", "id": str(api_key.id)},
         "created_at": data["created_at"],
-        "updated_by": None,
         "updated_at": None,
     }
     assert TIME.match(data["created_at"])
@@ -154,13 +165,16 @@ def test_create_minimal_body_defaults_optional_fields_to_null(paynow, url):
     for key in (
         "note",
         "duration_in_months",
+        "duration_in_intervals",
         "apply_to_products",
         "apply_to_tags",
-        "usable_by_customer_id",
         "usable_at",
         "expires_at",
+        "updated_at",
     ):
         assert data[key] is None, key
+    # Not nullable in PayNow's document: left out rather than null.
+    assert_dto_keys(data, omitted={"usable_by_customer_id", "updated_by"})
 
 
 def test_repeating_duration_round_trips_months(paynow, url):
@@ -329,7 +343,7 @@ def test_get_by_id(paynow, url, store):
     coupon = CouponFactory(store=store, code="ABC")
     response = paynow.get(f"{url}/{coupon.id}")
     assert response.status_code == 200
-    assert list(response.json()) == DTO_KEYS
+    assert_dto_keys(response.json(), omitted={"usable_by_customer_id", "updated_by"})
     assert response.json()["code"] == "ABC"
 
 
@@ -411,7 +425,9 @@ def test_patch_can_null_the_nullable_fields(paynow, url, store):
     assert data["duration_in_months"] is None
     assert data["usable_at"] is None
     assert data["expires_at"] is None
-    assert data["usable_by_customer_id"] is None
+    # The restriction is gone; the document has no null for it, so the key is left out.
+    assert "usable_by_customer_id" not in data
+    assert Coupon.objects.get().usable_by_customer_id is None
 
 
 @pytest.mark.parametrize(
@@ -499,7 +515,8 @@ def test_list_is_a_bare_array_newest_first(paynow, url, store, other_store):
     response = paynow.get(url)
     assert response.status_code == 200
     assert [c["id"] for c in response.json()] == [str(c.id) for c in reversed(coupons)]
-    assert all(list(item) == DTO_KEYS for item in response.json())
+    for item in response.json():
+        assert_dto_keys(item, omitted={"usable_by_customer_id", "updated_by"})
 
 
 def StoreFactoryLazy():
@@ -616,3 +633,72 @@ def test_no_credentials_is_401(client, url):
 def test_a_time_outside_the_utc_range_is_a_400(paynow, url, moment):
     response = paynow.post(url, body(usable_at=moment), format="json")
     assert_error(response, 400, "bad-request", paths=["usable_at"])
+
+
+# --- PayNow's 2026 spellings: duration_in_intervals, the usable_by_customer_id filter
+
+
+@pytest.mark.parametrize("spelling", ["duration_in_months", "duration_in_intervals"])
+def test_either_spelling_of_the_duration_is_accepted_and_both_are_rendered(
+    paynow, url, spelling
+):
+    created = paynow.post(
+        url, body(duration="repeating", **{spelling: 6}), format="json"
+    )
+    assert created.status_code == 200, created.content
+    data = created.json()
+    assert (data["duration_in_months"], data["duration_in_intervals"]) == (6, 6)
+    assert Coupon.objects.get().duration_in_months == 6
+
+    patched = paynow.patch(f"{url}/{data['id']}", {spelling: 12}, format="json").json()
+    assert (patched["duration_in_months"], patched["duration_in_intervals"]) == (
+        12,
+        12,
+    )
+
+
+def test_both_spellings_must_agree(paynow, url):
+    response = paynow.post(
+        url,
+        body(duration="repeating", duration_in_months=3, duration_in_intervals=4),
+        format="json",
+    )
+    assert_error(
+        response,
+        400,
+        "bad-request",
+        paths=["duration_in_intervals"],
+        message=(
+            "Invalid request: duration_in_intervals: Must equal duration_in_months "
+            "when both are given."
+        ),
+    )
+    assert not Coupon.objects.exists()
+    same = paynow.post(
+        url,
+        body(duration="repeating", duration_in_months=3, duration_in_intervals=3),
+        format="json",
+    )
+    assert same.status_code == 200
+
+
+def test_the_list_filters_by_the_customer_a_coupon_is_restricted_to(
+    paynow, url, store, django_assert_num_queries
+):
+    sam, kim = CustomerFactory(store=store), CustomerFactory(store=store)
+    for_sam = CouponFactory.create_batch(2, store=store, usable_by_customer=sam)
+    CouponFactory(store=store, usable_by_customer=kim)
+    CouponFactory(store=store)
+
+    with django_assert_num_queries(2):  # the key, then the page
+        response = paynow.get(f"{url}?usable_by_customer_id={sam.id}")
+
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()] == [str(c.id) for c in reversed(for_sam)]
+    assert paynow.get(f"{url}?usable_by_customer_id=411486491630370816").json() == []
+    assert_error(
+        paynow.get(f"{url}?usable_by_customer_id=sam"),
+        400,
+        "bad-request",
+        paths=["usable_by_customer_id"],
+    )
