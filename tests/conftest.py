@@ -16,6 +16,18 @@ def _fresh_flake_clock():
     flake._generator = None
 
 
+@pytest.fixture(autouse=True)
+def _fresh_content_types():
+    """A test that flushes the database (transaction=True) or migrates it makes new
+    content type rows; a process-wide cache of the old ids would then point the
+    admin's log entries at rows that are gone (a foreign-key error at commit)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
 def store(db):
     return StoreFactory()
