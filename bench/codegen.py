@@ -103,7 +103,8 @@ def _copy_rows(series: Series, count: int) -> tuple[str, str]:
     fields = [
         f
         for f in Coupon._meta.concrete_fields
-        if f.attname not in ("id", "code", "code_folded")
+        # compact_id: numbered by the column's sequence default, as the pool's are.
+        if f.attname not in ("id", "code", "code_folded", "compact_id")
     ]
     constants = "\t".join(_text(getattr(template, f.attname)) for f in fields)
     spec = services.series_spec(series)
@@ -144,7 +145,8 @@ def main() -> None:
         for table, including in (
             (COPY_TABLE, "INCLUDING ALL"),
             (NOFK_TABLE, "INCLUDING ALL"),
-            (BARE_TABLE, ""),
+            # Defaults only (the compact id's sequence), no index or constraint.
+            (BARE_TABLE, "INCLUDING DEFAULTS"),
         ):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(f"CREATE TABLE {table} (LIKE coupons_coupon {including})")

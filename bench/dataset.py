@@ -42,6 +42,7 @@ from django.utils import timezone  # noqa: E402
 
 from assignments.models import Assignment, Channel  # noqa: E402
 from core import flake  # noqa: E402
+from core.compact import CompactIdField  # noqa: E402
 from coupons.codes import fold_code  # noqa: E402
 from coupons.models import ActorType, Coupon, DiscountType, Redemption  # noqa: E402
 from customers.models import Customer  # noqa: E402
@@ -97,8 +98,13 @@ def _text(value) -> str:
 
 def copy_rows(model: type[Model], template: Model, varying: list[str], rows) -> int:
     """COPY ``rows`` (tuples of the ``varying`` columns) into ``model``'s table; every
-    other column takes ``template``'s value. Returns the number of rows."""
-    fields = [f for f in model._meta.concrete_fields if f.attname not in varying]
+    other column takes ``template``'s value, but a compact id (``core.compact``): the
+    column's sequence default numbers each row. Returns the number of rows."""
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.attname not in varying and not isinstance(f, CompactIdField)
+    ]
     constants = "\t".join(_text(getattr(template, f.attname)) for f in fields)
     columns = ", ".join(f'"{c}"' for c in [*varying, *(f.column for f in fields)])
     table = model._meta.db_table
