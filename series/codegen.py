@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from core import flake
+from core import compact, flake
 from coupons.codes import fold_code, fold_codes
 from coupons.models import Coupon
 
@@ -260,6 +260,8 @@ def _insert_portable(
     rows = [
         Coupon(id=i, code=code, **values) for i, code in zip(ids, chosen, strict=True)
     ]
+    # Numbered first: the allocation's own write must not count as a row inserted.
+    compact.fill(rows)
     raw = connection.connection
     before = raw.total_changes
     Coupon.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)

@@ -257,7 +257,7 @@ def test_v2_issue_finds_the_customer_by_its_email(store, api_key, settings, sent
     )
 
     assert response.status_code == 200, response.content
-    assert response.json()["customer"]["id"] == customer.id
+    assert response.json()["customer"]["id"] == customer.compact_id
     assert Assignment.objects.get(series=series).customer_id == customer.id
 
 
