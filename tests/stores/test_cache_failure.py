@@ -96,7 +96,7 @@ def assert_normal_bodies(results, world) -> None:
     assert [c["email"] for c in results["native"][1]] == ["ada@example.com"]
     assert results["shoplazza"][1]["status"] == 1
     assert [s["id"] for s in results["capillary_v2"][1]["entity"]] == [
-        world["series"].id
+        world["series"].compact_id
     ]
     assert results["capillary_v11"][1]["response"]["status"]["success"] == "true"
     assert results["newstore"][1]["label"] == world["definition"].label
