@@ -44,7 +44,9 @@ def assert_issued_once(series: Series, results, expected: int) -> None:
         if status == 200
         for item in body["coupons"]
     ]
-    assert sorted(answered) == sorted((row.coupon.code, row.coupon_id) for row in rows)
+    assert sorted(answered) == sorted(
+        (row.coupon.code, row.coupon.compact_id) for row in rows
+    )
     assert sum(body["successCount"] for status, body in results if status == 200) == (
         expected
     )
