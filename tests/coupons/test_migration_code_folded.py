@@ -6,10 +6,10 @@ import importlib
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from coupons.codes import fold_code
 from tests.factories import StoreFactory
+from tests.migrations import migrate, migrated_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,38 +18,10 @@ AFTER = [("coupons", "0006_code_folded")]
 migration = importlib.import_module("coupons.migrations.0006_code_folded")
 
 
-def _migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _applied() -> list[tuple[str, str]]:
-    """The last applied migration of each app: what to migrate back to."""
-    loader = MigrationExecutor(connection).loader
-    applied = set(loader.applied_migrations)
-    return [
-        node
-        for node in applied
-        if not any(
-            child.key in applied and child.key[0] == node[0]
-            for child in loader.graph.node_map[node].children
-        )
-    ]
-
-
 @pytest.fixture
 def before():
-    """The schema before the migration; the test database's schema again
-    afterwards (exactly the migrations it had: never one added to the tree since)."""
-    restore = _applied()
-    _migrate(BEFORE)
-    try:
+    with migrated_to(BEFORE, emptied="coupons_coupon"):
         yield
-    finally:
-        with connection.cursor() as cursor:  # (what a test left may collide)
-            cursor.execute("DELETE FROM coupons_coupon")
-        _migrate(restore)
 
 
 def _insert(store_id: int, rows: list[tuple[int, str, bool]]) -> None:
@@ -89,7 +61,7 @@ def test_backfill_folds_ascii_letters_only(before):
     codes = {1: "abc-Xyz", 2: "stra\u00dfe", 3: "\ufb01ve", 4: "\u0131ron", 5: "OK"}
     _insert(store.id, [(pk, code, False) for pk, code in codes.items()])
 
-    _migrate(AFTER)
+    migrate(AFTER)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, code_folded FROM coupons_coupon ORDER BY id")
@@ -108,7 +80,7 @@ def test_live_codes_that_become_one_stop_the_migration_and_change_nothing(before
     _insert(store.id, [(3, "old", True), (4, "OLD", False)])  # one archived: fine
 
     with pytest.raises(migration.CodeCollision) as raised:
-        _migrate(AFTER)
+        migrate(AFTER)
 
     message = str(raised.value)
     assert message.startswith("1 code(s) belong to several live coupons")

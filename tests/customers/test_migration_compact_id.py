@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer
-from tests.coupons.test_migration_code_folded import _applied, _migrate
 from tests.factories import StoreFactory
+from tests.migrations import migrate, migrated_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,14 +19,8 @@ AFTER = [("customers", "0003_compact_id")]
 
 @pytest.fixture
 def before():
-    restore = _applied()
-    _migrate(BEFORE)
-    try:
+    with migrated_to(BEFORE, emptied="customers_customer"):
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM customers_customer")
-        _migrate(restore)
 
 
 def test_existing_customers_are_numbered_in_id_order_by_one_update(before):
@@ -47,7 +41,7 @@ def test_existing_customers_are_numbered_in_id_order_by_one_update(before):
             )
 
     with CaptureQueriesContext(connection) as queries:
-        _migrate(AFTER)
+        migrate(AFTER)
 
     numbered = dict(Customer.objects.values_list("id", "compact_id"))
     assert [numbered[pk] for pk in sorted(ids)] == list(range(1, len(ids) + 1))

@@ -6,10 +6,10 @@ import importlib
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from customers.identifiers import fold_email
 from tests.factories import StoreFactory
+from tests.migrations import migrate, migrated_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,38 +18,10 @@ AFTER = [("customers", "0002_email_folded")]
 migration = importlib.import_module("customers.migrations.0002_email_folded")
 
 
-def _migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
-def _applied() -> list[tuple[str, str]]:
-    """The last applied migration of each app: what to migrate back to."""
-    loader = MigrationExecutor(connection).loader
-    applied = set(loader.applied_migrations)
-    return [
-        node
-        for node in applied
-        if not any(
-            child.key in applied and child.key[0] == node[0]
-            for child in loader.graph.node_map[node].children
-        )
-    ]
-
-
 @pytest.fixture
 def before():
-    """The schema before the migration; the test database's schema again
-    afterwards (exactly the migrations it had: never one added to the tree since)."""
-    restore = _applied()
-    _migrate(BEFORE)
-    try:
+    with migrated_to(BEFORE, emptied="customers_customer"):
         yield
-    finally:
-        with connection.cursor() as cursor:  # (what a test left may collide)
-            cursor.execute("DELETE FROM customers_customer")
-        _migrate(restore)
 
 
 def _insert(store_id: int, rows: list[tuple[int, str | None]]) -> None:
@@ -82,7 +54,7 @@ def test_backfill_folds_every_email_as_python_does(before):
     }
     _insert(store.id, list(emails.items()))
 
-    _migrate(AFTER)
+    migrate(AFTER)
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, email_folded FROM customers_customer ORDER BY id")
@@ -106,7 +78,7 @@ def test_backfill_reads_only_the_non_ascii_addresses_in_python(before, monkeypat
 
     monkeypatch.setattr("customers.identifiers.fold_email", spy)
 
-    _migrate(AFTER)
+    migrate(AFTER)
 
     assert seen == ["a@İstanbul.com"]
     with connection.cursor() as cursor:
@@ -123,7 +95,7 @@ def test_emails_that_become_one_stop_the_migration_and_change_nothing(before):
     _insert(store.id, [(1, "x@E\u0301cole.fr"), (2, "x@école.fr"), (3, "ok@x.com")])
 
     with pytest.raises(migration.IdentifierCollision) as raised:
-        _migrate(AFTER)
+        migrate(AFTER)
 
     message = str(raised.value)
     assert message.startswith("1 email address(es) belong to several customers")
