@@ -50,3 +50,15 @@ def post_at_once(
         return response.status_code, response.json()
 
     return race(len(bodies), post, timeout=timeout)
+
+
+def paynow_client(key, *, trace: str | None = None):
+    """A PayNow (native) client for race tests: a server error comes back as a
+    response to count, not as an exception in the test; with ``trace``, a fixed
+    X-Request-ID, so error bodies compare exactly."""
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_X_REQUEST_ID=trace) if trace else APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
+    client.raise_request_exception = False
+    return client

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from coupons.models import Coupon
-from tests.concurrency import race
+from tests.concurrency import paynow_client, race
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
@@ -43,10 +43,7 @@ def key():
 
 
 def api(key) -> APIClient:
-    client = APIClient(HTTP_X_REQUEST_ID=TRACE)
-    client.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-    client.raise_request_exception = False  # a 500 is an answer to count here
-    return client
+    return paynow_client(key, trace=TRACE)
 
 
 def url(coupon: Coupon) -> str:

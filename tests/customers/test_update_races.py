@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from customers.models import Customer
-from tests.concurrency import race
+from tests.concurrency import paynow_client, race
 from tests.factories import ApiKeyFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
 
@@ -38,11 +38,7 @@ def key():
 
 
 def api(key) -> APIClient:
-    client = APIClient(HTTP_X_REQUEST_ID=TRACE)
-    client.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-    # A server error is an answer to count here, not an exception in the test.
-    client.raise_request_exception = False
-    return client
+    return paynow_client(key, trace=TRACE)
 
 
 def url(customer: Customer) -> str:

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from coupons.models import Coupon
 from legacy.models import LegacyDefinition
-from tests.concurrency import race
+from tests.concurrency import paynow_client, race
 from tests.factories import ApiKeyFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
 from tests.legacy.factories import (
@@ -44,10 +44,7 @@ def newstore(key) -> APIClient:
 
 
 def paynow(key) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-    api.raise_request_exception = False
-    return api
+    return paynow_client(key)
 
 
 def legacy_coupon(key) -> Coupon:
