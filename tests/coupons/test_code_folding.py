@@ -4,8 +4,6 @@ code, the admin and bulk generation (issue 16, item 5)."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -14,7 +12,6 @@ from coupons.codes import fold_code, fold_codes, lower_code
 from coupons.models import Coupon, Redemption
 from legacy.models import LegacyDefinition
 from series import codegen
-from stores.services import md5_hex
 from tests.factories import (
     AssignmentFactory,
     CouponFactory,
@@ -22,6 +19,7 @@ from tests.factories import (
     RedemptionFactory,
 )
 from tests.legacy.factories import bearer_for, create_coupon, create_definition
+from tests.series.conftest import capillary_client as capillary
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +45,6 @@ def paynow(api_key) -> APIClient:
     api.credentials(
         HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=TRACE
     )
-    return api
-
-
-def capillary(api_key) -> APIClient:
-    raw = f"{api_key.key_id}:{md5_hex(api_key.secret)}".encode()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(raw).decode())
     return api
 
 

@@ -4,7 +4,6 @@ native API, the admin and the import (issue 16, item 5)."""
 
 from __future__ import annotations
 
-import base64
 import unicodedata
 from io import StringIO
 
@@ -17,14 +16,13 @@ from assignments.models import Assignment
 from coupons.models import Redemption
 from customers.identifiers import fold_email
 from customers.models import Customer
-from stores.services import md5_hex
 from tests.factories import (
     AssignmentFactory,
     CouponFactory,
     CustomerFactory,
     RedemptionFactory,
 )
-from tests.series.conftest import ISSUE_URL, make_series
+from tests.series.conftest import ISSUE_URL, capillary_client, make_series
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +40,6 @@ def paynow(api_key) -> APIClient:
     api.credentials(
         HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=TRACE
     )
-    return api
-
-
-def capillary(api_key) -> APIClient:
-    raw = f"{api_key.key_id}:{md5_hex(api_key.secret)}".encode()
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(raw).decode())
     return api
 
 
