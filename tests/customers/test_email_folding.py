@@ -22,7 +22,8 @@ from tests.factories import (
     CustomerFactory,
     RedemptionFactory,
 )
-from tests.series.conftest import ISSUE_URL, capillary_client, make_series
+from tests.series.conftest import ISSUE_URL, make_series
+from tests.series.conftest import capillary_client as capillary
 
 pytestmark = pytest.mark.django_db
 
