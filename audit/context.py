@@ -9,18 +9,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 
+from core.actors import SYSTEM, Actor
 
-@dataclass(frozen=True)
-class AuditActor:
-    type: str
-    id: int | None = None
-    label: str = ""
-    channel: str = ""
-
-
-SYSTEM = AuditActor(type="internal", label="system")
+# The audit trail records the one actor type every service takes.
+AuditActor = Actor
 _current: ContextVar[AuditActor] = ContextVar("audit_actor", default=SYSTEM)
 
 

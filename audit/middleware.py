@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from audit.context import AuditActor, reset_actor, set_actor
+from audit.context import reset_actor, set_actor
+from core.actors import Actor
 
 
 class AdminActorMiddleware:
@@ -13,11 +14,7 @@ class AdminActorMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        token = set_actor(
-            AuditActor(
-                type="user", id=user.pk, label=user.get_username(), channel="admin"
-            )
-        )
+        token = set_actor(Actor.user(user))
         try:
             return self.get_response(request)
         finally:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.utils import timezone
 from audit import services as audit
 from core import errors as core_errors
 from core import rows, sql
+from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
 from coupons import errors, selectors
 from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
@@ -24,24 +24,8 @@ from customers import errors as customer_errors
 from customers.models import Customer
 from stores.models import ApiKey, Outlet, Store
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who made a change: an API key, a staff user, or the system."""
-
-    type: str
-    id: int | None = None
-
-    @classmethod
-    def api_key(cls, api_key: ApiKey) -> Actor:
-        return cls(ActorType.API_KEY, api_key.id)
-
-    @classmethod
-    def user(cls, user: AbstractBaseUser) -> Actor:
-        return cls(ActorType.USER, user.pk)
-
-
-INTERNAL = Actor(ActorType.INTERNAL)
+# One actor type for every service (core.actors); INTERNAL is the system.
+INTERNAL = SYSTEM
 
 # Fields a caller may set; counters, actors and origin are the services' own.
 EDITABLE = (

@@ -7,7 +7,8 @@ from django.http import HttpResponse
 from rest_framework import viewsets
 from rest_framework.response import Response
 
-from audit.context import AuditActor, reset_actor, set_actor
+from audit.context import reset_actor, set_actor
+from core.actors import Actor
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.capillary_v11 import CAPILLARY_V11
 from core.dialects.newstore import NEWSTORE
@@ -72,14 +73,7 @@ class DialectViewSet(viewsets.GenericViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         api_key = request.auth
-        self._audit_token = set_actor(
-            AuditActor(
-                type="api_key",
-                id=api_key.pk,
-                label=api_key.key_id,
-                channel=self.dialect.name,
-            )
-        )
+        self._audit_token = set_actor(Actor.api_key(api_key, channel=self.dialect.name))
         key = request.META.get(idempotency.HEADER)
         if key is None or request.method not in idempotency.WRITE_METHODS:
             return
