@@ -1,0 +1,39 @@
+"""How a request names a customer: the value services take, not a row or a query."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """A customer named by its id, its compact id (Capillary), or an identifier.
+
+    Several given narrow the match (all must hold). A service resolves the reference
+    itself, inside its transaction and with the lock its rules need, so it never
+    trusts a row read before the transaction began.
+    """
+
+    id: int | None = None
+    compact_id: int | None = None
+    email: str | None = None
+    mobile: str | None = None
+    external_id: str | None = None
+
+    @classmethod
+    def by_id(cls, customer_id: int) -> CustomerRef:
+        return cls(id=customer_id)
+
+    @property
+    def given(self) -> bool:
+        """Whether anything names a customer at all."""
+        return any(value is not None for value in asdict(self).values())
+
+    def lookups(self) -> dict[str, object]:
+        """The given parts, as keyword arguments of ``customer_find``/``_query``."""
+        names = {"id": "customer_id"}
+        return {
+            names.get(key, key): value
+            for key, value in asdict(self).items()
+            if value is not None
+        }
