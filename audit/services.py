@@ -12,6 +12,7 @@ from django.db import models
 
 from audit.context import current_actor
 from audit.models import AuditEvent
+from core.actors import Actor
 
 
 def _plain(value: Any) -> Any:
@@ -47,8 +48,12 @@ def event(
     coupon_id: int | None = None,
     customer_id: int | None = None,
     series_id: int | None = None,
+    actor: Actor | None = None,
 ) -> AuditEvent:
-    actor = current_actor()
+    """The unsaved event of a change made by ``actor`` (the one the service was
+    given; None falls back to the request's context while callers move over)."""
+    if actor is None:
+        actor = current_actor()
     return AuditEvent(
         store_id=store_id,
         actor_type=actor.type,
@@ -71,6 +76,8 @@ def record(**kwargs: Any) -> AuditEvent:
     return made
 
 
-def record_many(events: list[dict[str, Any]]) -> None:
-    """Many events in one INSERT (bulk issue, bulk expire)."""
-    AuditEvent.objects.bulk_create([event(**kwargs) for kwargs in events], 1000)
+def record_many(events: list[dict[str, Any]], *, actor: Actor | None = None) -> None:
+    """Many events of one actor in one INSERT (bulk issue, bulk expire)."""
+    AuditEvent.objects.bulk_create(
+        [event(actor=actor, **kwargs) for kwargs in events], 1000
+    )
