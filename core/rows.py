@@ -20,13 +20,22 @@ from core.errors import DomainError
 M = TypeVar("M", bound=models.Model)
 
 
-def lock(queryset: models.QuerySet[M], *, pk: object, missing: DomainError) -> M:
+def lock(
+    queryset: models.QuerySet[M],
+    *,
+    pk: object,
+    missing: DomainError,
+    no_key: bool = False,
+) -> M:
     """The row ``pk`` of ``queryset``, read now and locked (FOR UPDATE) until the
     transaction ends; ``missing`` is raised when it is gone (or no longer matches).
 
     A request that waited for the lock reads the row as the previous holder left it.
+    ``no_key``: FOR NO KEY UPDATE, for a change that neither deletes the row nor
+    changes its key, so that inserts referencing it (whose foreign key check takes
+    FOR KEY SHARE) do not wait for it.
     """
-    row = queryset.select_for_update().filter(pk=pk).first()
+    row = queryset.select_for_update(no_key=no_key).filter(pk=pk).first()
     if row is None:
         raise missing
     return row

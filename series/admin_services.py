@@ -24,6 +24,22 @@ from series.models import UNLIMITED, Series
 
 # Moved only by the services that issue, under the series' lock.
 COUNTERS = frozenset({"issued_count"})
+# Codes locked and moved per statement when a series' expiry is extended.
+EXTEND_BATCH = 5_000
+
+
+def _locked(series: Series) -> Series:
+    """The series read again and locked, FOR NO KEY UPDATE: as an issue locks it (so
+    one waits for the other), while the redemptions and assignments inserted for its
+    codes (whose foreign key check holds the series FOR KEY SHARE at their commit)
+    do not wait for it. Lock order: a checkout holds its customer, then the series,
+    then codes by id; a writer here takes the series first, then codes by id."""
+    return rows.lock(
+        Series.objects.all(),
+        pk=series.pk,
+        missing=DomainError(errors.SERIES_NOT_FOUND, "This series no longer exists."),
+        no_key=True,
+    )
 
 
 @transaction.atomic
@@ -37,11 +53,7 @@ def series_update(
     the issued count as it is now, and a series deleted meanwhile is
     ``series_not_found``. Only the fields that change are written, and audited.
     """
-    locked = rows.lock(
-        Series.objects.all(),
-        pk=series.pk,
-        missing=DomainError(errors.SERIES_NOT_FOUND, "This series no longer exists."),
-    )
+    locked = _locked(series)
     fields = [name for name in changes if name not in COUNTERS]
     before = audit.snapshot(locked, fields)
     for name in fields:
@@ -99,11 +111,7 @@ def series_extend_expiry(
     the series' expiry (the series bounds them) move with it; a code with an earlier
     expiry of its own (N days after issue) keeps it.
     """
-    locked = rows.lock(
-        Series.objects.all(),
-        pk=series.pk,
-        missing=DomainError(errors.SERIES_NOT_FOUND, "This series no longer exists."),
-    )
+    locked = _locked(series)
     now = timezone.now()
     old = locked.valid_till
 
@@ -125,13 +133,8 @@ def series_extend_expiry(
         )
     locked.valid_till = valid_till
     locked.save(update_fields=["valid_till", "updated_at"])
-    moved = Coupon.objects.filter(
-        series_id=locked.pk, expires_at=old, archived_at__isnull=True
-    ).update(
-        expires_at=valid_till,
-        updated_by_type=actor.type,
-        updated_by_id=actor.id,
-        updated_at=now,
+    moved = _move_codes(
+        series_id=locked.pk, old=old, new=valid_till, actor=actor, at=now
     )
     Assignment.objects.filter(series_id=locked.pk, valid_till=old).update(
         valid_till=valid_till
@@ -149,3 +152,38 @@ def series_extend_expiry(
     )
     series.valid_till = valid_till
     return locked, moved
+
+
+def _move_codes(
+    *, series_id: int, old: datetime, new: datetime, actor: Actor, at: datetime
+) -> int:
+    """Move the expiry of the series' issued codes that end with it, ``old`` to
+    ``new``; returns how many moved.
+
+    The codes are locked in id order, a batch at a time, before they are changed (a
+    receive or a checkout locks its codes in that order too): one UPDATE would take
+    them in the order its plan meets them and could deadlock with a receive of two
+    of them. Pooled codes are left out: they get their expiry when issued (from the
+    series as it is then), and a claim in flight holds them until it has to wait
+    for the series, which this holds.
+    """
+    bounded = Coupon.objects.filter(
+        series_id=series_id, expires_at=old, archived_at__isnull=True, pooled=False
+    )
+    moved, after = 0, 0
+    while True:
+        ids = list(
+            bounded.filter(id__gt=after)
+            .order_by("id")
+            .select_for_update()
+            .values_list("id", flat=True)[:EXTEND_BATCH]
+        )
+        if not ids:
+            return moved
+        moved += Coupon.objects.filter(id__in=ids).update(
+            expires_at=new,
+            updated_by_type=actor.type,
+            updated_by_id=actor.id,
+            updated_at=at,
+        )
+        after = ids[-1]

@@ -1045,6 +1045,13 @@ def _series_issue(
         changes={"valid_till": valid_till, "purpose": purpose},
     )
     given = [] if series.is_generic else _window(coupons, usable_at, valid_till)
+    # The expiry the window was taken from, still the series' (staff may have
+    # extended it since an unlocked read: the issue is then redone locked).
+    if series.valid_till is None:
+        same_expiry, expiry_params = "valid_till IS NULL", []
+    else:
+        same_expiry = "valid_till = %s"
+        expiry_params = [sql.prep(Series, "valid_till", series.valid_till)]
     # The assignments, their audit events, the codes' window and the conditional
     # counter update in one round trip.
     counted = sql.write(
@@ -1055,13 +1062,14 @@ def _series_issue(
             (
                 "UPDATE series_series SET issued_count = issued_count + %s "
                 "WHERE id = %s AND is_active "
-                "AND (max_create = %s OR issued_count <= max_create - %s)",
-                [issued, series.id, UNLIMITED, issued],
+                "AND (max_create = %s OR issued_count <= max_create - %s) "
+                f"AND {same_expiry}",
+                [issued, series.id, UNLIMITED, issued, *expiry_params],
             ),
         ],
     )
     if counted != 1:
-        if not lock_series:  # the cap moved (or the series went) since the read
+        if not lock_series:  # the cap or expiry moved (or the series went)
             raise _NeedsSeriesLock
         raise DomainError(errors.OUT_OF_STOCK)  # cannot happen under the lock
     series.issued_count += issued
