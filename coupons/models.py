@@ -43,6 +43,12 @@ ISSUABLE = Q(pooled=True, archived_at__isnull=True, enabled=True)
 # What the vendor APIs see as coupons: live and not pooled (a pooled code is
 # inventory, not a coupon, until it is issued).
 VISIBLE = Q(archived_at__isnull=True, pooled=False)
+# The coupons whose code is taken: the live ones, and the archived ones someone
+# received or used (``Coupon.code_held``), so that a code in a customer's hands never
+# comes to name another coupon. The unique index on the folded code has exactly
+# this condition, and every "is this code free" check reads it
+# (``CouponQuerySet.holding_codes``), so Python and the index cannot disagree.
+HOLDS_CODE = Q(archived_at__isnull=True) | Q(code_held=True)
 
 
 class CouponQuerySet(CompactQuerySetMixin, models.QuerySet):
@@ -52,6 +58,11 @@ class CouponQuerySet(CompactQuerySetMixin, models.QuerySet):
     def live(self) -> CouponQuerySet:
         """Not archived (archived coupons are deleted for the API, kept for history)."""
         return self.filter(archived_at__isnull=True)
+
+    def holding_codes(self) -> CouponQuerySet:
+        """The coupons whose code is taken (``HOLDS_CODE``): live, or archived with
+        the code held for those who received or used it."""
+        return self.filter(HOLDS_CODE)
 
     def visible(self) -> CouponQuerySet:
         """Coupons as the vendor APIs see them: live, and not a pooled code (a series'
@@ -178,18 +189,27 @@ class Coupon(models.Model):
     updated_by_id = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Archived with its code still taken (``HOLDS_CODE``): someone received or used
+    # it. Set by ``coupons.services.coupon_delete``, never cleared.
+    code_held = models.BooleanField(default=False, editable=False)
 
     objects = CouponQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
         constraints = [
-            # Archived (deleted) coupons keep their history but free their code.
+            # Archived (deleted) coupons keep their history; they free their code
+            # unless someone received or used it (``code_held``).
             models.UniqueConstraint(
                 fields=["store", "code_folded"],
-                condition=Q(archived_at__isnull=True),
+                condition=HOLDS_CODE,
                 name="coupon_code_unique_per_store_ci",
                 violation_error_message="This code is already taken in this store.",
+            ),
+            models.CheckConstraint(
+                condition=Q(code_held=False) | Q(archived_at__isnull=False),
+                name="coupon_code_held_only_archived",
+                violation_error_message="Only an archived coupon holds its code.",
             ),
             models.CheckConstraint(
                 condition=~Q(code=""),
@@ -295,7 +315,12 @@ class Coupon(models.Model):
         super().save(*args, **kwargs)
 
     def validate_constraints(self, exclude=None):
-        super().validate_constraints(exclude=folded_exclusions(Coupon, exclude))
+        exclude = folded_exclusions(Coupon, exclude)
+        if exclude is not None:
+            # No form edits it, but the code's unique index reads it (``HOLDS_CODE``):
+            # a form's code is checked against the held codes too.
+            exclude.discard("code_held")
+        super().validate_constraints(exclude=exclude)
 
     @property
     def is_archived(self) -> bool:

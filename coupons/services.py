@@ -171,7 +171,9 @@ def _save(coupon: Coupon, update_fields: list[str] | None = None) -> Coupon:
 
     Updates name their fields: the counters are never written from a stale read.
     """
-    others = Coupon.objects.for_store(coupon.store_id).live().with_code(coupon.code)
+    others = (
+        Coupon.objects.for_store(coupon.store_id).holding_codes().with_code(coupon.code)
+    )
     if coupon.pk is not None:
         others = others.exclude(pk=coupon.pk)
     if others.exists():
@@ -272,14 +274,17 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
 
 @transaction.atomic
 def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
-    """Gone from the API. A coupon with history is archived (and disabled) instead.
+    """Gone from the API. A coupon with history is archived (and disabled) instead,
+    and one that someone received or used keeps its code (``code_held``): a code in
+    a customer's hands never comes to name another coupon.
 
     A coupon deleted or archived since the caller read it is ``coupon_not_found``.
+    Under the coupon's lock: a receive or redemption of it either went first (and is
+    seen here) or finds it gone.
     """
     locked = _locked(coupon)
-    has_history = (
-        locked.redemptions.exists() or locked.assignments.exists() or locked.series_id
-    )
+    held = locked.redemptions.exists() or locked.assignments.exists()
+    has_history = held or locked.series_id
     event = {
         "object_type": "coupon",
         "object_id": locked.pk,
@@ -295,11 +300,12 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
         action="archive", changes={"enabled": [locked.enabled, False]}, **event
     )
     locked.archived_at = timezone.now()
+    locked.code_held = held
     locked.enabled = False
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = locked.archived_at
-    rows.save_fields(locked, ["archived_at", "enabled", *UPDATE_STAMP])
+    rows.save_fields(locked, ["archived_at", "code_held", "enabled", *UPDATE_STAMP])
 
 
 def _refused(problems: list[Problem]) -> DomainError:

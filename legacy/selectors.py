@@ -94,15 +94,16 @@ def legacy_coupon_list(*, store: Store, codes: Iterable[str]) -> QuerySet[Coupon
     )
 
 
-def _live_folded_codes(store: Store) -> QuerySet[Coupon]:
-    # Every live coupon of the store counts, whatever made it: the unique index does.
-    return Coupon.objects.for_store(store.id).live()
+def _taken_folded_codes(store: Store) -> QuerySet[Coupon]:
+    # Every coupon of the store that holds its code counts, whatever made it (live,
+    # or archived and held for those who received or used it): the unique index does.
+    return Coupon.objects.for_store(store.id).holding_codes()
 
 
 def taken_codes(*, store: Store, folded: Iterable[str]) -> set[str]:
-    """Which of these folded codes (``fold_code``) a live coupon of the store has."""
+    """Which of these folded codes (``fold_code``) are taken in the store."""
     return set(
-        _live_folded_codes(store)
+        _taken_folded_codes(store)
         .filter(code_folded__in=list(folded))
         .values_list("code_folded", flat=True)
     )
@@ -111,13 +112,12 @@ def taken_codes(*, store: Store, folded: Iterable[str]) -> set[str]:
 def taken_codes_like(
     *, store: Store, prefix: str, min_length: int, max_length: int
 ) -> list[str]:
-    """Folded codes of live coupons that start with ``prefix`` (folded) and fit the
-    length.
+    """Taken folded codes that start with ``prefix`` (folded) and fit the length.
 
     A superset of the codes a pattern can produce; the caller keeps its own.
     """
     return list(
-        _live_folded_codes(store)
+        _taken_folded_codes(store)
         .annotate(code_length=Length("code"))
         .filter(
             code_folded__startswith=prefix,

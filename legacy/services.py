@@ -397,7 +397,8 @@ def _discount(
 
 
 def _free_code(store: Store, pattern: CodePattern, source: LegacyDefinition) -> str:
-    """A code of ``pattern`` that no live coupon of the store has (any letter case).
+    """A code of ``pattern`` that no coupon of the store holds (any letter case;
+    ``Coupon.objects.holding_codes``: live, or archived and held for its holders).
 
     First ``PROBES`` random codes are checked in one query; when all are taken the
     space is nearly full, so the taken codes of the pattern are read and numbered, and

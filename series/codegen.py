@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 
 from core import compact, flake
 from coupons.codes import fold_code, fold_codes
@@ -140,11 +141,12 @@ class CodeSpec:
 
 
 def taken_in_space(*, store_id: int, spec: CodeSpec) -> Any:
-    """The store's live codes (folded) that fall inside ``spec``'s space: a queryset
-    of folded codes. One scan of the store's codes."""
+    """The store's taken codes (folded: live, or held by an archived coupon someone
+    received or used) that fall inside ``spec``'s space: a queryset of folded codes.
+    One scan of the store's codes."""
     return (
         Coupon.objects.for_store(store_id)
-        .live()
+        .holding_codes()
         .filter(code_folded__regex=spec.folded_regex)
         .values_list("code_folded", flat=True)
     )
@@ -194,13 +196,18 @@ def _insert_postgresql(
     table = quote(Coupon._meta.db_table)
     where = ""
     if limit is not None:
-        # The columns of the folded-code unique index, so it is used.
-        where = (
-            f" WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.store_id = %s"
-            " AND c.code_folded = s.code_folded"
-            " AND c.archived_at IS NULL) LIMIT %s"
+        # The columns and the condition of the folded-code unique index (the ORM's
+        # ``holding_codes``, compiled), so it is used and agrees with it.
+        taken, taken_params = (
+            Coupon.objects.for_store(template.store_id)
+            .holding_codes()
+            .filter(code_folded=RawSQL("s.code_folded", []))
+            .order_by()
+            .values("pk")
+            .query.sql_with_params()
         )
-        params += [template.store_id, limit]
+        where = f" WHERE NOT EXISTS ({taken}) LIMIT %s"
+        params += [*taken_params, limit]
     ids = flake.next_ids(len(codes))
     data = "".join(
         f"{i}\t{code}\t{folded}\n"
@@ -250,7 +257,7 @@ def _insert_portable(
             chunk = fold_codes(list(codes[start : start + 500]))
             taken.update(
                 Coupon.objects.for_store(store_id)
-                .live()
+                .holding_codes()
                 .filter(code_folded__in=chunk)
                 .values_list("code_folded", flat=True)
             )
