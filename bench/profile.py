@@ -141,7 +141,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
     from rest_framework.serializers import BaseSerializer
     from rest_framework.views import APIView
 
-    from assignments import services as assignments
+    from assignments.receive import service as receive
     from core import serializers, sql
     from coupons import services as coupons
     from series import services as series
@@ -157,7 +157,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
         (BaseSerializer, "is_valid", "  input validation"),
         (serializers.SharedFieldsOutput, "to_representation", "  output (nested too)"),
         (APIView, "finalize_response", "  finalize and render"),
-        (assignments, "assignments_receive", "  service: receive"),
+        (receive, "receive_coupons", "  service: receive"),
         (coupons, "redemption_create", "  service: redeem"),
         (series, "series_issue", "  service: issue"),
         (sql, "fetch_batch", "    core.sql.fetch_batch (reads)"),

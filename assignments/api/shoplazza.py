@@ -11,12 +11,12 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from assignments import services
 from assignments.errors import Outcome
-from assignments.models import Channel
-from assignments.services import MAX_COUPON_IDS, ReceivedItem, ReceiveResult
+from assignments.receive import service as receive
+from assignments.receive.decide import MAX_COUPON_IDS
+from assignments.receive.service import ReceivedItem, ReceiveResult
 from core import errors as core_errors
-from core import money
+from core import flake, money
 from core.errors import DomainError
 from core.serializers import (
     ListInput,
@@ -26,6 +26,7 @@ from core.serializers import (
     validated,
 )
 from coupons.models import Coupon, DiscountType
+from customers.refs import CustomerRef
 from stores.api.dialects import ShoplazzaViewSet
 
 # items[].status and the top-level status (the 2025-06 receive_status numbers).
@@ -214,12 +215,11 @@ class ReceiveCouponsViewSet(ShoplazzaViewSet):
                 "Content-Type must be application/json.",
             )
         data = validated(ReceiveInput(data=request.data))
-        result = services.assignments_receive(
+        result = receive.receive_coupons(
             store=self.store,
-            customer_id=data["customer_id"],
+            customer=CustomerRef(id=flake.parse(data["customer_id"])),
             coupon_ids=data.get("coupon_ids") or [],
-            channel=Channel.SHOPLAZZA,
-            api_key=request.auth,
+            actor=self.actor,
         )
         return Response(
             ReceiveOutput(result, context={"currency": self.store.currency}).data

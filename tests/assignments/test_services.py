@@ -1,4 +1,4 @@
-"""``assignments_receive``: the vendor-neutral receive service."""
+"""``receive_coupons``: the vendor-neutral receive service."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import pytest
 from assignments import errors
 from assignments.errors import Outcome
 from assignments.models import Assignment, Channel
-from assignments.services import MAX_COUPON_IDS, assignments_receive
+from assignments.receive.decide import MAX_COUPON_IDS
+from assignments.receive.service import receive_coupons
+from core.actors import SYSTEM
 from core.errors import DomainError
+from customers.refs import CustomerRef
 from tests.factories import CouponFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,11 +22,11 @@ AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def _receive(store, customer, coupon_ids, **kwargs):
-    return assignments_receive(
+    return receive_coupons(
         store=store,
-        customer_id=str(customer.id),
+        customer=CustomerRef(id=customer.id),
         coupon_ids=[str(i) for i in coupon_ids],
-        channel=Channel.ADMIN,
+        actor=SYSTEM.via(Channel.ADMIN),
         **kwargs,
     )
 
@@ -58,11 +61,11 @@ def test_an_unknown_customer_is_customer_not_found(store):
     coupon = CouponFactory(store=store)
 
     with pytest.raises(DomainError) as caught:
-        assignments_receive(
+        receive_coupons(
             store=store,
-            customer_id="999",
+            customer=CustomerRef(id=999),
             coupon_ids=[str(coupon.id)],
-            channel=Channel.ADMIN,
+            actor=SYSTEM.via(Channel.ADMIN),
         )
 
     assert caught.value.reason == "customer_not_found"

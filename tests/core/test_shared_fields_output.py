@@ -28,7 +28,7 @@ from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from assignments.api.shoplazza import ReceiveOutput
 from assignments.errors import Outcome
-from assignments.services import ReceivedItem, ReceiveResult
+from assignments.receive.service import ReceivedItem, ReceiveResult
 from core.serializers import IdStringField, MillisDateTimeField, SharedFieldsOutput
 from coupons.api.paynow import CouponOutput, RedemptionOutput
 from coupons.models import ActorType, Coupon, Redemption
