@@ -74,6 +74,13 @@ def major_text(minor: int, currency: str) -> str:
     return f"{to_major(minor, currency):f}"
 
 
+def json_number(value: Decimal | int) -> int | float:
+    """A major-unit amount as a vendor writes it in JSON: ``500`` when whole, ``12.5``
+    otherwise."""
+    number = Decimal(value)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
 def format_money(minor: int, currency: str, locale: str = "en") -> str:
     """For people: ``€12.50``, ``¥500``, ``$1,250.00``, ``KWD 1.250`` (Babel, CLDR's
     patterns and symbols for ``locale``)."""

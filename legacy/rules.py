@@ -39,11 +39,6 @@ def invalid(path: str, message: str) -> DomainError:
     )
 
 
-def json_number(value: Decimal) -> int | float:
-    """``25`` for a whole amount, ``12.5`` otherwise: JSON numbers, as sent."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 @dataclass(frozen=True)
 class Money:
     """NewStore's monetary amount object: ``{"amount": 12.5, "currency": "USD"}``."""
@@ -52,7 +47,7 @@ class Money:
     currency: str
 
     def __str__(self) -> str:
-        return f"{json_number(self.amount)} {self.currency}"
+        return f"{money.json_number(self.amount)} {self.currency}"
 
     @property
     def minor_units(self) -> int:
@@ -60,7 +55,7 @@ class Money:
         return money.to_minor(self.amount, self.currency)
 
     def to_json(self) -> dict[str, Any]:
-        return {"amount": json_number(self.amount), "currency": self.currency}
+        return {"amount": money.json_number(self.amount), "currency": self.currency}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Money:

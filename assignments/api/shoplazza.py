@@ -17,6 +17,7 @@ from assignments.receive.decide import MAX_COUPON_IDS
 from assignments.receive.service import ReceivedItem, ReceiveResult
 from core import errors as core_errors
 from core import flake, money
+from core.dialects.fields import ObjectInput
 from core.errors import DomainError
 from core.serializers import (
     ListInput,
@@ -80,7 +81,7 @@ def prerequisite_text(coupon: Coupon, currency: str) -> str:
     return "No minimum"
 
 
-class ReceiveInput(SharedFieldsInput):
+class ReceiveInput(ObjectInput, SharedFieldsInput):
     customer_id = StrictCharField(trim_whitespace=False)
     # Missing or null is the vendor's 422 "CouponIds is required", not a 400; the
     # length limit is a 422 as well (the service's rule).
@@ -90,13 +91,6 @@ class ReceiveInput(SharedFieldsInput):
         allow_null=True,
         allow_empty=True,
     )
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
-        return super().to_internal_value(data)
 
 
 class ReceivedCouponOutput(SharedFieldsOutput):

@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.dialects.fields import ChoiceField, ObjectInput
 from core.errors import DomainError
 from core.filters import FlakeIdFilter, filtered
 from core.pagination import KeysetPage
@@ -41,15 +42,6 @@ CODE_RE = re.compile(r"^[A-Za-z0-9-]+$")
 INT64 = 2**63 - 1
 
 
-class ChoiceField(serializers.ChoiceField):
-    default_error_messages = {"invalid_choice": '"{input}" is not one of: {choices}.'}
-
-    def fail(self, key, **kwargs):
-        if key == "invalid_choice":
-            kwargs["choices"] = ", ".join(self.choices)
-        super().fail(key, **kwargs)
-
-
 class FlakeIdList(ListInput):
     child = FlakeIdInputField()
 
@@ -64,7 +56,7 @@ class Money(StrictIntegerField):
         super().__init__(**kwargs)
 
 
-class CouponInput(serializers.Serializer):
+class CouponInput(ObjectInput):
     """CreateCouponDto (POST); with ``partial=True`` it is UpdateCouponDto (PATCH)."""
 
     enabled = StrictBooleanField()
@@ -103,10 +95,6 @@ class CouponInput(serializers.Serializer):
         return value
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
         values = super().to_internal_value(data)
         for key in ("apply_to_products", "apply_to_tags"):
             if values.get(key) is not None:
@@ -308,7 +296,7 @@ class CouponViewSet(PayNowViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OrderInput(SharedFieldsInput):
+class OrderInput(ObjectInput, SharedFieldsInput):
     code = StrictCharField(max_length=100)
     customer_id = FlakeIdInputField(required=False, allow_null=True)
     order_value = Money(required=False, default=0)
@@ -317,13 +305,6 @@ class OrderInput(SharedFieldsInput):
     )
     product_ids = FlakeIdList(required=False, default=list, max_length=1000)
     tag_ids = FlakeIdList(required=False, default=list, max_length=1000)
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
-        return super().to_internal_value(data)
 
     def order(self) -> Order:
         data = self.validated_data

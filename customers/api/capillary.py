@@ -29,8 +29,9 @@ from rest_framework.response import Response
 
 from core import compact, flake
 from core.dialects.capillary_v11 import CAPILLARY_V11, COUPONS_RETRIEVED, SUCCESS
+from core.dialects.fields import BlankForNull
 from core.errors import DomainError
-from core.serializers import MillisDateTimeField
+from core.serializers import IdStringField, MillisDateTimeField
 from core.timefmt import local_seconds
 from customers import selectors
 from customers.models import Customer
@@ -230,43 +231,9 @@ class PlaceField(serializers.Field):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class CompactIdString(serializers.Field):
-    """Output only: a row's compact id as a string (``"163267982"``)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> str:
-        return str(value)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class BlankForNull(serializers.CharField):
-    """Output only: a string, ``""`` where the value is missing."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance: Any) -> Any:
-        value = super().get_attribute(instance)
-        return "" if value is None else value
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class LocalSecondsField(serializers.Field):
-    """Output only: ``2019-12-31 23:59:59`` in the store's time zone (context)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance: Any) -> Any:
-        # Never expires: an empty string (the seed's objects are never null). DRF
-        # renders a None attribute as null without asking the field.
-        value = super().get_attribute(instance)
-        return "" if value is None else value
+class LocalSecondsField(BlankForNull):
+    """Output only: ``2019-12-31 23:59:59`` in the store's time zone (context); never
+    expires: an empty string (the seed's objects are never null)."""
 
     def to_representation(self, value: datetime | str) -> str:
         if value == "":
@@ -275,7 +242,7 @@ class LocalSecondsField(serializers.Field):
 
 
 class V11Redemption(serializers.Serializer):
-    id = CompactIdString(source="compact_id")
+    id = IdStringField(source="compact_id")
     date = MillisDateTimeField(source="created_at")
     transaction_number = serializers.CharField(allow_null=True)
     redeemed_at = PlaceField(source="outlet")
@@ -301,7 +268,7 @@ def _series(holding: Any) -> Any:
 class V11CustomerCoupon(serializers.Serializer):
     """One coupon of the customer (an assignment), in the seed's field order."""
 
-    id = CompactIdString(source="coupon.compact_id")
+    id = IdStringField(source="coupon.compact_id")
     series_id = serializers.SerializerMethodField()
     series_name = serializers.SerializerMethodField()
     redemption_count = serializers.SerializerMethodField()
@@ -355,7 +322,7 @@ class V11Customer(serializers.Serializer):
     email = BlankForNull(source="customer.email")
     external_id = serializers.CharField(source="customer.external_id", allow_null=True)
     mobile = BlankForNull(source="customer.mobile")
-    id = CompactIdString(source="customer.compact_id")
+    id = IdStringField(source="customer.compact_id")
     coupons = V11CustomerCouponList(source="*")
     item_status = V11Status()
 

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.dialects.fields import ObjectInput
 from core.pagination import KeysetPage
 from core.schema import PAYNOW_ERRORS, keyset_parameters
 from core.serializers import (
@@ -36,7 +37,7 @@ class CustomerOutput(serializers.Serializer):
     updated_at = MillisDateTimeField()
 
 
-class CustomerInput(serializers.Serializer):
+class CustomerInput(ObjectInput):
     first_name = StrictCharField(max_length=150, required=False, allow_blank=True)
     last_name = StrictCharField(max_length=150, required=False, allow_blank=True)
     email = StrictEmailField(
@@ -55,13 +56,6 @@ class CustomerInput(serializers.Serializer):
                 "Must be a phone number: digits, optionally a leading +."
             )
         return value
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
-        return super().to_internal_value(data)
 
 
 @extend_schema_view(

@@ -8,7 +8,7 @@ Bearer auth with the ``legacy`` scope; errors ``{"error_code", "message"}``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
@@ -24,6 +24,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core import money
+from core.dialects.fields import AmountField, ChoiceField, ObjectInput
 from core.serializers import (
     IsoDateTimeField,
     ListInput,
@@ -87,13 +88,11 @@ class NonBlankCharField(StrictCharField):
         return value
 
 
-class ChoiceField(serializers.ChoiceField):
-    default_error_messages = {"invalid_choice": '"{input}" is not one of: {choices}.'}
-
-    def fail(self, key, **kwargs):
-        if key == "invalid_choice":
-            kwargs["choices"] = ", ".join(self.choices)
-        super().fail(key, **kwargs)
+# The amount of a monetary amount object (zero allowed or not).
+_AMOUNTS = {
+    positive: AmountField(max_value=MAX_AMOUNT, positive=positive)
+    for positive in (False, True)
+}
 
 
 def _money(data: Any, *, positive: bool) -> Money:
@@ -106,23 +105,11 @@ def _money(data: Any, *, positive: bool) -> Money:
     unexpected = sorted(set(data) - {"amount", "currency"})
     if unexpected:
         issues["non_field_errors"] = [f"Unexpected key(s): {', '.join(unexpected)}."]
-    amount = data.get("amount")
     value: Decimal | None = None
-    if isinstance(amount, bool) or not isinstance(amount, int | float):
-        issues["amount"] = ["Must be a number."]
-    else:
-        try:
-            value = Decimal(str(amount))
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            issues["amount"] = ["Must be a number."]
-        elif value < 0 or (positive and value == 0):
-            issues["amount"] = [
-                "Must be greater than 0." if positive else "Must not be negative."
-            ]
-        elif value > MAX_AMOUNT:
-            issues["amount"] = [f"Must not exceed {MAX_AMOUNT}."]
+    try:
+        value = _AMOUNTS[positive].to_internal_value(data.get("amount"))
+    except serializers.ValidationError as exc:
+        issues["amount"] = [str(message) for message in exc.detail]
     currency = data.get("currency")
     if not money.is_currency(currency):
         issues["currency"] = ["Must be a three-letter ISO 4217 code such as USD."]
@@ -269,20 +256,13 @@ class RuleList(ListInput):
         super().__init__(**kwargs)
 
 
-class ObjectInput(serializers.Serializer):
+class NewStoreInput(ObjectInput):
     """A body that must be a JSON object (``null``, a list or a string is a 400)."""
 
-    def run_validation(self, data=serializers.empty):
-        if data is None or (
-            data is not serializers.empty and not isinstance(data, dict)
-        ):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
-        return super().run_validation(data)
+    null_is_not_an_object = True
 
 
-class NewStoreDefinitionInput(ObjectInput):
+class NewStoreDefinitionInput(NewStoreInput):
     """Create and overwrite bodies of a coupon definition (the same fields)."""
 
     label = NonBlankCharField(max_length=200)
@@ -305,14 +285,14 @@ class NewStoreDefinitionInput(ObjectInput):
         return value
 
 
-class NewStoreTemplateInput(ObjectInput):
+class NewStoreTemplateInput(NewStoreInput):
     label = NonBlankCharField(max_length=200)
     pattern = NonBlankCharField(max_length=500)
     validation_rules = RuleList(kinds=rules.COUPON_KINDS)
     amount = MoneyField(required=False, allow_null=True)
 
 
-class NewStoreCouponInput(ObjectInput):
+class NewStoreCouponInput(NewStoreInput):
     label = StrictCharField(
         max_length=200,
         required=False,
@@ -328,7 +308,7 @@ class NewStoreCouponInput(ObjectInput):
     )
 
 
-class NewStoreCouponUpdateInput(ObjectInput):
+class NewStoreCouponUpdateInput(NewStoreInput):
     is_enabled = StrictBooleanField(required=False)
     validation_rules = RuleList(kinds=rules.COUPON_KINDS)
 

@@ -13,7 +13,6 @@ auth) from the one table in ``core/dialects/capillary.py``; a partial success is
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -33,6 +32,7 @@ from rest_framework.response import Response
 
 from core import compact, flake, money
 from core.dialects.capillary import CAPILLARY_V2
+from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
 from core.serializers import (
     DictInput,
@@ -60,54 +60,22 @@ from stores.api.dialects import CapillaryV2ViewSet
 
 MAX_AMOUNT = Decimal("999999999999.99")
 MAX_IDS = 100
+AT_MOST = f"At most {MAX_AMOUNT}."
 
 
 # --- input ----------------------------------------------------------------------------
 
 
-class ChoiceField(serializers.ChoiceField):
-    default_error_messages = {"invalid_choice": '"{input}" is not one of: {choices}.'}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid_choice", input=data)
-        return super().to_internal_value(data)
-
-    def fail(self, key, **kwargs):
-        if key == "invalid_choice":
-            kwargs["choices"] = ", ".join(self.choices)
-        super().fail(key, **kwargs)
-
-
-@extend_schema_field(OpenApiTypes.NUMBER)
-class AmountField(serializers.Field):
-    """A JSON number in major units, never negative, with at most as many decimals as
-    any currency has; the store currency's own rule (JPY 0, EUR 2, KWD 3) is the
-    service's (``core.money``)."""
-
-    default_error_messages = {
-        "invalid": "Must be a number.",
-        "min_value": "Cannot be negative.",
-        "max_value": f"At most {MAX_AMOUNT}.",
-        "decimals": f"At most {money.MAX_DECIMALS} decimals.",
-    }
-
-    def to_internal_value(self, data: Any) -> Decimal:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        if isinstance(data, float) and not math.isfinite(data):
-            self.fail("invalid")
-        value = Decimal(str(data))
-        if value < 0:
-            self.fail("min_value")
-        if value > MAX_AMOUNT:
-            self.fail("max_value")
-        if value != value.quantize(Decimal(1).scaleb(-money.MAX_DECIMALS)):
-            self.fail("decimals")
-        return value
-
-    def to_representation(self, value: Any) -> int | float:
-        return _number(value)
+def _amount(**kwargs: Any) -> AmountField:
+    """An amount of a series: a JSON number in major units, never negative, with at
+    most as many decimals as any currency has; the store currency's own rule (JPY 0,
+    EUR 2, KWD 3) is the service's (``core.money``)."""
+    return AmountField(
+        max_value=MAX_AMOUNT,
+        max_decimals=money.MAX_DECIMALS,
+        error_messages={"min_value": "Cannot be negative.", "max_value": AT_MOST},
+        **kwargs,
+    )
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -172,15 +140,19 @@ class CouponSeriesV2Input(serializers.Serializer):
     discountCode = StrictCharField(
         max_length=100, required=False, allow_blank=True, default="NO_VALUE"
     )
-    discountType = ChoiceField(choices=SeriesDiscountType.values)
-    discountValue = AmountField()
-    discountUpto = AmountField(required=False, default=Decimal(0))
+    discountType = ChoiceField(choices=SeriesDiscountType.values, strings_only=True)
+    discountValue = _amount()
+    discountUpto = _amount(required=False, default=Decimal(0))
     discountOn = ChoiceField(
-        choices=DiscountOn.values, required=False, default=DiscountOn.BILL
+        choices=DiscountOn.values,
+        strings_only=True,
+        required=False,
+        default=DiscountOn.BILL,
     )
     validTillDate = ValidTillField()
     expiryStrategyType = ChoiceField(
         choices=ExpiryStrategy.values,
+        strings_only=True,
         required=False,
         default=ExpiryStrategy.SERIES_EXPIRY,
     )
@@ -202,7 +174,7 @@ class CouponSeriesV2Input(serializers.Serializer):
     redemptionValidAfterDays = StrictIntegerField(
         required=False, min_value=0, max_value=36500, default=0
     )
-    minBillAmount = AmountField(required=False, default=Decimal(0))
+    minBillAmount = _amount(required=False, default=Decimal(0))
     redemptionPerCouponMaxLimit = CapInt(default=1, max_value=2**31 - 1)
     customPropertyMap = DictInput(
         child=StrictCharField(max_length=1000, allow_blank=True),
@@ -299,12 +271,6 @@ class CapillaryV2IssueMultipleInput(SharedFieldsInput):
 # --- output ---------------------------------------------------------------------------
 
 
-def _number(value: Any) -> int | float:
-    """A Decimal as Capillary writes it: 500, or 12.5."""
-    number = Decimal(value)
-    return int(number) if number == number.to_integral_value() else float(number)
-
-
 def _epoch_ms(value: datetime | None) -> int:
     return 0 if value is None else int(value.timestamp() * 1000)
 
@@ -313,16 +279,6 @@ def _local_iso(value: datetime | None, tz: str) -> str | None:
     if value is None:
         return None
     return value.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
-@extend_schema_field(OpenApiTypes.NUMBER)
-class NumberField(serializers.Field):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: Any) -> int | float:
-        return _number(value)
 
 
 class _Constant(serializers.Field):
