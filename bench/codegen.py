@@ -41,7 +41,7 @@ from django.db import connection, transaction  # noqa: E402
 from core import flake  # noqa: E402
 from coupons.codes import fold_codes  # noqa: E402
 from coupons.models import Coupon  # noqa: E402
-from series import services  # noqa: E402
+from series import pool, services  # noqa: E402
 from series.models import Series  # noqa: E402
 from stores.services import store_create  # noqa: E402
 
@@ -88,17 +88,17 @@ def time_generation(count: int, round_no: int) -> tuple[float, Series]:
     _wipe()
     series = _fresh_series(round_no)
     started = time.perf_counter()
-    done = services.series_generate_codes(series=series, count=count)
+    done = pool.series_generate_codes(series=series, count=count)
     seconds = time.perf_counter() - started
     assert done == count, (done, count)
     pooled = Coupon.objects.filter(series=series, pooled=True).count()
-    assert pooled == count + services._pool_target(), pooled
+    assert pooled == count + pool.pool_target(), pooled
     return seconds, series
 
 
 def _copy_rows(series: Series, count: int) -> tuple[str, str]:
     """COPY text of ``count`` coupon rows like the pool's, and the column list."""
-    values = services.series_coupon_values(series, currency="USD")
+    values = pool.series_coupon_values(series, currency="USD")
     template = Coupon(**values)
     fields = [
         f
@@ -107,7 +107,7 @@ def _copy_rows(series: Series, count: int) -> tuple[str, str]:
         if f.attname not in ("id", "code", "code_folded", "compact_id")
     ]
     constants = "\t".join(_text(getattr(template, f.attname)) for f in fields)
-    spec = services.series_spec(series)
+    spec = pool.series_spec(series)
     codes = spec.distinct(count)
     ids = flake.next_ids(count)
     data = "".join(
@@ -163,7 +163,7 @@ def main() -> None:
     print(
         f"PostgreSQL {connection.cursor().connection.info.server_version}, "
         f"{args.count:,} codes, {args.rounds} rounds, "
-        f"batch {services.GENERATE_BATCH:,}, pool target {services._pool_target()}"
+        f"batch {pool.GENERATE_BATCH:,}, pool target {pool.pool_target()}"
     )
     generation, copy_like, copy_nofk, copy_bare = [], [], [], []
     for round_no in range(1, args.rounds + 1):

@@ -46,6 +46,7 @@ from core.compact import CompactIdField  # noqa: E402
 from coupons.codes import fold_code  # noqa: E402
 from coupons.models import ActorType, Coupon, DiscountType, Redemption  # noqa: E402
 from customers.models import Customer  # noqa: E402
+from series import pool as series_pool  # noqa: E402
 from series import services as series_services  # noqa: E402
 from series.models import Series  # noqa: E402
 from stores.models import Outlet, Store  # noqa: E402
@@ -215,7 +216,7 @@ def build(sizes: Sizes) -> dict:
         wanted = min(per_series, generated - made)
         issue_here = max(0, min(wanted, sizes.issued - len(issued_ids)))
         ids = flake.next_ids(wanted)
-        values = series_services.series_coupon_values(series, currency=store.currency)
+        values = series_pool.series_coupon_values(series, currency=store.currency)
         values["pooled"] = True
         template = Coupon(**values, created_at=now)
         prefix = series.code_prefix

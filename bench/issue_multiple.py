@@ -5,7 +5,7 @@ Each scenario runs twice in the same process, against the same series and pool:
 - **API**: the whole stack through Django's test client (URL routing, middleware,
   Capillary Basic auth, DRF parsing, validation and rendering, the service, the
   response's extra reads), as a gunicorn worker would run it, minus the socket;
-- **baseline**: the in-process service call ``series.services.series_issue`` alone
+- **baseline**: the in-process service call ``series.issue.service.series_issue`` alone
   (the same transaction, row locks, pool claim and inserts; no HTTP, no DRF).
 
 Sequential requests give the latency (p50, p95) and single-client throughput; then
@@ -46,10 +46,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from assignments.models import Assignment  # noqa: E402
+from assignments.models import Assignment, Channel  # noqa: E402
 from core import flake  # noqa: E402
+from core.actors import Actor  # noqa: E402
 from customers.models import Customer  # noqa: E402
+from customers.refs import CustomerRef  # noqa: E402
+from series import pool as pool_services  # noqa: E402
 from series import services  # noqa: E402
+from series.issue import service as issue_service  # noqa: E402
 from series.models import Series  # noqa: E402
 from stores.services import api_key_create, outlet_create, store_create  # noqa: E402
 
@@ -110,7 +114,7 @@ class Setup:
             alpha_numeric=True,
             random_code_length=10,
         )
-        services.series_generate_codes(series=self.series, count=pool)
+        pool_services.series_generate_codes(series=self.series, count=pool)
 
     def body(self, index: int, count: int) -> dict:
         customer = self.customers[index % len(self.customers)]
@@ -136,12 +140,12 @@ class Setup:
     def service_once(self, index: int, count: int) -> float:
         customer = self.customers[index % len(self.customers)]
         started = time.perf_counter()
-        outcome = services.series_issue(
+        outcome = issue_service.series_issue(
             store=self.store,
             series_id=self.series.id,
-            customer=customer,
+            customer=CustomerRef.by_id(customer.id),
             count=count,
-            api_key=self.api_key,
+            actor=Actor.api_key(self.api_key, channel=Channel.CAPILLARY),
         )
         seconds = time.perf_counter() - started
         assert outcome.issued == count

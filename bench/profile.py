@@ -144,7 +144,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
     from assignments.receive import service as receive
     from core import serializers, sql
     from coupons import services as coupons
-    from series import services as series
+    from series.issue import service as issue
 
     return [
         (BaseHandler, "get_response", "Django: middleware, URL, view"),
@@ -159,7 +159,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
         (APIView, "finalize_response", "  finalize and render"),
         (receive, "receive_coupons", "  service: receive"),
         (coupons, "redemption_create", "  service: redeem"),
-        (series, "series_issue", "  service: issue"),
+        (issue, "series_issue", "  service: issue"),
         (sql, "fetch_batch", "    core.sql.fetch_batch (reads)"),
         (sql, "write", "    core.sql.write (writes)"),
         (CursorWrapper, "execute", "    every statement sent (execute)"),

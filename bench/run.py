@@ -143,7 +143,7 @@ def prepare(pool_needed: int) -> dict:
     from django.db import connection
 
     from coupons.models import Coupon, DiscountType
-    from series import services as series_services
+    from series import pool as series_pool
     from series.models import Series
     from stores.models import Store
     from stores.scopes import ALL_SCOPES
@@ -203,9 +203,7 @@ def prepare(pool_needed: int) -> dict:
         pooled = Coupon.objects.filter(series=series, pooled=True).count()
         if pooled < pool_needed:
             started = time.perf_counter()
-            series_services.series_generate_codes(
-                series=series, count=pool_needed - pooled
-            )
+            series_pool.series_generate_codes(series=series, count=pool_needed - pooled)
             log(
                 f"series {series_id}: pool {pooled:,} topped up by "
                 f"{pool_needed - pooled:,} in {time.perf_counter() - started:.1f} s"

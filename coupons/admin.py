@@ -29,7 +29,7 @@ from coupons import services
 from coupons.codes import fold_code
 from coupons.models import ActorType, Coupon, Redemption
 from customers.admin import customers_matching
-from series import services as series_services
+from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
 from stores.models import ApiKey
 
@@ -263,7 +263,7 @@ class CouponAdmin(
         permissions=["change"],
     )
     def retire_pool_codes(self, request, queryset):
-        retired = series_services.pool_codes_retire(
+        retired = series_pool.pool_codes_retire(
             coupon_ids=list(queryset.values_list("pk", flat=True)),
             actor=services.Actor.user(request.user),
         )
@@ -368,9 +368,7 @@ class CouponAdmin(
         coupons = list(queryset)
         pooled = [coupon.pk for coupon in coupons if coupon.pooled]
         if pooled:
-            series_services.pool_codes_retire(
-                coupon_ids=pooled, archive=True, actor=actor
-            )
+            series_pool.pool_codes_retire(coupon_ids=pooled, archive=True, actor=actor)
         for coupon in coupons:
             if not coupon.pooled:
                 services.coupon_delete(coupon=coupon, actor=actor)

@@ -282,7 +282,7 @@ class Coupon(models.Model):
             ),
             # The issuable pool only: a claim and a pool count stay index scans of
             # what can be issued, however many codes staff retired (see
-            # series.services._in_pool).
+            # series.pool.in_pool).
             models.Index(
                 fields=["series", "id"],
                 condition=ISSUABLE,

@@ -25,6 +25,7 @@ from coupons.services import Actor
 from jobs import services as job_services
 from jobs.models import Job
 from series import admin_services
+from series import pool as series_pool
 from series import services as series_services
 from series.models import UNLIMITED, CodeFormat, Series
 from stores.admin import StoreOwnedAdmin
@@ -105,7 +106,7 @@ class SeriesAdminForm(forms.ModelForm):
                 CodeFormat.GENERIC if candidate.generic_code else CodeFormat.RANDOM
             )
             try:
-                series_services._check_series(
+                series_services.check_series(
                     candidate, currency=store.currency, at=timezone.now()
                 )
             except DomainError as exc:
@@ -251,7 +252,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         or archived, are not counted)."""
         if series.pk is None:
             return 0
-        return series_services.pool_size(series)
+        return series_pool.pool_size(series)
 
     @admin.display(description="recent generation jobs")
     def generation_jobs(self, series: Series) -> str:
@@ -320,7 +321,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         jobs = []
         for series in queryset.select_related("store"):
             try:
-                series_services.generation_room(series, count)
+                series_pool.generation_room(series, count)
             except DomainError as exc:
                 self.message_user(request, f"{series}: {exc.message}", messages.ERROR)
                 continue
@@ -382,7 +383,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         meanwhile are left alone. The series keeps issuing, from new codes."""
         actor = Actor.user(request.user)
         retired = sum(
-            series_services.series_pool_retire(series=series, actor=actor)
+            series_pool.series_pool_retire(series=series, actor=actor)
             for series in queryset
         )
         self.message_user(

@@ -17,13 +17,17 @@ from pathlib import Path
 
 from assignments.models import Assignment, Channel
 from core import flake
+from core.actors import SYSTEM
 from core.errors import DomainError
+from customers.refs import CustomerRef
 from customers.selectors import customer_find
-from series import services
+from series.issue import service as issue_service
 from series.models import Series
 
 IDENTIFIERS = ("mobile", "email", "external_id", "id")
 MARKER = "issue_to_customers"
+# Who issues: the system, through the command (the assignments' channel).
+COMMAND = SYSTEM.via(Channel.COMMAND)
 
 
 class IssueFileError(Exception):
@@ -134,12 +138,12 @@ def issue_to_customers(
             result.would_issue += 1
             continue
         try:
-            services.series_issue(
+            issue_service.series_issue(
                 store=store,
                 series_id=series.id,
-                customer=customer,
+                customer=CustomerRef.by_id(customer.id),
                 count=1,
-                channel=Channel.COMMAND,
+                actor=COMMAND,
                 purpose=f"{prefix}{line}",
             )
         except DomainError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coupons.services import INTERNAL, Actor
 from jobs.registry import handler
-from series import services
+from series import pool
 from series.models import Series
 
 
@@ -27,11 +27,11 @@ def run_generate_codes(*, job, progress) -> dict:
         def advance(batch_done: int, _total: int) -> None:
             progress(already + batch_done, count, force=True)
 
-        done += services.series_generate_codes(
+        done += pool.series_generate_codes(
             series=series, count=count - already, progress=advance, actor=actor
         )
     progress(done, count, force=True)
-    pooled = services.pool_size(series)
+    pooled = pool.pool_size(series)
     return {
         "series_id": str(series.pk),
         "generated": done,

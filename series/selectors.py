@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
 from core import compact, flake, sql
@@ -30,32 +32,37 @@ def series_by_ids(*, store: Store, ids: list[int]) -> list[Series]:
     return list({found[v].id: found[v] for v in valid if v in found}.values())
 
 
-def series_flake_id(*, store: Store, series_id: int) -> int | None:
-    """The flake id of the store's series with this id (compact: one query; a flake
-    id is returned as given, the issue checks it)."""
-    if not compact.is_compact(series_id):
-        return series_id
-    return (
-        series_queryset(store=store)
-        .filter(compact_id=series_id)
-        .values_list("id", flat=True)
-        .first()
-    )
+def series_to_issue(
+    *, store: Store, series_id: int
+) -> tuple[int | None, datetime | None]:
+    """What the Capillary issue needs of the series id a client gave, in one query
+    (hand-written, ``core.sql``: every issue makes it): the flake id of the store's
+    series with that id (a compact id, or a flake id as the dialect showed before;
+    None when the store has no such series), and when a code of it was last redeemed
+    (rolled-back uses excluded; None: never), which its answer shows.
 
-
-def latest_redemption_query(*, series_id: int) -> sql.Query:
-    """When a code of the series was last redeemed (rolled-back uses excluded).
-
-    Redemption.series_id (copied at redeem) and its partial index make this one
-    index lookup, whatever the number of the series' coupons. Hand-written
-    (``core.sql``): every issue answers with it.
+    Redemption.series_id (copied at redeem) and its partial index make the latter
+    one index lookup, whatever the number of the series' coupons.
     """
-    return (
-        "SELECT MAX(created_at) FROM coupons_redemption "
-        "WHERE series_id = %s AND rolled_back_at IS NULL",
-        [series_id],
-        (sql.ValueLoader(Redemption._meta.get_field("created_at")),),
+    if not 0 < series_id <= flake.MAX_ID:
+        return None, None
+    column = "compact_id" if compact.is_compact(series_id) else "id"
+    row = sql.fetch_one(
+        (
+            "SELECT s.id, (SELECT MAX(r.created_at) FROM coupons_redemption r "
+            "WHERE r.series_id = s.id AND r.rolled_back_at IS NULL) "
+            f"FROM series_series s WHERE s.store_id = %s AND s.{column} = %s",
+            [store.id, series_id],
+            (
+                sql.Columns(1),
+                sql.ValueLoader(Redemption._meta.get_field("created_at")),
+            ),
+        )
     )
+    if row is None:
+        return None, None
+    (found,), redeemed_at = row
+    return found, redeemed_at
 
 
 def series_uploaded_counts(*, series: Series) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from coupons.codes import fold_code
 # Claim ``count`` issuable pooled codes of a series (live, enabled), skipping rows
 # other claims hold, read through the pool index, whose condition this repeats (the
 # array condition keeps the planner from walking the primary key instead; see
-# series.services._in_pool).
+# series.pool.in_pool).
 CLAIM = """
 WITH claimed AS (
     SELECT id FROM coupons_coupon

@@ -45,9 +45,11 @@ from core.serializers import (
 )
 from coupons.services import Actor
 from customers.models import Customer
-from customers.selectors import customer_find_query
+from customers.refs import CustomerRef
 from series import errors, selectors, services
 from series.codegen import AFFIX_RE
+from series.issue import service as issue_service
+from series.issue.service import IssueOutcome
 from series.models import (
     UNLIMITED,
     DiscountOn,
@@ -55,7 +57,6 @@ from series.models import (
     Series,
     SeriesDiscountType,
 )
-from series.services import IssueOutcome
 from stores.api.dialects import CapillaryV2ViewSet
 
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -658,36 +659,41 @@ class IssueViewSet(CapillaryV2ViewSet):
     )
     def multiple(self, request):
         data = validated(CapillaryV2IssueMultipleInput(data=request.data))
-        ref = data.get("customer") or {}
-        given = ref.get("id")
-        small = given is not None and compact.is_compact(given)
-        customer = customer_find_query(
-            store=self.store,
-            mobile=ref.get("mobile"),
-            email=ref.get("email"),
-            external_id=ref.get("externalId"),
-            customer_id=None if small else given,
-            compact_id=given if small else None,
-        )
-        series_id = data.get("seriesId")
+        series_id, redeemed_at = data.get("seriesId"), None
         if series_id is not None:
-            # 0 (no series) when no series of the store has this compact id.
-            series_id = selectors.series_flake_id(store=self.store, series_id=series_id)
-            series_id = 0 if series_id is None else series_id
+            series_id, redeemed_at = selectors.series_to_issue(
+                store=self.store, series_id=series_id
+            )
+            series_id = 0 if series_id is None else series_id  # 0: no such series
         count = data.get("count")
         metadata = data.get("metadata") or {}
-        outcome = services.series_issue(
+        outcome = issue_service.series_issue(
             store=self.store,
             series_id=series_id,
-            customer=customer,
+            customer=_customer_ref(data.get("customer")),
             count=1 if count is None else count,
-            api_key=request.auth,
+            actor=self.actor,
             purpose=metadata.get("reason", ""),
         )
         context = {
             "tz": self.store.timezone,
             "issued_at": outcome.issued_at,
-            "redeemed_at": outcome.series_redeemed_at,
+            "redeemed_at": redeemed_at,
             "uploaded": selectors.series_uploaded_counts(series=outcome.series),
         }
         return Response(CapillaryV2IssueMultiple(outcome, context=context).data)
+
+
+def _customer_ref(ref: dict[str, Any] | None) -> CustomerRef:
+    """The customer the body names; its ``id`` is the compact id the dialect shows,
+    or a flake id as it showed before."""
+    ref = ref or {}
+    given = ref.get("id")
+    small = given is not None and compact.is_compact(given)
+    return CustomerRef(
+        id=None if small else given,
+        compact_id=given if small else None,
+        email=ref.get("email"),
+        mobile=ref.get("mobile"),
+        external_id=ref.get("externalId"),
+    )

@@ -34,7 +34,7 @@ from coupons.api.paynow import CouponOutput, RedemptionOutput
 from coupons.models import ActorType, Coupon, Redemption
 from series import errors as series_errors
 from series.api.capillary import CapillaryV2CouponConfig, CapillaryV2IssueMultiple
-from series.services import IssueOutcome
+from series.issue.service import IssueOutcome
 from tests.factories import (
     CouponFactory,
     CustomerFactory,

@@ -8,7 +8,7 @@ import pytest
 from coupons.models import Coupon
 from jobs import services as jobs
 from jobs.models import Status
-from series import services
+from series import pool, services
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +28,8 @@ def test_a_killed_generation_job_resumes_to_the_exact_count(
         discount_value=5,
         random_code_length=10,
     )
-    monkeypatch.setitem(services.series_generate_codes.__kwdefaults__, "batch_size", 10)
-    real_fill = services._fill
+    monkeypatch.setitem(pool.series_generate_codes.__kwdefaults__, "batch_size", 10)
+    real_fill = pool.fill
     calls = {"n": 0}
 
     def dies_on_the_third_batch(*args, **kwargs):
@@ -38,7 +38,7 @@ def test_a_killed_generation_job_resumes_to_the_exact_count(
             raise ConnectionError("worker killed")
         return real_fill(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_fill", dies_on_the_third_batch)
+    monkeypatch.setattr(pool, "fill", dies_on_the_third_batch)
     with django_capture_on_commit_callbacks(execute=True):
         job = jobs.job_enqueue(
             kind="generate_codes", params={"series_id": series.id, "count": 50}

@@ -6,7 +6,7 @@ import pytest
 
 from assignments.models import Assignment
 from coupons.models import Coupon
-from series import services
+from series import pool
 from series.models import Series
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CustomerFactory, SeriesFactory, StoreFactory
@@ -194,7 +194,7 @@ def test_racing_top_ups_fill_the_pool_once(settings):
     store = StoreFactory()
     series = SeriesFactory(store=store, random_code_length=10)
 
-    added = race(6, lambda _: services.series_pool_top_up(series_id=series.id))
+    added = race(6, lambda _: pool.series_pool_top_up(series_id=series.id))
 
     pooled = Coupon.objects.filter(series=series, pooled=True).count()
     assert pooled == 50

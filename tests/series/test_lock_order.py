@@ -24,11 +24,15 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assignments.models import Assignment
+from assignments.models import Assignment, Channel
 from core import flake
+from core.actors import SYSTEM
 from core.errors import DomainError
 from coupons.models import Coupon, Redemption
-from series import admin_services, services
+from customers.refs import CustomerRef
+from series import admin_services
+from series import pool as series_pool
+from series.issue import service as issue_service
 from series.models import Series
 from stores.scopes import PRICE_RULES
 from tests.concurrency import paynow_client, race
@@ -170,8 +174,12 @@ def test_issues_redemptions_retires_and_extensions_of_one_series_race_cleanly(
     # Codes the redeemers hold already (issued before the race).
     held = {}
     for customer in customers[ISSUERS:]:
-        outcome = services.series_issue(
-            store=store, series_id=series.id, customer=customer, count=4
+        outcome = issue_service.series_issue(
+            store=store,
+            series_id=series.id,
+            customer=CustomerRef.by_id(customer.id),
+            count=4,
+            actor=SYSTEM.via(Channel.CAPILLARY),
         )
         held[customer.id] = [coupon.code for coupon in outcome.coupons]
     pool = list(
@@ -214,7 +222,7 @@ def test_issues_redemptions_retires_and_extensions_of_one_series_race_cleanly(
                 for step in range(3)
             ]
         # The newest pool codes (the claims take the oldest first).
-        return services.series_pool_retire(series=series, coupon_ids=pool[:30])
+        return series_pool.series_pool_retire(series=series, coupon_ids=pool[:30])
 
     results = race(ISSUERS + REDEEMERS + EXTENDS + 1, work)
 

@@ -17,7 +17,8 @@ from audit.models import AuditEvent
 from core.errors import DomainError
 from coupons import services as coupon_services
 from coupons.models import Coupon
-from series import errors, services
+from series import errors
+from series import pool as series_pool
 from series.models import Series
 from tests.factories import CouponFactory, CustomerFactory
 from tests.legacy.factories import bearer
@@ -212,7 +213,7 @@ def test_a_pool_of_a_thousand_adds_no_coupon_to_the_merchants_list(
 
     series = make_series(store)
 
-    assert services.pool_size(series) == 1000
+    assert series_pool.pool_size(series) == 1000
     assert len(listed(paynow, url)) == 3
     assert len(listed(paynow, url, "&status=active")) == 3
 
@@ -292,7 +293,7 @@ def test_codes_staff_disabled_are_never_issued(
         follow=True,
     )
     assert [str(m) for m in response.context["messages"]] == ["Retired 5 pool codes."]
-    retired = services.series_pool_retire(
+    retired = series_pool.series_pool_retire(
         series=series, coupon_ids=[c.id for c in pool[5:10]]
     )
     assert retired == 5
@@ -338,16 +339,18 @@ def test_retire_touches_only_the_series_pooled_live_codes(
         manual.id,
     ]
 
-    assert services.series_pool_retire(series=series, coupon_ids=ids) == 3
+    assert series_pool.series_pool_retire(series=series, coupon_ids=ids) == 3
     # Archiving takes the disabled ones too; a second disable finds nothing.
-    assert services.series_pool_retire(series=series, coupon_ids=ids) == 0
-    assert services.series_pool_retire(series=series, coupon_ids=ids, archive=True) == 3
+    assert series_pool.series_pool_retire(series=series, coupon_ids=ids) == 0
+    assert (
+        series_pool.series_pool_retire(series=series, coupon_ids=ids, archive=True) == 3
+    )
 
     assert Coupon.objects.filter(id__in=ids, enabled=False).count() == 3
     assert Coupon.objects.filter(id__in=ids, archived_at__isnull=False).count() == 3
     assert Coupon.objects.filter(code__in=issued, enabled=True).count() == 2
-    assert services.pool_size(other) == 20
-    assert services.pool_size(series) == 15
+    assert series_pool.pool_size(other) == 20
+    assert series_pool.pool_size(series) == 15
     events = AuditEvent.objects.filter(series_id=series.id, object_type="coupon")
     assert (
         sorted(events.values_list("action", flat=True))
@@ -356,9 +359,9 @@ def test_retire_touches_only_the_series_pooled_live_codes(
 
 
 def test_retire_of_the_whole_pool_goes_in_batches(store, series):
-    assert services.series_pool_retire(series=series, batch_size=7) == 20
+    assert series_pool.series_pool_retire(series=series, batch_size=7) == 20
 
-    assert services.pool_size(series) == 0
+    assert series_pool.pool_size(series) == 0
     assert Coupon.objects.filter(series=series, enabled=True).count() == 0
 
 
@@ -368,45 +371,45 @@ def test_retire_of_the_whole_pool_goes_in_batches(store, series):
 def test_retired_codes_do_not_eat_max_create(store):
     series = make_series(store, max_create=30)  # 20 pooled
     pool = pool_of(series)
-    services.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:5]])
-    services.series_pool_retire(
+    series_pool.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:5]])
+    series_pool.series_pool_retire(
         series=series, coupon_ids=[c.id for c in pool[5:10]], archive=True
     )
-    assert services.pool_size(series) == 10
+    assert series_pool.pool_size(series) == 10
 
     # 30 - 0 issued - 10 issuable: 20 more fit, 21 do not.
     with pytest.raises(DomainError) as refused:
-        services.series_generate_codes(series=series, count=21)
+        series_pool.series_generate_codes(series=series, count=21)
     assert refused.value.reason == errors.POOL_OVER_CAP
-    assert services.series_generate_codes(series=series, count=20) == 20
-    assert services.pool_size(series) == 30
+    assert series_pool.series_generate_codes(series=series, count=20) == 20
+    assert series_pool.pool_size(series) == 30
 
 
 def test_the_top_up_refills_what_staff_retired(store, settings):
     series = make_series(store)  # 20 pooled, low mark 5
-    services.series_pool_retire(
+    series_pool.series_pool_retire(
         series=series, coupon_ids=[c.id for c in pool_of(series)[:18]], archive=True
     )
 
-    added = services.series_pool_top_up(series_id=series.id)
+    added = series_pool.series_pool_top_up(series_id=series.id)
 
     assert added == 18
-    assert services.pool_size(series) == 20
+    assert series_pool.pool_size(series) == 20
 
 
 def test_code_room_frees_archived_codes_and_keeps_disabled_ones_taken(store):
     # 100 codes in the format: a disabled code still holds its code in the store,
     # an archived one gives it back.
     series = make_series(store, random_code_length=2)
-    assert services.code_room(series) == 80
+    assert series_pool.code_room(series) == 80
     pool = pool_of(series)
 
-    services.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:4]])
-    assert services.code_room(series) == 80
-    services.series_pool_retire(
+    series_pool.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:4]])
+    assert series_pool.code_room(series) == 80
+    series_pool.series_pool_retire(
         series=series, coupon_ids=[c.id for c in pool[:10]], archive=True
     )
-    assert services.code_room(series) == 90
+    assert series_pool.code_room(series) == 90
 
 
 # --- the admin ----------------------------------------------------------------------
@@ -427,7 +430,7 @@ def test_the_series_admin_retires_a_pool_and_the_series_issues_fresh_codes(
     assert [str(m) for m in response.context["messages"]] == [
         "Retired 18 unissued codes."
     ]
-    assert services.pool_size(series) == 0
+    assert series_pool.pool_size(series) == 0
     assert Coupon.objects.filter(code__in=issued, enabled=True).count() == 2
     fresh = issued_codes(issue(capillary, series, holder, 3))
     assert not {c.code for c in old_pool} & set(fresh)
@@ -460,7 +463,7 @@ def test_the_coupons_admin_filters_pool_codes_and_deleting_them_retires_them(
     )
 
     assert response.status_code == 302
-    assert services.pool_size(series) == 16
+    assert series_pool.pool_size(series) == 16
     archived = Coupon.objects.filter(archived_at__isnull=False)
     assert set(archived.values_list("pk", flat=True)) == {c.pk for c in victims[:3]}
     assert not Coupon.objects.filter(pk=manual.pk).exists()  # no history: deleted
@@ -471,8 +474,8 @@ def test_the_coupons_admin_filters_pool_codes_and_deleting_them_retires_them(
 def test_issue_to_customers_issues_only_live_codes(store, series, tmp_path):
     people = [CustomerFactory(store=store, mobile=f"9190000000{i}") for i in range(5)]
     pool = pool_of(series)
-    services.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:3]])
-    services.series_pool_retire(
+    series_pool.series_pool_retire(series=series, coupon_ids=[c.id for c in pool[:3]])
+    series_pool.series_pool_retire(
         series=series, coupon_ids=[c.id for c in pool[3:6]], archive=True
     )
     path = tmp_path / "list.csv"

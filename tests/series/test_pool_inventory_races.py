@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from assignments.models import Assignment
 from coupons.models import Coupon
-from series import services
+from series import pool as series_pool
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CustomerFactory, StoreFactory
 from tests.series.conftest import ISSUE_URL, capillary_client, make_series
@@ -100,7 +100,7 @@ def test_issues_racing_staff_retiring_pool_codes_never_hand_out_a_dead_code(
         for start in range(0, len(mine), CHUNK):
             chunk = mine[start : start + CHUNK]
             if retirer == 0:  # disable or archive through the service
-                retired += services.series_pool_retire(
+                retired += series_pool.series_pool_retire(
                     series=series, coupon_ids=chunk, archive=bool(start % 2)
                 )
             elif retirer == 1:  # the coupons admin's "retire" action
@@ -148,4 +148,4 @@ def test_issues_racing_staff_retiring_pool_codes_never_hand_out_a_dead_code(
     assert sum(count for count, _ in results[ISSUERS:]) <= len(retired_ids)
     # Pool accounting: what is not issued nor retired is still issuable.
     total = Coupon.objects.filter(series=series).count()
-    assert services.pool_size(series) == total - expected - retired.count()
+    assert series_pool.pool_size(series) == total - expected - retired.count()

@@ -5,7 +5,7 @@ everywhere and, for ``WHERE series_id = X AND pooled ORDER BY id LIMIT n``, walk
 primary key from the oldest coupon; the pooled codes sit together at the ids they
 were made at, so a claim read the whole table (the bench: ~1 s an issue). The claim
 and the pool counts are written so that only the pool index gives their order
-(``series.services._in_pool``); here the planner is left only that choice (no
+(``series.pool.in_pool``); here the planner is left only that choice (no
 sequential scans, bitmaps or sorts) after statistics that make the pool most of the
 table.
 """
@@ -16,7 +16,8 @@ import pytest
 from django.db import connection, transaction
 
 from coupons.models import Coupon
-from series import services
+from series import pool
+from series.issue import store as issue_store
 from tests.factories import CouponFactory, CustomerFactory, SeriesFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -31,7 +32,7 @@ def series(store):
         CouponFactory.build(store=store, code=f"OLD{n:04d}") for n in range(300)
     )
     series = SeriesFactory(store=store)
-    services.series_generate_codes(series=series, count=3000)
+    pool.series_generate_codes(series=series, count=3000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE coupons_coupon")
     return series
@@ -47,8 +48,8 @@ def _plan(statement: str, params: list) -> str:
 
 def test_a_claim_reads_the_pool_index_not_the_primary_key(store, series):
     customer = CustomerFactory(store=store)
-    statement, params, _loaders = services._claim(
-        store=store, series_id=series.id, count=500, customer=customer.id
+    statement, params, _loaders = issue_store.claim_pooled_codes(
+        store, series.id, 500, customer.id
     )
 
     plan = _plan(statement, params)
@@ -59,7 +60,7 @@ def test_a_claim_reads_the_pool_index_not_the_primary_key(store, series):
 
 
 def test_the_top_up_count_reads_the_pool_index(store, series):
-    where, params = services._in_pool(series.id)
+    where, params = pool.in_pool(series.id)
 
     plan = _plan(
         f"SELECT COUNT(*) FROM (SELECT 1 FROM coupons_coupon WHERE {where} "
@@ -72,9 +73,9 @@ def test_the_top_up_count_reads_the_pool_index(store, series):
 
 
 def test_the_counts_are_what_is_pooled(store, series):
-    assert services.pool_size(series) == 3000
-    assert services.pool_size(series, at_most=1000) == 1000
-    assert services.pool_size(series, at_most=5000) == 3000
+    assert pool.pool_size(series) == 3000
+    assert pool.pool_size(series, at_most=1000) == 1000
+    assert pool.pool_size(series, at_most=5000) == 3000
 
 
 def _analyze(statement: str, params: list) -> str:
@@ -93,13 +94,13 @@ def test_retired_codes_leave_the_pool_index_so_a_claim_never_reads_past_them(
     # Staff retired the oldest 2,900 codes, the ones a claim reaches first.
     oldest = Coupon.objects.filter(series=series).order_by("id")[:2900]
     retired = list(oldest.values_list("id", flat=True))
-    services.series_pool_retire(series=series, coupon_ids=retired[:1500])
-    services.series_pool_retire(series=series, coupon_ids=retired[1500:], archive=True)
+    pool.series_pool_retire(series=series, coupon_ids=retired[:1500])
+    pool.series_pool_retire(series=series, coupon_ids=retired[1500:], archive=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE coupons_coupon")
     customer = CustomerFactory(store=store)
-    statement, params, _loaders = services._claim(
-        store=store, series_id=series.id, count=50, customer=customer.id
+    statement, params, _loaders = issue_store.claim_pooled_codes(
+        store, series.id, 50, customer.id
     )
 
     plan = _analyze(statement, params)
@@ -107,7 +108,7 @@ def test_retired_codes_leave_the_pool_index_so_a_claim_never_reads_past_them(
     assert plan.count(POOL_INDEX) == 2, plan
     # Nothing read and thrown away: the index holds only issuable codes.
     assert "Rows Removed by Filter" not in plan, plan
-    assert services.pool_size(series) == 50
+    assert pool.pool_size(series) == 50
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from core import money
 from core.errors import DomainError
 from coupons.models import Coupon
 from series import codegen, errors, services
+from series import pool as series_pool
+from series.issue import decide
 from series.models import Series
 from tests.factories import CouponFactory, StoreFactory
 from tests.series.conftest import make_series
@@ -48,9 +50,9 @@ def test_minor_units_refuse_what_the_currency_cannot_hold(amount, currency):
 
 
 def test_percent_is_stored_times_ten():
-    assert services.percent_x10(Decimal("12.5")) == 125
+    assert series_pool.percent_x10(Decimal("12.5")) == 125
     with pytest.raises(ValueError, match="one decimal"):
-        services.percent_x10(Decimal("12.25"))
+        series_pool.percent_x10(Decimal("12.25"))
 
 
 # --- validity -------------------------------------------------------------------------
@@ -75,13 +77,13 @@ def test_coupon_window(strategy, value, till):
         expiry_strategy_value=value,
     )
 
-    assert services.coupon_window(series, at=AT, tz="UTC") == (None, till)
+    assert decide.coupon_window(series, at=AT, tz="UTC") == (None, till)
 
 
 def test_coupon_window_without_any_end():
     series = Series(valid_till=None, expiry_strategy_type="SERIES_EXPIRY")
 
-    assert services.coupon_window(series, at=AT, tz="UTC") == (None, None)
+    assert decide.coupon_window(series, at=AT, tz="UTC") == (None, None)
 
 
 # --- create ---------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def test_generate_adds_exactly_the_count(store, settings):
     series = make_series(store, alpha_numeric=True, random_code_length=8)
     seen: list[tuple[int, int]] = []
 
-    done = services.series_generate_codes(
+    done = series_pool.series_generate_codes(
         series=series,
         count=1234,
         batch_size=500,
@@ -161,14 +163,14 @@ def test_generate_fills_a_small_space_to_the_last_code(store, settings):
     CouponFactory(store=store, code="z-5")  # takes one of the ten codes (any case)
     series = make_series(store, random_code_length=1, code_prefix="Z-")
 
-    done = services.series_generate_codes(series=series, count=9)
+    done = series_pool.series_generate_codes(series=series, count=9)
 
     assert done == 9
     assert sorted(c.code for c in pool(series)) == [
         f"Z-{n}" for n in range(10) if n != 5
     ]
     with pytest.raises(DomainError) as refused:
-        services.series_generate_codes(series=series, count=1)
+        series_pool.series_generate_codes(series=series, count=1)
     assert refused.value.reason == errors.CODE_SPACE_EXHAUSTED
     assert refused.value.message == (
         "The code format (prefix 'Z-' + 1 random digits) has 10 codes and only 0 are "
@@ -181,7 +183,7 @@ def test_generate_refuses_before_writing_when_the_space_is_too_small(store, sett
     series = make_series(store, random_code_length=3)
 
     with pytest.raises(DomainError) as refused:
-        services.series_generate_codes(series=series, count=1001)
+        series_pool.series_generate_codes(series=series, count=1001)
 
     assert refused.value.reason == errors.CODE_SPACE_EXHAUSTED
     assert "has 1,000 codes and only 1,000 are still free" in refused.value.message
@@ -194,7 +196,7 @@ def test_codes_of_another_format_do_not_count_against_the_space(store, settings)
     CouponFactory(store=store, code="A12")  # not digits
     series = make_series(store, random_code_length=3)
 
-    assert services.code_room(series) == 1000
+    assert series_pool.code_room(series) == 1000
 
 
 def test_another_stores_codes_do_not_count(store, settings):
@@ -204,7 +206,7 @@ def test_another_stores_codes_do_not_count(store, settings):
         CouponFactory(store=other, code=f"{n}")
     series = make_series(store, random_code_length=1)
 
-    assert services.series_generate_codes(series=series, count=10) == 10
+    assert series_pool.series_generate_codes(series=series, count=10) == 10
 
 
 def test_generation_in_a_dense_large_space_never_fails_on_collisions(
@@ -212,13 +214,13 @@ def test_generation_in_a_dense_large_space_never_fails_on_collisions(
 ):
     """Above the enumeration limit codes are drawn at random: with 60 % of a space
     already taken, oversampled rounds still insert exactly the count."""
-    monkeypatch.setattr(services, "ENUMERATE_LIMIT", 100)
+    monkeypatch.setattr(series_pool, "ENUMERATE_LIMIT", 100)
     settings.SERIES_POOL_TARGET = 0
     for n in range(600):
         CouponFactory(store=store, code=f"D{n:03d}")
     series = make_series(store, random_code_length=3, code_prefix="d")
 
-    done = services.series_generate_codes(series=series, count=400)
+    done = series_pool.series_generate_codes(series=series, count=400)
 
     assert done == 400
     codes = {c.code.upper() for c in pool(series)}
@@ -232,7 +234,7 @@ def test_a_collision_on_the_sparse_path_is_skipped_not_raised(store, settings):
     settings.SERIES_POOL_TARGET = 0
     series = make_series(store, alpha_numeric=True, random_code_length=6)
     CouponFactory(store=store, code="abc123")
-    values = services.series_coupon_values(series, currency="USD")
+    values = series_pool.series_coupon_values(series, currency="USD")
 
     with transaction.atomic():
         inserted = codegen.insert_pooled(
@@ -248,21 +250,21 @@ def test_generate_refuses_more_than_the_cap_allows(store, settings):
     series = make_series(store, max_create=8)
 
     with pytest.raises(DomainError) as refused:
-        services.series_generate_codes(series=series, count=4)
+        series_pool.series_generate_codes(series=series, count=4)
 
     assert refused.value.reason == errors.POOL_OVER_CAP
     assert refused.value.message == (
         "The series may issue 8 more codes and 5 are already in its pool: at most 3 "
         "more can be generated."
     )
-    assert services.series_generate_codes(series=series, count=3) == 3
+    assert series_pool.series_generate_codes(series=series, count=3) == 3
 
 
 def test_a_generic_series_generates_nothing(store):
     series = make_series(store, generic_code="ONE")
 
     with pytest.raises(DomainError) as refused:
-        services.series_generate_codes(series=series, count=1)
+        series_pool.series_generate_codes(series=series, count=1)
 
     assert refused.value.reason == errors.INVALID_SERIES
 
@@ -276,9 +278,9 @@ def test_top_up_refills_below_the_low_mark_only(store, settings):
     series = make_series(store)
     Coupon.objects.filter(id__in=[c.id for c in pool(series)[:6]]).update(pooled=False)
 
-    assert services.series_pool_top_up(series_id=series.id) == 0  # 4 left: not low
+    assert series_pool.series_pool_top_up(series_id=series.id) == 0  # 4 left: not low
     Coupon.objects.filter(id=pool(series)[0].id).update(pooled=False)
-    assert services.series_pool_top_up(series_id=series.id) == 7
+    assert series_pool.series_pool_top_up(series_id=series.id) == 7
     assert len(pool(series)) == 10
 
 
@@ -289,11 +291,11 @@ def test_top_up_stays_within_the_cap(store, settings):
     Coupon.objects.filter(id__in=[c.id for c in pool(series)[:8]]).update(pooled=False)
     Series.objects.filter(pk=series.pk).update(issued_count=8)
 
-    assert services.series_pool_top_up(series_id=series.id) == 2
+    assert series_pool.series_pool_top_up(series_id=series.id) == 2
     assert len(pool(series)) == 4
 
 
 def test_top_up_ignores_a_generic_series(store):
     series = make_series(store, generic_code="ONE")
 
-    assert services.series_pool_top_up(series_id=series.id) == 0
+    assert series_pool.series_pool_top_up(series_id=series.id) == 0

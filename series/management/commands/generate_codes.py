@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core import flake
 from core.errors import DomainError
-from series import services
+from series import pool
 from series.models import CodeFormat, Series
 
 BAR_WIDTH = 30
@@ -61,8 +61,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=services.GENERATE_BATCH,
-            help=f"Codes per transaction (default {services.GENERATE_BATCH:,})",
+            default=pool.GENERATE_BATCH,
+            help=f"Codes per transaction (default {pool.GENERATE_BATCH:,})",
         )
         parser.add_argument(
             "--dry-run",
@@ -90,7 +90,7 @@ class Command(BaseCommand):
         progress = ProgressReport(self.stdout, count)
         started = time.monotonic()
         try:
-            done = services.series_generate_codes(
+            done = pool.series_generate_codes(
                 series=series, count=count, progress=progress, batch_size=batch
             )
         except DomainError as exc:
@@ -99,17 +99,17 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Generated {done:,} codes for series {series.id} in {seconds:.1f} s; "
-                f"pool: {services.pool_size(series):,} codes."
+                f"pool: {pool.pool_size(series):,} codes."
             )
         )
 
     def _dry_run(self, series: Series, count: int) -> None:
-        spec = services.series_spec(series)
+        spec = pool.series_spec(series)
         try:
-            room = services.generation_room(series, count)
+            room = pool.generation_room(series, count)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
-        pooled = services.pool_size(series)
+        pooled = pool.pool_size(series)
         self.stdout.write(
             f"Format: {spec.describe()}; {spec.space:,} codes, {room:,} free in "
             f"store {series.store.code}. Pool: {pooled:,}. Issued: "

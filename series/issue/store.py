@@ -1,0 +1,245 @@
+"""The SQL of an issue (``series.issue.service``): each statement once, named.
+
+Hand-written on ``core.sql``: the reads of an issue go in one round trip on
+PostgreSQL (``fetch_batch``), its writes in another (``write``). Every issue locks
+in one order: the customer (FOR NO KEY UPDATE), then the series (FOR NO KEY UPDATE in
+the second attempt; in the first only by the counter UPDATE at the end), then the
+pooled codes (FOR UPDATE SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+
+from assignments.models import Assignment
+from audit.models import AuditEvent
+from core import flake, sql
+from coupons.models import Coupon
+from customers.models import Customer
+from customers.refs import CustomerRef
+from customers.selectors import customer_find_query
+from series import pool
+from series.models import UNLIMITED, Series
+from stores.models import Store
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Pooled codes claimed for a customer."""
+
+    # In id order; only id, compact_id, store_id, code, series_id loaded.
+    coupons: list[Coupon]
+    # Codes still pooled after this claim, counted up to the low mark (None: not
+    # counted this time).
+    pool_left: int | None
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What an issue reads first (``read_customer_and_series``)."""
+
+    customer: Customer | None
+    series: Series | None  # the store's active series (locked when asked)
+    # Codes of the series the customer holds; None when no per-customer limit
+    # applies (then they are not counted).
+    held: int | None = None
+    claimed: Claimed | None = None  # codes claimed ahead of the grant
+
+
+NOTHING = Reads(customer=None, series=None)
+
+# Model.from_db takes a subset of the fields in the model's order.
+_CLAIMED = ["id", "compact_id", "store_id", "code", "series_id"]
+
+
+def read_customer_and_series(
+    *,
+    store: Store,
+    series_id: int,
+    customer: CustomerRef | None,
+    lock_series: bool,
+    claim: int | None,
+) -> Reads:
+    """One round trip: the customer, locked FOR NO KEY UPDATE (so one customer's
+    issues queue up and its holdings are read under the lock); the series, locked
+    too when ``lock_series`` (the second attempt), with the customer's holdings of
+    it; with ``claim``, that many pooled codes claimed for the customer (after its
+    lock, so the lock order holds)."""
+    if not 0 < series_id <= flake.MAX_ID:
+        return NOTHING
+    query = None
+    if customer is not None and customer.given:
+        query = customer_find_query(store=store, **customer.lookups())
+    queries = [_series_and_holdings(store, series_id, query, lock=lock_series)]
+    if query is not None:
+        # The customer first: every issue locks customer, then series, then codes.
+        queries.insert(0, sql.locked(query, no_key=True))
+        if claim is not None:
+            queries.append(claim_pooled_codes(store, series_id, claim, query))
+    results = sql.fetch_batch(*queries)
+    if query is None:
+        [series_rows] = results
+        return Reads(customer=None, series=series_rows[0][0] if series_rows else None)
+    customer_rows, series_rows, *claimed = results
+    series_row = series_rows[0] if series_rows else None
+    return Reads(
+        customer=customer_rows[0][0] if customer_rows else None,
+        series=series_row[0] if series_row else None,
+        held=series_row[1][0] if series_row else None,
+        claimed=_claimed(claimed[0]) if claimed else None,
+    )
+
+
+def _series_and_holdings(
+    store: Store, series_id: int, customer: sql.Query | None, *, lock: bool
+) -> sql.Query:
+    """The store's active series; beside it, the customer's codes of the series
+    when a per-customer limit applies (``decide.Terms.counts_holdings``), else
+    NULL. A statement after the customer's lock: it sees every issue to the
+    customer that committed before the lock was granted."""
+    series = sql.loader(Series, "s")
+    if customer is None:
+        held, held_params = "NULL", []
+    else:
+        held = (
+            "CASE WHEN NOT s.is_multiple_vouchers_per_user_allowed "
+            "OR s.max_vouchers_per_user <> %s THEN (SELECT COUNT(*) "
+            "FROM assignments_assignment a WHERE a.series_id = s.id "
+            f"AND a.customer_id = {_holder(customer)}) END"
+        )
+        held_params = [UNLIMITED, *customer[1]]
+    return (
+        f"SELECT {series.columns}, {held} FROM series_series s "
+        "WHERE s.store_id = %s AND s.id = %s AND s.is_active"
+        + (sql.for_update(no_key=True) if lock else ""),
+        [*held_params, store.id, series_id],
+        (series, sql.Columns(1)),
+    )
+
+
+def _holder(customer: sql.Query) -> str:
+    """The id of the customer ``customer`` (its query) finds, as an expression."""
+    return f"(SELECT who.id FROM ({customer[0]}) AS who)"
+
+
+def claim_pooled_codes(
+    store: Store, series_id: int, count: int, customer: int | sql.Query
+) -> sql.Query:
+    """Claim up to ``count`` issuable pooled codes of the series (``pool.in_pool``)
+    for the customer (its id, or the query that finds it), and count what stays
+    issuable for the top-up: one statement, one update of each code (its window,
+    when it has one, comes with the issue's writes).
+
+    SKIP LOCKED: rows another transaction is claiming are passed over, not waited
+    for, so issues of one series claim side by side.
+
+    The pool is counted (through its index, up to the low mark) for a claim of 8
+    codes or more, else only when a claimed code's id is a multiple of 8: pooled ids
+    are consecutive, so one claim in eight at most. The top-up notices a low pool
+    at most 7 issues late, and a dry pool is refilled by the issue itself anyway.
+    """
+    if isinstance(customer, int):
+        holder, holder_params = "%s", [customer]
+    else:  # the customer's query: its first column is the id
+        holder, holder_params = _holder(customer), list(customer[1])
+    in_pool, pool_params = pool.in_pool(series_id)
+    pool_count, pool_count_params = pool.pool_count_sql(
+        series_id, pool.pool_low() + count
+    )
+    return (
+        f"WITH claimed AS (SELECT id FROM coupons_coupon WHERE {in_pool} "
+        "AND store_id = %s ORDER BY series_id, id LIMIT %s"
+        + sql.for_update(skip_locked=True)
+        + f") UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = {holder} "
+        "WHERE id IN (SELECT id FROM claimed) "
+        "RETURNING id, compact_id, store_id, code, series_id, "
+        "CASE WHEN %s OR id %% 8 = 0 THEN "
+        f"({pool_count}) END",
+        [
+            *pool_params,
+            store.id,
+            count,
+            False,
+            *holder_params,
+            count >= 8,
+            *pool_count_params,
+        ],
+        (sql.Columns(6),),
+    )
+
+
+def claim(store: Store, series_id: int, count: int, customer_id: int) -> Claimed:
+    """``claim_pooled_codes`` run alone (the second attempt's claims)."""
+    [rows] = sql.fetch_batch(claim_pooled_codes(store, series_id, count, customer_id))
+    return _claimed(rows)
+
+
+def _claimed(rows: list[tuple]) -> Claimed:
+    values = sorted(row for (row,) in rows)
+    coupons = [Coupon.from_db(connection.alias, _CLAIMED, row[:5]) for row in values]
+    # The count saw the pool before this claim (one snapshot on PostgreSQL).
+    pooled = next((row[5] for row in values if row[5] is not None), None)
+    return Claimed(
+        coupons=coupons,
+        pool_left=None if pooled is None else max(pooled - len(values), 0),
+    )
+
+
+def insert_issue_and_count(
+    *,
+    assignments: Sequence[Assignment],
+    events: Sequence[AuditEvent],
+    dated: Sequence[Coupon],
+    usable_at: datetime | None,
+    valid_till: datetime | None,
+    series: Series,
+) -> bool:
+    """One round trip: the assignments, their audit events, the window of the codes
+    in ``dated`` (when there is one), and the series' issued count moved by the
+    assignments, conditional on the cap, on the series being active and on its
+    expiry being the one the window was taken from (staff may have extended it since
+    an unlocked read), as its row stands then (the check constraint behind the
+    cap). False: that UPDATE matched no row, and the caller undoes the rest."""
+    issued = len(assignments)
+    window = []
+    if dated and (usable_at is not None or valid_till is not None):
+        window.append(
+            (
+                "UPDATE coupons_coupon SET usable_at = %s, expires_at = %s "
+                f"WHERE id IN ({', '.join(['%s'] * len(dated))})",
+                [
+                    _prep(Coupon, "usable_at", usable_at),
+                    _prep(Coupon, "expires_at", valid_till),
+                    *(coupon.id for coupon in dated),
+                ],
+            )
+        )
+    if series.valid_till is None:
+        same_expiry, expiry_params = "valid_till IS NULL", []
+    else:
+        same_expiry = "valid_till = %s"
+        expiry_params = [_prep(Series, "valid_till", series.valid_till)]
+    counted = sql.write(
+        assignments,
+        events,
+        then=[
+            *window,
+            (
+                "UPDATE series_series SET issued_count = issued_count + %s "
+                "WHERE id = %s AND is_active "
+                "AND (max_create = %s OR issued_count <= max_create - %s) "
+                f"AND {same_expiry}",
+                [issued, series.id, UNLIMITED, issued, *expiry_params],
+            ),
+        ],
+    )
+    return counted == 1
+
+
+def _prep(model: type[Coupon | Series], name: str, value: datetime | None) -> object:
+    """``value`` as the ORM would send it for ``model.name`` (SQLite: UTC text)."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
