@@ -24,7 +24,6 @@ from coupons.models import Coupon
 from coupons.services import Actor
 from jobs import services as job_services
 from jobs.models import Job
-from series import admin_services
 from series import pool as series_pool
 from series import services as series_services
 from series.models import UNLIMITED, CodeFormat, Series
@@ -84,7 +83,7 @@ def export_rows(coupons) -> Iterator[str]:
 
 
 # Written only by the issue service, under a lock or a conditional UPDATE.
-COUNTERS = admin_services.COUNTERS
+COUNTERS = series_services.COUNTERS
 
 
 class SeriesAdminForm(forms.ModelForm):
@@ -369,7 +368,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
     def disable(self, request, queryset):
         actor = Actor.user(request.user)
         changed = sum(
-            admin_services.series_disable(series=series, actor=actor)
+            series_services.series_disable(series=series, actor=actor)
             for series in queryset
         )
         self.message_user(request, f"Disabled {changed} series.", messages.SUCCESS)
@@ -409,7 +408,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         actor = Actor.user(request.user)
         for series in queryset:
             try:
-                _, moved = admin_services.series_extend_expiry(
+                _, moved = series_services.series_extend_expiry(
                     series=series, valid_till=valid_till, actor=actor
                 )
             except DomainError as exc:
@@ -452,7 +451,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         # Write only what staff changed, on the row as it is now: issued_count moves
         # under locks while the form is open, and the form checked the cap against
         # the count it read.
-        saved = admin_services.series_update(
+        saved = series_services.series_update(
             series=obj,
             changes={name: form.cleaned_data[name] for name in form.changed_data},
             actor=Actor.user(request.user),

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import DomainError
-from series import admin_services
+from series import services
 from series.models import Series
 from tests.factories import SeriesFactory
 
@@ -21,7 +21,7 @@ def test_extending_a_series_deleted_meanwhile_is_series_not_found():
     Series.objects.filter(pk=stale.pk).delete()
 
     with pytest.raises(DomainError) as raised:
-        admin_services.series_extend_expiry(
+        services.series_extend_expiry(
             series=stale, valid_till=timezone.now() + timedelta(days=9)
         )
 

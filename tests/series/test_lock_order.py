@@ -30,8 +30,8 @@ from core.actors import SYSTEM
 from core.errors import DomainError
 from coupons.models import Coupon, Redemption
 from customers.refs import CustomerRef
-from series import admin_services
 from series import pool as series_pool
+from series import services
 from series.issue import service as issue_service
 from series.models import Series
 from stores.scopes import PRICE_RULES
@@ -73,7 +73,7 @@ def _issued_pair(store, customer, series):
 
 def _extend(series: Series, days: int):
     def run():
-        return admin_services.series_extend_expiry(
+        return services.series_extend_expiry(
             series=series, valid_till=timezone.now() + timedelta(days=days)
         )
 

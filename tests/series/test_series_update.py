@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditEvent
 from core.errors import DomainError
-from series import admin_services
+from series import services
 from series.models import Series
 from tests.factories import SeriesFactory
 
@@ -27,7 +27,7 @@ def test_an_edit_keeps_what_changed_since_the_copy_was_read():
     stale = SeriesFactory(description="Spring", max_create=100, discount_value=100)
     Series.objects.filter(pk=stale.pk).update(issued_count=7, discount_value=250)
 
-    saved = admin_services.series_update(
+    saved = services.series_update(
         series=stale, changes={"description": "Summer", "issued_count": 0}
     )
 
@@ -46,7 +46,7 @@ def test_the_cap_is_checked_against_the_issued_count_as_it_is_now():
     Series.objects.filter(pk=stale.pk).update(issued_count=10)
 
     with pytest.raises(DomainError) as raised:
-        admin_services.series_update(series=stale, changes={"max_create": 9})
+        services.series_update(series=stale, changes={"max_create": 9})
 
     assert raised.value.reason == "invalid_series"
     assert raised.value.message == "10 already issued: the cap cannot be lower."
@@ -59,7 +59,7 @@ def test_an_edit_of_a_series_deleted_meanwhile_is_series_not_found():
     Series.objects.filter(pk=stale.pk).delete()
 
     with pytest.raises(DomainError) as raised:
-        admin_services.series_update(series=stale, changes={"description": "x"})
+        services.series_update(series=stale, changes={"description": "x"})
 
     assert raised.value.reason == "series_not_found"
     assert not Series.objects.filter(pk=stale.pk).exists()
@@ -69,7 +69,7 @@ def test_an_edit_that_changes_nothing_writes_nothing():
     series = SeriesFactory(description="Spring")
     stamp = Series.objects.get(pk=series.pk).updated_at
 
-    admin_services.series_update(series=series, changes={"description": "Spring"})
+    services.series_update(series=series, changes={"description": "Spring"})
 
     assert Series.objects.get(pk=series.pk).updated_at == stamp
     assert updates(series) == []
