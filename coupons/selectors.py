@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from assignments.models import Assignment
 from core import flake, sql
+from core.daycounts import counts_per_day
 from core.errors import DomainError
 from coupons import errors
 from coupons.codes import fold_code
 from coupons.errors import Refusal
-from coupons.models import Coupon, Redemption
+from coupons.models import Coupon, DiscountType, Origin, Redemption
 from coupons.rules import Order, Problem, Usage, Verdict, evaluate
 from customers import selectors as customer_selectors
 from customers.models import Customer
@@ -297,3 +299,49 @@ def coupon_series_ended(*, store: Store, code: str, at: datetime | None = None) 
         .filter(series__valid_till__isnull=False, series__valid_till__lte=at)
         .exists()
     )
+
+
+# The admin dashboard (dashboard/templatetags): the stores' last days and what they owe.
+
+
+def coupons_made_per_day(
+    *, store_ids: Collection[int], since_id: int
+) -> dict[int, dict[date, int]]:
+    """Coupons made by hand (not generated) per store and day, from ``since_id``."""
+    return counts_per_day(
+        Coupon.objects.filter(origin=Origin.MANUAL),
+        store_ids=store_ids,
+        since_id=since_id,
+    )
+
+
+def redemptions_per_day(
+    *, store_ids: Collection[int], since_id: int
+) -> dict[int, dict[date, int]]:
+    """Redemptions that count (not rolled back) per store and day."""
+    return counts_per_day(
+        Redemption.objects.counting(), store_ids=store_ids, since_id=since_id
+    )
+
+
+def outstanding_liability(
+    *, store_ids: Collection[int], at: datetime
+) -> dict[int, dict[str, int]]:
+    """Per store, its live coupons nobody has redeemed yet that still can be: the
+    sum (``amount_total``) and count (``amount_count``) of the fixed amounts, and the
+    count of the percentages (``percent_count``). Stores without any are left out."""
+    outstanding = (
+        Coupon.objects.live()
+        .filter(store_id__in=store_ids, enabled=True, pooled=False, redeemed_count=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+        .values("store_id")
+        .annotate(
+            amount_total=Sum(
+                "discount_amount", filter=Q(discount_type=DiscountType.AMOUNT)
+            ),
+            amount_count=Count("id", filter=Q(discount_type=DiscountType.AMOUNT)),
+            percent_count=Count("id", filter=Q(discount_type=DiscountType.PERCENT)),
+        )
+        .order_by()
+    )
+    return {row["store_id"]: row for row in outstanding}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from core import compact, flake, sql
 from coupons.models import Coupon, Redemption
@@ -72,3 +74,26 @@ def series_uploaded_counts(*, series: Series) -> tuple[int, int]:
         return 0, 0
     codes = Coupon.objects.filter(series_id=series.id)
     return codes.count(), codes.issuable().count()
+
+
+def series_most_redeemed(
+    *, store_ids: Collection[int], since_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """The ``limit`` series of these stores with the most redemptions that count,
+    from ``since_id`` on (the admin dashboard): ``{"series", "redemptions"}``, most
+    first, the series with its store."""
+    top = list(
+        Redemption.objects.counting()
+        .filter(store_id__in=store_ids, id__gte=since_id, coupon__series__isnull=False)
+        .values("coupon__series_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "coupon__series_id")[:limit]
+    )
+    found = Series.objects.select_related("store").in_bulk(
+        [row["coupon__series_id"] for row in top]
+    )
+    return [
+        {"series": found[row["coupon__series_id"]], "redemptions": row["n"]}
+        for row in top
+        if row["coupon__series_id"] in found
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
 
 from django.db.models import QuerySet
 
@@ -79,3 +80,11 @@ def api_key_by_md5(key_id: str, secret_md5: str) -> ApiKey | None:
 
 def api_key_by_id(key_id: str) -> ApiKey | None:
     return _key(key_id)
+
+
+def stores_by_name(*, ids: Collection[int] | None, limit: int) -> list[Store]:
+    """The first ``limit`` stores by name: every store (``ids`` None) or those."""
+    stores = Store.objects.all()
+    if ids is not None:
+        stores = stores.filter(pk__in=ids)
+    return list(stores.order_by("name")[:limit])

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "series",
     "assignments",
     "legacy",
+    "dashboard",
     "jobs",
     "audit",
     "axes",

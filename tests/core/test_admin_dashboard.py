@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import flake
-from core.templatetags.couponhub_dashboard import first_id_of
+from core.daycounts import first_id_of
 from stores.models import StoreMembership
 from tests.factories import (
     AssignmentFactory,

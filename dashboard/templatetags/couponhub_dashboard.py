@@ -1,33 +1,35 @@
 """The admin index dashboard: per store, the last 30 days as server-drawn SVG charts,
 the top series by redemptions, and the outstanding liability.
 
-Every figure is scoped to the user's stores (``core.admin.allowed_store_ids``). The
-day counts read only the last 30 days through the ``(store, id)`` indexes (flake IDs
-are time-ordered, so "since day X" is "id >= the first id of day X"). The liability
-reads every live coupon of the shown stores, so the whole dashboard is cached for a
-minute per set of stores.
+Every figure is scoped to the user's stores (``core.admin.allowed_store_ids``) and read
+by the selectors of the app that owns it; the day counts read only the last 30 days
+through the ``(store, id)`` indexes (``core.daycounts``). The liability reads every
+live coupon of the shown stores, so the whole dashboard is cached for a minute per set
+of stores.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django import template
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from assignments.models import Assignment
+from assignments.selectors import assignments_per_day
 from core import cache as shared_cache
-from core import flake, money
+from core import money
 from core.admin import allowed_store_ids
-from coupons.models import Coupon, DiscountType, Origin, Redemption
-from series.models import Series
-from stores.models import Store
+from core.daycounts import first_id_of
+from coupons.selectors import (
+    coupons_made_per_day,
+    outstanding_liability,
+    redemptions_per_day,
+)
+from series.selectors import series_most_redeemed
+from stores.selectors import stores_by_name
 
 register = template.Library()
 
@@ -41,27 +43,6 @@ LINES = (
     ("created", "Made by hand", "#999999"),
     ("redeemed", "Redeemed", "#d2691e"),
 )
-
-
-def first_id_of(day: date) -> int:
-    """The smallest flake ID made on or after the start of ``day`` (UTC)."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    ms = int(start.timestamp() * 1000) - flake.EPOCH_MS
-    return max(ms, 0) << flake.TIMESTAMP_SHIFT
-
-
-def _per_day(queryset, store_ids, since_id) -> dict[int, dict[date, int]]:
-    rows = (
-        queryset.filter(store_id__in=store_ids, id__gte=since_id)
-        .annotate(day=TruncDate("created_at"))
-        .values("store_id", "day")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts: dict[int, dict[date, int]] = defaultdict(dict)
-    for row in rows:
-        counts[row["store_id"]][row["day"]] = row["n"]
-    return counts
 
 
 def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> SafeString:
@@ -133,10 +114,7 @@ def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> Safe
 
 
 def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
-    stores_qs = Store.objects.all()
-    if store_ids is not None:
-        stores_qs = stores_qs.filter(pk__in=store_ids)
-    stores = list(stores_qs.order_by("name")[: MAX_STORES + 1])
+    stores = stores_by_name(ids=store_ids, limit=MAX_STORES + 1)
     more = len(stores) > MAX_STORES
     stores = stores[:MAX_STORES]
     ids = [store.pk for store in stores]
@@ -144,42 +122,11 @@ def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
     days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     since = first_id_of(days[0])
 
-    issued = _per_day(Assignment.objects.all(), ids, since)
-    created = _per_day(Coupon.objects.filter(origin=Origin.MANUAL), ids, since)
-    redeemed = _per_day(Redemption.objects.counting(), ids, since)
-
-    top = list(
-        Redemption.objects.counting()
-        .filter(store_id__in=ids, id__gte=since, coupon__series__isnull=False)
-        .values("coupon__series_id")
-        .annotate(n=Count("id"))
-        .order_by("-n", "coupon__series_id")[:TOP_SERIES]
-    )
-    names = Series.objects.select_related("store").in_bulk(
-        [row["coupon__series_id"] for row in top]
-    )
-    top_series = [
-        {"series": names[row["coupon__series_id"]], "redemptions": row["n"]}
-        for row in top
-        if row["coupon__series_id"] in names
-    ]
-
-    now = timezone.now()
-    outstanding = (
-        Coupon.objects.live()
-        .filter(store_id__in=ids, enabled=True, pooled=False, redeemed_count=0)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .values("store_id")
-        .annotate(
-            amount_total=Sum(
-                "discount_amount", filter=Q(discount_type=DiscountType.AMOUNT)
-            ),
-            amount_count=Count("id", filter=Q(discount_type=DiscountType.AMOUNT)),
-            percent_count=Count("id", filter=Q(discount_type=DiscountType.PERCENT)),
-        )
-        .order_by()
-    )
-    liability = {row["store_id"]: row for row in outstanding}
+    issued = assignments_per_day(store_ids=ids, since_id=since)
+    created = coupons_made_per_day(store_ids=ids, since_id=since)
+    redeemed = redemptions_per_day(store_ids=ids, since_id=since)
+    top_series = series_most_redeemed(store_ids=ids, since_id=since, limit=TOP_SERIES)
+    liability = outstanding_liability(store_ids=ids, at=timezone.now())
 
     per_store = []
     for store in stores:
