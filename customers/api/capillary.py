@@ -35,6 +35,7 @@ from core.serializers import IdStringField, MillisDateTimeField
 from core.timefmt import local_seconds
 from customers import selectors
 from customers.models import Customer
+from customers.refs import CustomerRef
 from stores.api.dialects import CapillaryV11ViewSet
 
 DEFAULT_LIMIT = 100
@@ -172,18 +173,23 @@ ORDER_BY = {
 }
 
 
-def identifiers_of(data: dict[str, Any]) -> dict[str, Any]:
-    """``customer_find`` keyword arguments from validated identifiers (``id``: a
-    compact id, or a flake id)."""
+def customer_ref(data: dict[str, Any]) -> CustomerRef:
+    """The customer that validated identifiers name (``id``: a compact id, or a
+    flake id)."""
     given = data.get("id")
     small = given is not None and compact.is_compact(given)
-    return {
-        "mobile": data.get("mobile"),
-        "email": data.get("email"),
-        "external_id": data.get("external_id"),
-        "customer_id": None if small else given,
-        "compact_id": given if small else None,
-    }
+    return CustomerRef(
+        id=None if small else given,
+        compact_id=given if small else None,
+        email=data.get("email"),
+        mobile=data.get("mobile"),
+        external_id=data.get("external_id"),
+    )
+
+
+def identifiers_of(data: dict[str, Any]) -> dict[str, Any]:
+    """``customer_find`` keyword arguments from validated identifiers."""
+    return customer_ref(data).lookups()
 
 
 def echo_identifiers(data: dict[str, Any]) -> dict[str, str | None]:

@@ -1,0 +1,332 @@
+"""The redemption rules: may this coupon be redeemed for this order, and for what.
+
+Pure functions over plain values, no database: the service reads a snapshot of the
+coupon and of the customer's use of it under its locks (``coupons.redeem.store``)
+and asks ``decide``. One engine for every dialect: the native (PayNow-style)
+validate and redeem, Capillary v1.1 redeem and isredeemable.
+
+Every rule that fails is reported, not only the first, so a client can show the
+shopper all of them at once; they come in the order of ``RULES``:
+
+1. ``disabled``; 2. ``not_started``; 3. ``expired`` (the coupon's end, else the end
+   of the customer's holding of it);
+4. ``below_minimum_order``;
+5. ``customer_required`` (a rule below reads the customer);
+6. ``restricted_to_another_customer``;
+7. ``one_time_purchase_not_allowed`` / ``subscription_not_allowed``;
+8. ``not_applicable_to_order`` (none of the products or tags it applies to);
+9. ``not_issued`` (a series' pooled code), else ``not_issued_to_customer`` (a series
+   code this customer does not hold);
+10. ``store_limit_reached``; 11. ``customer_limit_reached``; 12. ``first_order_only``.
+
+The discount (``discount``) is given only when no rule fails. A new rule is one
+function ``(Attempt) -> Problem | None`` in ``RULES`` and a row in
+``tests/coupons/test_redeem_decide.py``; a richer order (a cart) is a field of
+``Order`` that the rules and ``discount`` read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from coupons.errors import Refusal
+from coupons.models import DiscountType, PurchaseType
+
+if TYPE_CHECKING:
+    from coupons.models import Coupon
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the coupon is redeemed for: the order's value in the smallest unit."""
+
+    order_value: int = 0
+    purchase_type: str = PurchaseType.ONE_TIME
+    product_ids: tuple[int, ...] = ()
+    tag_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A coupon as the rules see it (``Terms.of`` a row read under its lock)."""
+
+    enabled: bool = True
+    usable_at: datetime | None = None
+    expires_at: datetime | None = None
+    minimum_order_value: int = 0
+    usable_by_customer_id: int | None = None
+    usable_on_one_time_purchase: bool = True
+    usable_on_subscription: bool = True
+    # The products and tags it applies to; none of either: every order.
+    products: frozenset[int] = frozenset()
+    tags: frozenset[int] = frozenset()
+    series_id: int | None = None
+    pooled: bool = False  # a series' code not issued yet
+    store_limit: int | None = None  # redemptions in all; None: unlimited
+    customer_limit: int | None = None  # redemptions per customer; None: unlimited
+    first_order_only: bool = False
+    discount_type: str = DiscountType.UNSPECIFIED
+    discount_amount: int = 0  # the smallest unit, or percent x 10
+    discount_max_amount: int | None = None  # the cap of a percent discount
+
+    @classmethod
+    def of(cls, coupon: Coupon) -> Terms:
+        return cls(
+            enabled=coupon.enabled,
+            usable_at=coupon.usable_at,
+            expires_at=coupon.expires_at,
+            minimum_order_value=coupon.minimum_order_value,
+            usable_by_customer_id=coupon.usable_by_customer_id,
+            usable_on_one_time_purchase=coupon.usable_on_one_time_purchase,
+            usable_on_subscription=coupon.usable_on_subscription,
+            products=frozenset(int(p) for p in coupon.apply_to_products or ()),
+            tags=frozenset(int(t) for t in coupon.apply_to_tags or ()),
+            series_id=coupon.series_id,
+            pooled=coupon.pooled,
+            store_limit=(
+                coupon.redeem_limit_store_amount
+                if coupon.redeem_limit_store_enabled
+                else None
+            ),
+            customer_limit=(
+                coupon.redeem_limit_customer_amount
+                if coupon.redeem_limit_customer_enabled
+                else None
+            ),
+            first_order_only=coupon.is_first_order_only,
+            discount_type=coupon.discount_type,
+            discount_amount=coupon.discount_amount,
+            discount_max_amount=coupon.discount_max_amount,
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the coupon (and this customer) have used so far; read under the lock."""
+
+    store_used: int = 0
+    customer_used: int = 0
+    customer_has_redeemed_before: bool = False
+    customer_holds_coupon: bool = False
+    # The end of this customer's holding (an issued coupon's valid-till), if any.
+    customer_valid_till: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One redemption asked for: the coupon, by whom (None: no customer), for
+    which order, with what was used so far, at what time."""
+
+    terms: Terms
+    customer_id: int | None
+    order: Order
+    usage: Usage
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    problems: list[Problem] = field(default_factory=list)
+    discount: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+Rule = Callable[[Attempt], Problem | None]
+
+
+def disabled(a: Attempt) -> Problem | None:
+    if not a.terms.enabled:
+        return Problem(Refusal.DISABLED, "The coupon is disabled.")
+    return None
+
+
+def not_started(a: Attempt) -> Problem | None:
+    if a.terms.usable_at is not None and a.at < a.terms.usable_at:
+        return Problem(Refusal.NOT_STARTED, "The coupon is not usable yet.")
+    return None
+
+
+def expired(a: Attempt) -> Problem | None:
+    if a.terms.expires_at is not None and a.at >= a.terms.expires_at:
+        return Problem(Refusal.EXPIRED, "The coupon has expired.")
+    till = a.usage.customer_valid_till
+    if till is not None and a.at >= till:
+        return Problem(Refusal.EXPIRED, "The coupon has expired for this customer.")
+    return None
+
+
+def below_minimum_order(a: Attempt) -> Problem | None:
+    minimum = a.terms.minimum_order_value
+    if a.order.order_value < minimum:
+        return Problem(
+            Refusal.BELOW_MINIMUM_ORDER,
+            f"The order value is below the minimum of {minimum}.",
+        )
+    return None
+
+
+def needs_customer(terms: Terms) -> bool:
+    """Whether a rule reads the customer: a restriction, a per-customer limit,
+    first order only, a series code (issued to someone)."""
+    return (
+        terms.usable_by_customer_id is not None
+        or terms.customer_limit is not None
+        or terms.first_order_only
+        or terms.series_id is not None
+    )
+
+
+def customer_required(a: Attempt) -> Problem | None:
+    if a.customer_id is None and needs_customer(a.terms):
+        return Problem(Refusal.CUSTOMER_REQUIRED, "This coupon needs a customer.")
+    return None
+
+
+def restricted_to_another_customer(a: Attempt) -> Problem | None:
+    only = a.terms.usable_by_customer_id
+    if only is not None and a.customer_id is not None and only != a.customer_id:
+        return Problem(
+            Refusal.RESTRICTED_TO_ANOTHER_CUSTOMER,
+            "The coupon is restricted to another customer.",
+        )
+    return None
+
+
+def purchase_type_not_allowed(a: Attempt) -> Problem | None:
+    kind = a.order.purchase_type
+    if kind == PurchaseType.ONE_TIME and not a.terms.usable_on_one_time_purchase:
+        return Problem(
+            Refusal.ONE_TIME_PURCHASE_NOT_ALLOWED,
+            "The coupon is not usable on one-time purchases.",
+        )
+    if kind == PurchaseType.SUBSCRIPTION and not a.terms.usable_on_subscription:
+        return Problem(
+            Refusal.SUBSCRIPTION_NOT_ALLOWED,
+            "The coupon is not usable on subscriptions.",
+        )
+    return None
+
+
+def not_applicable_to_order(a: Attempt) -> Problem | None:
+    terms, order = a.terms, a.order
+    if not terms.products and not terms.tags:
+        return None
+    if terms.products.isdisjoint(order.product_ids) and terms.tags.isdisjoint(
+        order.tag_ids
+    ):
+        return Problem(
+            Refusal.NOT_APPLICABLE_TO_ORDER,
+            "The order has none of the products or tags the coupon applies to.",
+        )
+    return None
+
+
+def not_issued(a: Attempt) -> Problem | None:
+    if a.terms.pooled:
+        return Problem(Refusal.NOT_ISSUED, "The coupon has not been issued yet.")
+    if (
+        a.terms.series_id is not None
+        and a.customer_id is not None
+        and not a.usage.customer_holds_coupon
+    ):
+        return Problem(
+            Refusal.NOT_ISSUED_TO_CUSTOMER,
+            "The coupon was not issued to this customer.",
+        )
+    return None
+
+
+def store_limit_reached(a: Attempt) -> Problem | None:
+    limit = a.terms.store_limit
+    if limit is not None and a.usage.store_used >= limit:
+        return Problem(
+            Refusal.STORE_LIMIT_REACHED, "The coupon's redemption limit is reached."
+        )
+    return None
+
+
+def customer_limit_reached(a: Attempt) -> Problem | None:
+    limit = a.terms.customer_limit
+    if a.customer_id is None or limit is None:
+        return None
+    if a.usage.customer_used >= limit:
+        return Problem(
+            Refusal.CUSTOMER_LIMIT_REACHED,
+            "The customer has used this coupon as often as allowed.",
+        )
+    return None
+
+
+def first_order_only(a: Attempt) -> Problem | None:
+    if a.terms.first_order_only and a.usage.customer_has_redeemed_before:
+        return Problem(
+            Refusal.FIRST_ORDER_ONLY, "The coupon is for a first order only."
+        )
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    disabled,
+    not_started,
+    expired,
+    below_minimum_order,
+    customer_required,
+    restricted_to_another_customer,
+    purchase_type_not_allowed,
+    not_applicable_to_order,
+    not_issued,
+    store_limit_reached,
+    customer_limit_reached,
+    first_order_only,
+)
+# Without a bill (a check made before there is an order): the rules that need
+# none of it.
+RULES_WITHOUT_BILL: tuple[Rule, ...] = tuple(
+    rule for rule in RULES if rule is not below_minimum_order
+)
+
+
+def discount(terms: Terms, order_value: int) -> int:
+    """The discount in the smallest unit; never more than the order value."""
+    if order_value <= 0:
+        return 0
+    if terms.discount_type == DiscountType.PERCENT:
+        amount = order_value * terms.discount_amount // 1000
+        if terms.discount_max_amount is not None:
+            amount = min(amount, terms.discount_max_amount)
+    elif terms.discount_type == DiscountType.AMOUNT:
+        amount = terms.discount_amount
+    else:
+        amount = 0
+    return max(0, min(amount, order_value))
+
+
+def decide(attempt: Attempt, rules: Sequence[Rule] = RULES) -> Verdict:
+    """Every rule that fails, in order, or the discount when none does."""
+    problems = [problem for rule in rules if (problem := rule(attempt)) is not None]
+    if problems:
+        return Verdict(problems=problems)
+    return Verdict(discount=discount(attempt.terms, attempt.order.order_value))
+
+
+def uses_left(terms: Terms, usage: Usage) -> int | None:
+    """Redemptions still open to this customer under the limits (None: unlimited),
+    the tightest limit deciding."""
+    left = []
+    if terms.store_limit is not None:
+        left.append(terms.store_limit - usage.store_used)
+    if terms.customer_limit is not None:
+        left.append(terms.customer_limit - usage.customer_used)
+    return max(0, min(left)) if left else None
