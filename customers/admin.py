@@ -9,6 +9,7 @@ from django.urls import reverse
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
 from core import flake
+from core.actors import Actor
 from core.admin import (
     BigTableMixin,
     RelatedPagesMixin,
@@ -147,16 +148,20 @@ class CustomerAdmin(
         # Through the services, as the API writes: same rules, audit trail.
         names = form.changed_data if change else list(form.cleaned_data)
         values = {n: form.cleaned_data[n] for n in names if n in services.EDITABLE}
+        actor = Actor.user(request.user)
         if change:
-            saved = services.customer_update(customer=obj, **values)
+            saved = services.customer_update(customer=obj, actor=actor, **values)
         else:
-            saved = services.customer_create(store=form.cleaned_data["store"], **values)
+            saved = services.customer_create(
+                store=form.cleaned_data["store"], actor=actor, **values
+            )
         obj.pk = saved.pk
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.customer_delete(customer=obj)
+        services.customer_delete(customer=obj, actor=Actor.user(request.user))
 
     def delete_queryset(self, request, queryset):
+        actor = Actor.user(request.user)
         for customer in queryset:
-            services.customer_delete(customer=customer)
+            services.customer_delete(customer=customer, actor=actor)

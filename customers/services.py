@@ -9,6 +9,7 @@ from django.db.models import ProtectedError
 
 from audit import services as audit
 from core import rows
+from core.actors import Actor
 from core.errors import DomainError, FieldIssue
 from customers import errors
 from customers.models import Customer
@@ -88,7 +89,7 @@ def _blank_to_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def customer_create(*, store: Store, **values: Any) -> Customer:
+def customer_create(*, store: Store, actor: Actor, **values: Any) -> Customer:
     values = _blank_to_none({k: v for k, v in values.items() if k in EDITABLE})
     customer = Customer(store=store, **values)
     _save_unique(customer, values=values)
@@ -99,12 +100,13 @@ def customer_create(*, store: Store, **values: Any) -> Customer:
         store_id=store.pk,
         customer_id=customer.pk,
         changes=audit.snapshot(customer, EDITABLE),
+        actor=actor,
     )
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, **changes: Any) -> Customer:
+def customer_update(*, customer: Customer, actor: Actor, **changes: Any) -> Customer:
     """A delta update: only the fields given change, and only what changed is written.
 
     ``customer`` is the caller's copy, read before this transaction: the row is locked
@@ -135,12 +137,13 @@ def customer_update(*, customer: Customer, **changes: Any) -> Customer:
             store_id=locked.store_id,
             customer_id=locked.pk,
             changes=changed,
+            actor=actor,
         )
     return locked
 
 
 @transaction.atomic
-def customer_delete(*, customer: Customer) -> None:
+def customer_delete(*, customer: Customer, actor: Actor) -> None:
     """Delete a customer who holds no coupon history (assignments, redemptions).
 
     The row is locked first (FOR UPDATE): the lock every checkout takes on its
@@ -171,4 +174,5 @@ def customer_delete(*, customer: Customer) -> None:
         store_id=store_id,
         customer_id=customer_id,
         changes=snapshot,
+        actor=actor,
     )

@@ -92,7 +92,7 @@ class CustomerViewSet(PayNowViewSet):
 
     def create(self, request, store_id: str):
         data = validated(CustomerInput(data=request.data))
-        customer = services.customer_create(store=self.store, **data)
+        customer = services.customer_create(store=self.store, actor=self.actor, **data)
         return Response(CustomerOutput(customer).data, status=status.HTTP_200_OK)
 
     def retrieve(self, request, store_id: str, customer_id: str):
@@ -102,10 +102,10 @@ class CustomerViewSet(PayNowViewSet):
     def partial_update(self, request, store_id: str, customer_id: str):
         customer = selectors.customer_get(store=self.store, customer_id=customer_id)
         data = validated(CustomerInput(data=request.data, partial=True))
-        customer = services.customer_update(customer=customer, **data)
+        customer = services.customer_update(customer=customer, actor=self.actor, **data)
         return Response(CustomerOutput(customer).data)
 
     def destroy(self, request, store_id: str, customer_id: str):
         customer = selectors.customer_get(store=self.store, customer_id=customer_id)
-        services.customer_delete(customer=customer)
+        services.customer_delete(customer=customer, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

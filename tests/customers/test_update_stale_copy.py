@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
+from core.actors import SYSTEM
 from core.errors import DomainError
 from customers import services
 from customers.models import Customer
@@ -22,7 +23,7 @@ def test_update_of_a_copy_whose_row_was_deleted_is_not_found_and_not_reinserted(
     Customer.objects.filter(pk=stale.pk).delete()
 
     with pytest.raises(DomainError) as raised:
-        services.customer_update(customer=stale, first_name="Eve")
+        services.customer_update(customer=stale, actor=SYSTEM, first_name="Eve")
 
     assert (raised.value.reason, raised.value.message) == (
         "customer_not_found",
@@ -35,10 +36,10 @@ def test_update_of_a_copy_whose_row_was_deleted_is_not_found_and_not_reinserted(
 def test_update_of_a_stale_copy_keeps_what_others_changed_since():
     stale = CustomerFactory(first_name="Ada", last_name="Byron")
     services.customer_update(
-        customer=Customer.objects.get(pk=stale.pk), last_name="Lovelace"
+        customer=Customer.objects.get(pk=stale.pk), actor=SYSTEM, last_name="Lovelace"
     )
 
-    saved = services.customer_update(customer=stale, first_name="Eve")
+    saved = services.customer_update(customer=stale, actor=SYSTEM, first_name="Eve")
 
     assert (saved.first_name, saved.last_name) == ("Eve", "Lovelace")
     stored = Customer.objects.get(pk=stale.pk)
@@ -55,7 +56,7 @@ def test_update_audits_the_change_from_the_stored_value_not_the_copy():
     customer = CustomerFactory(first_name="Ada")
     customer.first_name = "Eve"
 
-    services.customer_update(customer=customer, first_name="Eve")
+    services.customer_update(customer=customer, actor=SYSTEM, first_name="Eve")
 
     assert Customer.objects.get(pk=customer.pk).first_name == "Eve"
     assert list(
@@ -69,7 +70,7 @@ def test_update_that_changes_nothing_writes_nothing():
     customer = CustomerFactory(first_name="Ada")
     stamp = Customer.objects.get(pk=customer.pk).updated_at
 
-    services.customer_update(customer=customer, first_name="Ada")
+    services.customer_update(customer=customer, actor=SYSTEM, first_name="Ada")
 
     assert Customer.objects.get(pk=customer.pk).updated_at == stamp
     assert not AuditEvent.objects.filter(

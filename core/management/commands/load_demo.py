@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import SYSTEM
 from coupons import services as coupon_services
 from coupons.models import DiscountType, Duration
 from customers import services as customer_services
@@ -67,6 +68,7 @@ class Command(BaseCommand):
         for first, last, email, mobile, external_id in people:
             customer_services.customer_create(
                 store=store,
+                actor=SYSTEM,
                 first_name=first,
                 last_name=last,
                 email=email,
@@ -102,7 +104,7 @@ class Command(BaseCommand):
         for values in coupons:
             coupon_services.coupon_create(
                 store=store,
-                actor=coupon_services.INTERNAL,
+                actor=SYSTEM,
                 duration=Duration.ONCE,
                 **values,
             )
