@@ -11,32 +11,58 @@ Also the OAuth token endpoint's body (``POST /v3/oauth/token/generate``):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core import errors
 from core.dialects.base import Dialect, ErrorSpec
 from core.errors import ApiError
 
+# The request-level errors of every Capillary endpoint (v2, v1.1, OAuth): the HTTP
+# status, and the same number as the vendor's code.
+HTTP_STATUS = {
+    errors.INVALID_INPUT: 400,
+    errors.MALFORMED_BODY: 400,
+    errors.PAYLOAD_TOO_LARGE: 413,
+    errors.UNAUTHORIZED: 401,
+    errors.FORBIDDEN: 403,
+    errors.MISSING_SCOPE: 403,
+    errors.STORE_INACTIVE: 403,
+    errors.NOT_FOUND: 404,
+    errors.METHOD_NOT_ALLOWED: 405,
+    errors.NOT_ACCEPTABLE: 406,
+    errors.UNSUPPORTED_MEDIA_TYPE: 415,
+    errors.THROTTLED: 429,
+    errors.UNAVAILABLE: 503,
+}
+AUTHENTICATION_FAILED = "Authentication failed. Please check username and password."
+UNSUPPORTED_MEDIA_TYPE = "Unsupported media type."
+
+
+def status_codes(
+    reasons: Iterable[str], messages: Mapping[str, str] | None = None
+) -> dict[str, ErrorSpec]:
+    """``ErrorSpec(status, status)`` of each reason (``HTTP_STATUS``), with the
+    vendor's fixed message where ``messages`` has one (else the error's own)."""
+    messages = messages or {}
+    specs = {}
+    for reason in reasons:
+        status = HTTP_STATUS[reason]
+        specs[reason] = ErrorSpec(status, status, messages.get(reason))
+    return specs
+
 
 class CapillaryV2Dialect(Dialect):
     name = "capillary"
     fallback = ErrorSpec(400, 400)
     errors = {
-        errors.INVALID_INPUT: ErrorSpec(400, 400),
-        errors.MALFORMED_BODY: ErrorSpec(400, 400),
-        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
-        errors.UNAUTHORIZED: ErrorSpec(
-            401, 401, "Authentication failed. Please check username and password."
+        **status_codes(
+            HTTP_STATUS,
+            {
+                errors.UNAUTHORIZED: AUTHENTICATION_FAILED,
+                errors.UNSUPPORTED_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE,
+            },
         ),
-        errors.FORBIDDEN: ErrorSpec(403, 403),
-        errors.MISSING_SCOPE: ErrorSpec(403, 403),
-        errors.STORE_INACTIVE: ErrorSpec(403, 403),
-        errors.NOT_FOUND: ErrorSpec(404, 404),
-        errors.METHOD_NOT_ALLOWED: ErrorSpec(405, 405),
-        errors.NOT_ACCEPTABLE: ErrorSpec(406, 406),
-        errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, 415, "Unsupported media type."),
-        errors.THROTTLED: ErrorSpec(429, 429),
-        errors.UNAVAILABLE: ErrorSpec(503, 503),
         # series: issue/multiple (seed 002)
         "series_id_required": ErrorSpec(400, 756, "seriesId is mandatory to set"),
         "count_not_positive": ErrorSpec(400, 756, "count should be greater than 0"),
@@ -93,17 +119,21 @@ class CapillaryOAuthDialect(Dialect):
 
     name = "capillary_oauth"
     fallback = ErrorSpec(400, 400)
-    errors = {
-        errors.INVALID_INPUT: ErrorSpec(400, 400),
-        errors.MALFORMED_BODY: ErrorSpec(400, 400),
-        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
-        errors.UNAUTHORIZED: ErrorSpec(401, 401),
-        errors.METHOD_NOT_ALLOWED: ErrorSpec(405, 405),
-        errors.NOT_ACCEPTABLE: ErrorSpec(406, 406),
-        errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, 415, "Unsupported media type."),
-        errors.THROTTLED: ErrorSpec(429, 429),
-        errors.UNAVAILABLE: ErrorSpec(503, 503),
-    }
+    # No store to forbid or to find anything in: those reasons are not in its table.
+    errors = status_codes(
+        (
+            reason
+            for reason in HTTP_STATUS
+            if reason
+            not in (
+                errors.FORBIDDEN,
+                errors.MISSING_SCOPE,
+                errors.STORE_INACTIVE,
+                errors.NOT_FOUND,
+            )
+        ),
+        {errors.UNSUPPORTED_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE},
+    )
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:
         return {

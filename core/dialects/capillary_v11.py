@@ -14,6 +14,7 @@ from typing import Any
 
 from core import errors
 from core.dialects.base import Dialect, ErrorSpec
+from core.dialects.capillary import AUTHENTICATION_FAILED, HTTP_STATUS, status_codes
 from core.errors import ApiError
 
 # The request's overall ``status`` (the HTTP status mirrors ``code``, never a 5xx).
@@ -90,21 +91,7 @@ class CapillaryV11Dialect(Dialect):
     name = "capillary_v11"
     fallback = ErrorSpec(400, 400)
     errors = {
-        errors.INVALID_INPUT: ErrorSpec(400, 400),
-        errors.MALFORMED_BODY: ErrorSpec(400, 400),
-        errors.PAYLOAD_TOO_LARGE: ErrorSpec(413, 413),
-        errors.UNAUTHORIZED: ErrorSpec(
-            401, 401, "Authentication failed. Please check username and password."
-        ),
-        errors.FORBIDDEN: ErrorSpec(403, 403),
-        errors.MISSING_SCOPE: ErrorSpec(403, 403),
-        errors.STORE_INACTIVE: ErrorSpec(403, 403),
-        errors.NOT_FOUND: ErrorSpec(404, 404),
-        errors.METHOD_NOT_ALLOWED: ErrorSpec(405, 405),
-        errors.NOT_ACCEPTABLE: ErrorSpec(406, 406),
-        errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, 415),
-        errors.THROTTLED: ErrorSpec(429, 429),
-        errors.UNAVAILABLE: ErrorSpec(503, 503),
+        **status_codes(HTTP_STATUS, {errors.UNAUTHORIZED: AUTHENTICATION_FAILED}),
         # ``status.code`` mirrors the HTTP status here too.
         errors.IDEMPOTENCY_KEY_INVALID: ErrorSpec(400, 400),
         errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, 422),
