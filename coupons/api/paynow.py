@@ -14,8 +14,7 @@ from rest_framework.response import Response
 
 from core.dialects.fields import ChoiceField, ObjectInput
 from core.errors import DomainError
-from core.filters import FlakeIdFilter, filtered
-from core.pagination import KeysetPage
+from core.filters import FlakeIdFilter, filtered_page
 from core.schema import PAYNOW_ERRORS, keyset_parameters
 from core.serializers import (
     FlakeIdInputField,
@@ -260,14 +259,12 @@ class CouponViewSet(PayNowViewSet):
     filterset_class = CouponFilter
 
     def list(self, request, store_id: str):
-        page = KeysetPage.from_query(request.query_params)
-        coupons = filtered(
-            CouponFilter(
-                request.query_params,
-                queryset=selectors.coupon_queryset(store=self.store),
-            )
+        coupons = filtered_page(
+            CouponFilter,
+            request.query_params,
+            selectors.coupon_queryset(store=self.store),
         )
-        return Response(CouponOutput(page.apply(coupons), many=True).data)
+        return Response(CouponOutput(coupons, many=True).data)
 
     def create(self, request, store_id: str):
         data = validated(CouponInput(data=request.data))
@@ -424,14 +421,12 @@ class RedemptionViewSet(PayNowViewSet):
     filterset_class = RedemptionFilter
 
     def list(self, request, store_id: str):
-        page = KeysetPage.from_query(request.query_params)
-        redemptions = filtered(
-            RedemptionFilter(
-                request.query_params,
-                queryset=selectors.redemption_queryset(store=self.store),
-            )
+        redemptions = filtered_page(
+            RedemptionFilter,
+            request.query_params,
+            selectors.redemption_queryset(store=self.store),
         )
-        return Response(RedemptionOutput(page.apply(redemptions), many=True).data)
+        return Response(RedemptionOutput(redemptions, many=True).data)
 
     def create(self, request, store_id: str):
         serializer = RedeemInput(data=request.data)
