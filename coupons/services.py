@@ -17,7 +17,7 @@ from core import rows, sql
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
 from coupons import errors, selectors
-from coupons.models import MAX_PERCENT, ActorType, Coupon, DiscountType, Duration
+from coupons.models import MAX_PERCENT, Coupon, DiscountType, Duration
 from coupons.models import Redemption as RedemptionModel
 from coupons.rules import Order, Problem
 from customers import errors as customer_errors
@@ -220,6 +220,7 @@ def coupon_create(
         coupon_id=coupon.pk,
         series_id=coupon.series_id,
         changes=audit.snapshot(coupon, EDITABLE),
+        actor=actor,
     )
     return coupon
 
@@ -268,6 +269,7 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
         coupon_id=locked.pk,
         series_id=locked.series_id,
         changes=changed,
+        actor=actor,
     )
     return locked
 
@@ -291,6 +293,7 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
         "store_id": locked.store_id,
         "coupon_id": locked.pk,
         "series_id": locked.series_id,
+        "actor": actor,
     }
     if not has_history:
         audit.record(action="delete", changes=audit.snapshot(locked, EDITABLE), **event)
@@ -450,12 +453,14 @@ class ExpireResult:
 def coupons_expire(
     *,
     store: Store,
+    actor: Actor,
     before: datetime | None = None,
     dry_run: bool = False,
     batch: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> ExpireResult:
-    """Disable the store's enabled coupons whose ``expires_at`` is before ``before``.
+    """Disable the store's enabled coupons whose ``expires_at`` is before ``before``
+    (``actor`` stamped as their updater and in the audit trail).
 
     Works in batches of ids, one short transaction each, so a million expired coupons
     never hold one long lock; running it again finds nothing more to do. A batch's
@@ -484,8 +489,8 @@ def coupons_expire(
                 break
             done = Coupon.objects.filter(id__in=ids, enabled=True).update(
                 enabled=False,
-                updated_by_type=ActorType.INTERNAL,
-                updated_by_id=None,
+                updated_by_type=actor.type,
+                updated_by_id=actor.id,
                 updated_at=timezone.now(),
             )
             audit.record_many(
@@ -499,7 +504,8 @@ def coupons_expire(
                         "changes": {"enabled": [True, False]},
                     }
                     for coupon_id in ids
-                ]
+                ],
+                actor=actor,
             )
         disabled += done
         if progress:

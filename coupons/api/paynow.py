@@ -268,9 +268,7 @@ class CouponViewSet(PayNowViewSet):
 
     def create(self, request, store_id: str):
         data = validated(CouponInput(data=request.data))
-        coupon = services.coupon_create(
-            store=self.store, actor=services.Actor.api_key(request.auth), **data
-        )
+        coupon = services.coupon_create(store=self.store, actor=self.actor, **data)
         return Response(CouponOutput(coupon).data, status=status.HTTP_200_OK)
 
     def retrieve(self, request, store_id: str, coupon_id: str):
@@ -280,16 +278,12 @@ class CouponViewSet(PayNowViewSet):
     def partial_update(self, request, store_id: str, coupon_id: str):
         coupon = selectors.coupon_get(store=self.store, coupon_id=coupon_id)
         data = validated(CouponInput(data=request.data, partial=True))
-        coupon = services.coupon_update(
-            coupon=coupon, actor=services.Actor.api_key(request.auth), **data
-        )
+        coupon = services.coupon_update(coupon=coupon, actor=self.actor, **data)
         return Response(CouponOutput(coupon).data)
 
     def destroy(self, request, store_id: str, coupon_id: str):
         coupon = selectors.coupon_get(store=self.store, coupon_id=coupon_id)
-        services.coupon_delete(
-            coupon=coupon, actor=services.Actor.api_key(request.auth)
-        )
+        services.coupon_delete(coupon=coupon, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.actors import SYSTEM
 from core.progress import CommandProgress
 from coupons import services
 from stores.management.commands._common import find_store
@@ -36,7 +37,11 @@ class Command(BaseCommand):
         before = parse_moment(opts["before"]) if opts["before"] else None
         bar = CommandProgress(self.stderr, total=None, desc="expire_coupons")
         result = services.coupons_expire(
-            store=store, before=before, dry_run=opts["dry_run"], progress=bar.update
+            store=store,
+            actor=SYSTEM,
+            before=before,
+            dry_run=opts["dry_run"],
+            progress=bar.update,
         )
         bar.close()
         if opts["dry_run"]:
