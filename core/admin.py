@@ -1,11 +1,11 @@
 """Shared admin pieces: store-scoped staff, the store filter, related-row pages.
 
 Store scoping: a superuser sees every store. Any other staff user sees only the
-stores they are linked to (``stores.StoreMembership``): every change list, change
-form, foreign-key choice, autocomplete (it reads the target admin's
-``get_queryset``), action and export of a ``StoreScopedMixin`` admin goes through
-``get_queryset``/``formfield_for_foreignkey`` below, so another store's rows are
-never listed, offered, opened (404) or acted on.
+stores they are linked to (``settings.STORE_MEMBERSHIP_MODEL``, the stores app's
+``StoreMembership``): every change list, change form, foreign-key choice,
+autocomplete (it reads the target admin's ``get_queryset``), action and export of a
+``StoreScopedMixin`` admin goes through ``get_queryset``/``formfield_for_foreignkey``
+below, so another store's rows are never listed, offered, opened (404) or acted on.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -31,10 +33,9 @@ def allowed_store_ids(request: HttpRequest) -> frozenset[int] | None:
         return None
     cached = getattr(request, _CACHE_ATTR, None)
     if cached is None:
-        from stores.models import StoreMembership
-
+        memberships = _model("STORE_MEMBERSHIP_MODEL").objects
         cached = frozenset(
-            StoreMembership.objects.filter(user_id=user.pk)
+            memberships.filter(user_id=user.pk)
             .order_by()
             .values_list("store_id", flat=True)
         )
@@ -52,10 +53,15 @@ def scope_to_stores(
     return queryset.filter(**{f"{store_path}__in": ids})
 
 
-def _store_path_of(model) -> str | None:
-    from stores.models import Store
+def _model(setting: str) -> type[Model]:
+    """A model of the store tenancy, named by a setting (``STORE_MODEL``,
+    ``STORE_MEMBERSHIP_MODEL``) as ``AUTH_USER_MODEL`` names the user: core imports
+    no app."""
+    return apps.get_model(getattr(settings, setting))
 
-    if model is Store:
+
+def _store_path_of(model) -> str | None:
+    if model is _model("STORE_MODEL"):
         return "pk"
     names = {field.name for field in model._meta.get_fields()}
     return "store" if "store" in names else None

@@ -64,6 +64,11 @@ INSTALLED_APPS = [
     "axes",
 ]
 
+# The tenant and its staff links, which core's store-scoped admin reads by name (core
+# imports no app), as AUTH_USER_MODEL names the user.
+STORE_MODEL = "stores.Store"
+STORE_MEMBERSHIP_MODEL = "stores.StoreMembership"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's and the API docs' assets) from the app itself, so
