@@ -34,7 +34,6 @@ from core.serializers import (
     validated,
 )
 from coupons.models import Coupon
-from coupons.services import Actor
 from legacy import rules, selectors, services
 from legacy.models import Kind, LegacyDefinition
 from legacy.rules import Money, Rule
@@ -382,10 +381,6 @@ class NewStoreCouponListOutput(serializers.Serializer):
 # --- views ---------------------------------------------------------------------------
 
 
-def _actor(request) -> Actor:
-    return Actor.api_key(request.auth)
-
-
 class CouponDefinitionViewSet(NewStoreViewSet):
     @extend_schema(
         summary="Create coupon definition",
@@ -430,7 +425,7 @@ class CouponDefinitionViewSet(NewStoreViewSet):
         definition = selectors.legacy_definition_get(
             store=self.store, definition_id=definition_id, kind=Kind.DEFINITION
         )
-        services.legacy_definition_delete(definition=definition, actor=_actor(request))
+        services.legacy_definition_delete(definition=definition, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -489,7 +484,7 @@ class LegacyCouponViewSet(NewStoreViewSet):
     def create(self, request):
         data = validated(NewStoreCouponInput(data=request.data))
         coupon = services.legacy_coupon_create(
-            store=self.store, actor=_actor(request), **data
+            store=self.store, actor=self.actor, **data
         )
         return Response(NewStoreCouponOutput(coupon).data, status=CREATED)
 
@@ -518,7 +513,7 @@ class LegacyCouponViewSet(NewStoreViewSet):
         data = validated(NewStoreCouponUpdateInput(data=request.data))
         return services.legacy_coupon_update(
             coupon=coupon,
-            actor=_actor(request),
+            actor=self.actor,
             enabled=data.get("is_enabled"),
             validation_rules=data.get("validation_rules"),
         )
