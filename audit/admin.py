@@ -1,22 +1,66 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.html import format_html, format_html_join
 
 from audit import selectors
 from audit.models import AuditEvent
-from core.admin import StoreListFilter, StoreScopedMixin
-from core.paginator import CappedCountPaginator
+from core import admin_search
+from core.actors import ActorType
+from core.admin import (
+    BigTableMixin,
+    ExactSearchMixin,
+    StoreListFilter,
+    StoreScopedMixin,
+    values_filter,
+)
 
 TIMELINE_LENGTH = 50
 
 
+# What the services record (a filter offers these; an event of another kind is still
+# listed, searched and shown).
+ACTIONS = (
+    "create",
+    "update",
+    "delete",
+    "archive",
+    "retire",
+    "expire",
+    "disable",
+    "extend_expiry",
+    "issue",
+    "receive",
+    "redeem",
+    "rollback",
+)
+OBJECT_TYPES = ("coupon", "customer", "series", "assignment", "redemption")
+
+
+def _same(values) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+def _channels() -> list[tuple[str, str]]:
+    from assignments.models import Channel
+
+    return list(Channel.choices)
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(StoreScopedMixin, admin.ModelAdmin):
-    """Read-only: nothing in the app can edit or delete the audit trail."""
+class AuditEventAdmin(
+    ExactSearchMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+):
+    """Read-only: nothing in the app can edit or delete the audit trail.
+
+    Listed newest first by id (time-ordered: the "at" column sorts by it); searched
+    by a coupon code (any case), a customer identifier or an id, through the
+    coupon, customer, series and object indexes.
+    """
 
     list_display = [
-        "at",
+        "when",
         "action",
         "object_type",
         "object_id",
@@ -26,20 +70,39 @@ class AuditEventAdmin(StoreScopedMixin, admin.ModelAdmin):
         "store",
     ]
     list_filter = [
-        "action",
-        "object_type",
-        "channel",
-        "actor_type",
         ("store", StoreListFilter),
+        values_filter("action", "action", lambda: _same(ACTIONS)),
+        values_filter("object_type", "object type", lambda: _same(OBJECT_TYPES)),
+        values_filter("channel", "channel", _channels),
+        values_filter("actor_type", "actor type", lambda: ActorType.choices),
     ]
     list_select_related = ["store"]
-    search_fields = ["=object_id", "=coupon_id", "=customer_id", "=series_id"]
-    search_help_text = "Exact object, coupon, customer or series ID."
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    paginator = CappedCountPaginator
-    sortable_by = ["at"]
+    # Declared for the search box; search_condition does the matching.
+    search_fields = ["=object_id"]
+    search_help_text = (
+        "Exact coupon code (any case), customer email / mobile / external ID, or the "
+        "ID of an object, coupon, customer or series."
+    )
+    sortable_by = ["when"]
     list_per_page = 100
+
+    @admin.display(description="at", ordering="id")
+    def when(self, event: AuditEvent):
+        return event.at
+
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        number = matches.id_match("object_id")
+        raw = [] if number is None else [matches.number]
+        return admin_search.any_of(
+            Q(coupon_id__in=[*matches.coupon_ids, *raw])
+            if matches.coupon_ids or raw
+            else None,
+            Q(customer_id__in=[*matches.customer_ids, *raw])
+            if matches.customer_ids or raw
+            else None,
+            matches.id_match("series_id"),
+            number,
+        )
 
     def has_add_permission(self, request):
         return False

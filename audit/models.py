@@ -62,6 +62,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["coupon_id", "id"], name="audit_coupon_idx"),
             models.Index(fields=["customer_id", "id"], name="audit_customer_idx"),
             models.Index(fields=["series_id", "id"], name="audit_series_idx"),
+            # Staff search the trail of any object by its id (audit.admin).
+            models.Index(fields=["object_id", "id"], name="audit_object_idx"),
         ]
 
     def __str__(self) -> str:

@@ -10,17 +10,18 @@ below, so another store's rows are never listed, offered, opened (404) or acted 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core import admin_search
 from core.paginator import CappedCountPaginator
 
 _CACHE_ATTR = "_couponhub_store_ids"
@@ -82,6 +83,29 @@ class StoreListFilter(admin.RelatedFieldListFilter):
         )
 
 
+def values_filter(
+    field_name: str, title: str, values: Callable[[], Iterable[tuple[str, str]]]
+) -> type[admin.SimpleListFilter]:
+    """A list filter of ``field_name`` offering the known ``values()`` (value,
+    label). Django's ``AllValuesFieldListFilter`` would find them with a
+    ``SELECT DISTINCT`` over the whole table on every page of the list."""
+
+    class ValuesFilter(admin.SimpleListFilter):
+        parameter_name = field_name
+
+        def lookups(self, request, model_admin):
+            return list(values())
+
+        def queryset(self, request, queryset):
+            if self.value() is None:
+                return queryset
+            return queryset.filter(**{field_name: self.value()})
+
+    ValuesFilter.title = title
+    ValuesFilter.__name__ = f"{field_name.title().replace('_', '')}Filter"
+    return ValuesFilter
+
+
 class StoreScopedMixin:
     """Limit an admin to the user's stores (see the module docstring).
 
@@ -103,14 +127,62 @@ class StoreScopedMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+STORE_PARAMETER = "store__id__exact"
+
+
+def _filter_name(list_filter) -> str:
+    if isinstance(list_filter, str):
+        return list_filter
+    if isinstance(list_filter, tuple | list):
+        return list_filter[0]
+    return getattr(list_filter, "parameter_name", "")
+
+
 class BigTableMixin:
     """Change list settings for tables of millions of rows: no full COUNT(*), no
-    facet counts, sorted only by the (time-ordered) id."""
+    facet counts, sorted only by the (time-ordered) id.
+
+    The filters other than the store's narrow one store's list: they are offered to
+    a user who sees several stores (a superuser, staff of several stores) once a
+    store is chosen. Every index of these tables leads with the store (or a column
+    of their own, ``indexed_filters``); without a store a filter's rows would be
+    looked for among every store's, row by row.
+    """
 
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     sortable_by: Sequence[str] = ["id"]
+    # Filters with an index of their own (their column, then the id).
+    indexed_filters: Sequence[str] = ()
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        ids = allowed_store_ids(request)
+        if request.GET.get(STORE_PARAMETER) or (ids is not None and len(ids) == 1):
+            return filters
+        return [
+            spec
+            for spec in filters
+            if _filter_name(spec) in ("store", *self.indexed_filters)
+        ]
+
+
+class ExactSearchMixin:
+    """A change list search that stays index lookups on a big table
+    (``core.admin_search``): the term is resolved to the coupons and customers it
+    names, and ``search_condition`` keeps the rows pointing at them."""
+
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        matches = admin_search.resolve(
+            search_term, store_ids=allowed_store_ids(request)
+        )
+        if matches is None:
+            return queryset, False
+        return queryset.filter(self.search_condition(matches)), False
 
 
 def related_page(

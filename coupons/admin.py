@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
-from core import flake
+from core import admin_search
 from core.admin import (
     BigTableMixin,
+    ExactSearchMixin,
     RelatedPagesMixin,
     StoreListFilter,
     StoreScopedMixin,
@@ -26,9 +24,7 @@ from core.admin import (
 )
 from core.errors import DomainError
 from coupons import services
-from coupons.codes import fold_code
 from coupons.models import ActorType, Coupon, Redemption
-from customers.admin import customers_matching
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
 from stores.models import ApiKey
@@ -52,46 +48,18 @@ def actor_label(actor_type: str | None, actor_id: int | None) -> str:
     return ActorType(actor_type).label if actor_type in ActorType.values else actor_type
 
 
-def coupons_matching(term: str) -> QuerySet[Coupon]:
-    """Coupons whose code (any ASCII letter case: ``fold_code``), ID or legacy UUID
-    is exactly ``term``.
-
-    The folded code is the column of the code's unique index, so a search stays an
-    index lookup on a big table.
-    """
-    term = term.strip()
-    match = Q(code_folded=fold_code(term))
-    if (coupon_id := flake.parse(term)) is not None:
-        match |= Q(pk=coupon_id)
-    with contextlib.suppress(ValueError):
-        match |= Q(legacy_uuid=uuid.UUID(term))
-    return Coupon.objects.filter(match)
-
-
-def coupons_of_customers_matching(term: str) -> QuerySet[Coupon]:
-    """Coupons held by (assigned to) or restricted to the customers whose email,
-    mobile or external ID is exactly ``term``; index lookups all the way."""
-    customers = customers_matching(term).values("pk")
-    held = Assignment.objects.filter(customer__in=customers).values("coupon_id")
-    return Coupon.objects.filter(Q(usable_by_customer__in=customers) | Q(pk__in=held))
-
-
-class HoldingSearchMixin:
+class HoldingSearchMixin(ExactSearchMixin):
     """Search a coupon's uses (redemptions, assignments): exact coupon code (any
-    case), customer identifier, transaction number or the row's id."""
+    case) or ID, customer identifier, transaction number (``holding_txn_idx``
+    indexes) or the row's id."""
 
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        match = (
-            Q(coupon__in=coupons_matching(term).values("pk"))
-            | Q(customer__in=customers_matching(term).values("pk"))
-            | Q(transaction_number=term)
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        return admin_search.any_of(
+            Q(coupon_id__in=matches.coupon_ids) if matches.coupon_ids else None,
+            Q(customer_id__in=matches.customer_ids) if matches.customer_ids else None,
+            Q(transaction_number=matches.term),
+            matches.id_match(),
         )
-        if (row_id := flake.parse(term)) is not None:
-            match |= Q(pk=row_id)
-        return queryset.filter(match), False
 
 
 class CouponAdminForm(forms.ModelForm):
@@ -121,7 +89,11 @@ class CouponAdminForm(forms.ModelForm):
 
 @admin.register(Coupon)
 class CouponAdmin(
-    RelatedPagesMixin, BigTableMixin, AuditTimelineMixin, StoreOwnedAdmin
+    RelatedPagesMixin,
+    ExactSearchMixin,
+    BigTableMixin,
+    AuditTimelineMixin,
+    StoreOwnedAdmin,
 ):
     audit_key = "coupon_id"
     form = CouponAdminForm
@@ -277,15 +249,9 @@ class CouponAdmin(
     def updated_by(self, coupon: Coupon) -> str:
         return actor_label(coupon.updated_by_type, coupon.updated_by_id)
 
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        found = queryset.filter(
-            Q(pk__in=coupons_matching(term).values("pk"))
-            | Q(pk__in=coupons_of_customers_matching(term).values("pk"))
-        )
-        return found, False
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        held = admin_search.coupons_held(matches.customer_ids)
+        return Q(pk__in={*matches.coupon_ids, *held})
 
     def related_pages(self, request, obj):
         def changelist(model: str) -> str:

@@ -304,6 +304,10 @@ class Coupon(models.Model):
                 condition=Q(archived_at__isnull=False),
                 name="coupon_archived_idx",
             ),
+            # Staff search a code in every store, archived or not (core.admin_search).
+            models.Index(
+                fields=["code_folded", "store"], name="coupon_code_folded_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -413,6 +417,12 @@ class Redemption(models.Model):
                 fields=["series", "created_at"],
                 condition=Q(rolled_back_at__isnull=True),
                 name="redemption_series_latest_idx",
+            ),
+            # Staff search an order's redemption by its number (core.admin_search).
+            models.Index(
+                fields=["transaction_number"],
+                condition=Q(transaction_number__isnull=False),
+                name="redemption_txn_idx",
             ),
         ]
 

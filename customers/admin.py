@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.urls import reverse
 
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
-from core import flake
+from core import admin_search
 from core.actors import Actor
 from core.admin import (
     BigTableMixin,
+    ExactSearchMixin,
     RelatedPagesMixin,
     StoreListFilter,
     admin_link,
@@ -19,29 +20,17 @@ from core.admin import (
 )
 from coupons.models import Coupon, Redemption
 from customers import services
-from customers.identifiers import fold_email
 from customers.models import Customer
 from stores.admin import StoreOwnedAdmin
 
 
-def customers_matching(term: str) -> QuerySet[Customer]:
-    """Customers whose email (any case, ``fold_email``), mobile, external ID or ID
-    is ``term``.
-
-    Exact matches only: on a big table they stay index lookups (the email through
-    its folded column, which its unique index holds), where a substring search would
-    scan every row.
-    """
-    term = term.strip()
-    match = Q(email_folded=fold_email(term)) | Q(mobile=term) | Q(external_id=term)
-    if (customer_id := flake.parse(term)) is not None:
-        match |= Q(pk=customer_id)
-    return Customer.objects.filter(match)
-
-
 @admin.register(Customer)
 class CustomerAdmin(
-    RelatedPagesMixin, BigTableMixin, AuditTimelineMixin, StoreOwnedAdmin
+    RelatedPagesMixin,
+    ExactSearchMixin,
+    BigTableMixin,
+    AuditTimelineMixin,
+    StoreOwnedAdmin,
 ):
     audit_key = "customer_id"
     list_display = [
@@ -76,11 +65,8 @@ class CustomerAdmin(
     ]
     list_per_page = 50
 
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        matches = customers_matching(search_term).values("pk")
-        return queryset.filter(pk__in=matches), False
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        return Q(pk__in=matches.customer_ids)
 
     def related_pages(self, request, obj):
         def changelist(model: str) -> str:

@@ -72,21 +72,23 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Each identifier leads its unique index, so a lookup without a store (a
+        # superuser's admin search) reads it too; the rows it holds are the same.
         constraints = [
             models.UniqueConstraint(
-                fields=["store", "email_folded"],
+                fields=["email_folded", "store"],
                 condition=Q(email_folded__isnull=False),
                 name="customer_email_unique_per_store_ci",
                 violation_error_message="A customer with this email already exists.",
             ),
             models.UniqueConstraint(
-                fields=["store", "mobile"],
+                fields=["mobile", "store"],
                 condition=Q(mobile__isnull=False),
                 name="customer_mobile_unique_per_store",
                 violation_error_message="A customer with this mobile already exists.",
             ),
             models.UniqueConstraint(
-                fields=["store", "external_id"],
+                fields=["external_id", "store"],
                 condition=Q(external_id__isnull=False),
                 name="customer_external_id_unique_per_store",
                 violation_error_message=(

@@ -1,16 +1,26 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from core.admin import StoreListFilter, StoreScopedMixin
+from core import flake
+from core.admin import BigTableMixin, StoreListFilter, StoreScopedMixin, values_filter
 from core.errors import DomainError
 from jobs import services
 from jobs.models import Job, Status
+from jobs.registry import HANDLERS
+
+
+def _kinds() -> list[tuple[str, str]]:
+    return [(kind, kind) for kind in sorted(HANDLERS)]
 
 
 @admin.register(Job)
-class JobAdmin(StoreScopedMixin, admin.ModelAdmin):
+class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     """Jobs of the user's stores; a running job's page refreshes itself until it
-    ends (templates/admin/jobs/job/change_form.html)."""
+    ends (templates/admin/jobs/job/change_form.html).
+
+    Listed newest first; each filter has an index leading with its column and the
+    id (``job_status_idx``, ``job_kind_idx``, ``job_store_id_idx``).
+    """
 
     list_display = [
         "id",
@@ -23,9 +33,16 @@ class JobAdmin(StoreScopedMixin, admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind", ("store", StoreListFilter)]
+    list_filter = [
+        "status",
+        values_filter("kind", "kind", _kinds),
+        ("store", StoreListFilter),
+    ]
+    indexed_filters = ["status", "kind"]
     list_select_related = ["store", "created_by"]
-    search_fields = ["=id", "kind"]
+    # Declared for the search box; get_search_results matches the id exactly.
+    search_fields = ["=id"]
+    search_help_text = "Job ID."
     readonly_fields = [f.name for f in Job._meta.fields] + ["progress", "outcome"]
     fields = [
         "id",
@@ -43,7 +60,6 @@ class JobAdmin(StoreScopedMixin, admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
-    show_full_result_count = False
     actions = ["retry"]
 
     @admin.display(description="progress")
@@ -73,8 +89,19 @@ class JobAdmin(StoreScopedMixin, admin.ModelAdmin):
             job.get_status_display(),
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        job_id = flake.parse(search_term.strip())
+        return queryset.filter(pk=job_id) if job_id else queryset.none(), False
+
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Every field is read-only: nothing to write. Saving the page's copy would
+        # write its status and progress back over what the worker wrote since.
+        return
 
     def has_delete_permission(self, request, obj=None):
         return False

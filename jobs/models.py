@@ -55,7 +55,12 @@ class Job(models.Model):
                 name="job_progress_non_negative",
             ),
         ]
-        indexes = [models.Index(fields=["status", "id"], name="job_status_idx")]
+        # One per filter of the admin's list, each in its order (newest first).
+        indexes = [
+            models.Index(fields=["status", "id"], name="job_status_idx"),
+            models.Index(fields=["kind", "id"], name="job_kind_idx"),
+            models.Index(fields=["store", "id"], name="job_store_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.id} ({self.status})"
