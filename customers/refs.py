@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -27,13 +27,13 @@ class CustomerRef:
     @property
     def given(self) -> bool:
         """Whether anything names a customer at all."""
-        return any(value is not None for value in asdict(self).values())
+        return any(value is not None for value in vars(self).values())
 
     def lookups(self) -> dict[str, object]:
         """The given parts, as keyword arguments of ``customer_find``/``_query``."""
         names = {"id": "customer_id"}
         return {
             names.get(key, key): value
-            for key, value in asdict(self).items()
+            for key, value in vars(self).items()
             if value is not None
         }
