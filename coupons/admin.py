@@ -22,8 +22,9 @@ from core.admin import (
     admin_link,
     related_page,
 )
+from core.admin_writes import edited
 from core.errors import DomainError
-from coupons import services
+from coupons import errors, services
 from coupons.models import ActorType, Coupon, Redemption
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
@@ -85,6 +86,18 @@ class CouponAdminForm(forms.ModelForm):
                 "usable_by_customer", "This customer belongs to another store."
             )
         return cleaned
+
+
+def _archived_meanwhile(coupon: Coupon, refused: DomainError) -> DomainError:
+    """A live coupon that the API deleted (archived) while the page was open is
+    ``coupon_not_found`` to the services; staff are told what happened."""
+    if refused.reason == errors.COUPON_NOT_FOUND and coupon.archived_at is None:
+        return DomainError(
+            refused.reason,
+            "This coupon was deleted (archived) by someone else while the page was "
+            "open: nothing was changed.",
+        )
+    return refused
 
 
 @admin.register(Coupon)
@@ -304,18 +317,20 @@ class CouponAdmin(
 
     def save_model(self, request, obj, form, change):
         # Staff write through the same services as the API: the same rules, the
-        # row lock for the counters, the audit trail, and the user as the actor.
-        names = form.changed_data if change else list(form.cleaned_data)
+        # row lock for the counters, the audit trail, and the user as the actor; on
+        # a change only what staff edited, on the row as it is now.
         values = {}
-        for name in names:
-            value = form.cleaned_data.get(name)
+        for name, value in edited(form, change).items():
             if name == "usable_by_customer":
                 values["usable_by_customer_id"] = value.pk if value else None
             elif name in services.EDITABLE:
                 values[name] = value
         actor = services.Actor.user(request.user)
         if change:
-            saved = services.coupon_update(coupon=obj, actor=actor, **values)
+            try:
+                saved = services.coupon_update(coupon=obj, actor=actor, **values)
+            except DomainError as refused:
+                raise _archived_meanwhile(obj, refused) from refused
         else:
             saved = services.coupon_create(
                 store=form.cleaned_data["store"], actor=actor, **values
@@ -324,7 +339,13 @@ class CouponAdmin(
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        self.delete_queryset(request, [obj])
+        if obj.pooled:
+            self.delete_queryset(request, [obj])
+            return
+        try:
+            services.coupon_delete(coupon=obj, actor=services.Actor.user(request.user))
+        except DomainError as refused:  # the delete page reports it
+            raise _archived_meanwhile(obj, refused) from refused
 
     def delete_queryset(self, request, queryset):
         # A coupon with history is archived, as through the API. A pooled code is
@@ -336,8 +357,13 @@ class CouponAdmin(
         if pooled:
             series_pool.pool_codes_retire(coupon_ids=pooled, archive=True, actor=actor)
         for coupon in coupons:
-            if not coupon.pooled:
+            if coupon.pooled:
+                continue
+            try:
                 services.coupon_delete(coupon=coupon, actor=actor)
+            except DomainError as refused:  # deleted by someone else meanwhile
+                message = _archived_meanwhile(coupon, refused).message
+                self.message_user(request, f"{coupon.code}: {message}", messages.ERROR)
 
 
 @admin.register(Redemption)

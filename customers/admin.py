@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Q
 from django.urls import reverse
 
@@ -18,6 +18,8 @@ from core.admin import (
     admin_link,
     related_page,
 )
+from core.admin_writes import edited
+from core.errors import DomainError
 from coupons.models import Coupon, Redemption
 from customers import services
 from customers.models import Customer
@@ -131,9 +133,13 @@ class CustomerAdmin(
         ]
 
     def save_model(self, request, obj, form, change):
-        # Through the services, as the API writes: same rules, audit trail.
-        names = form.changed_data if change else list(form.cleaned_data)
-        values = {n: form.cleaned_data[n] for n in names if n in services.EDITABLE}
+        # Through the services, as the API writes: same rules, audit trail; on a
+        # change only what staff edited, on the row as it is now.
+        values = {
+            name: value
+            for name, value in edited(form, change).items()
+            if name in services.EDITABLE
+        }
         actor = Actor.user(request.user)
         if change:
             saved = services.customer_update(customer=obj, actor=actor, **values)
@@ -150,4 +156,9 @@ class CustomerAdmin(
     def delete_queryset(self, request, queryset):
         actor = Actor.user(request.user)
         for customer in queryset:
-            services.customer_delete(customer=customer, actor=actor)
+            try:
+                services.customer_delete(customer=customer, actor=actor)
+            except DomainError as refused:  # deleted, or given history, meanwhile
+                self.message_user(
+                    request, f"{customer}: {refused.message}", messages.ERROR
+                )

@@ -6,12 +6,16 @@ import contextlib
 import uuid
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from core.actors import Actor
 from core.admin import StoreListFilter
-from legacy.models import CouponDefinition, CouponTemplate
+from core.admin_writes import edited
+from core.errors import DomainError
+from legacy import services
+from legacy.models import CouponDefinition, CouponTemplate, Kind
 from legacy.patterns import PatternError, compile_pattern
 from stores.admin import StoreOwnedAdmin
 
@@ -134,12 +138,42 @@ class LegacyDefinitionAdmin(StoreOwnedAdmin):
             found |= queryset.filter(uuid=uuid.UUID(search_term.strip()))
         return found, may_have_duplicates
 
+    def save_model(self, request, obj, form, change):
+        # Through the services, as the NewStore API writes: the same checks of the
+        # rules, and on a change only what staff edited, on the row as it is now.
+        values = edited(form, change)
+        if change:
+            saved = services.legacy_definition_change(definition=obj, changes=values)
+        else:
+            saved = services.legacy_definition_create(
+                store=values["store"], kind=self.kind, **services.staff_values(values)
+            )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        # As the API deletes: refused once a coupon of it was redeemed, and its
+        # coupons disabled (the delete page reports a refusal).
+        services.legacy_definition_delete(
+            definition=obj, actor=Actor.user(request.user)
+        )
+
+    def delete_queryset(self, request, queryset):
+        actor = Actor.user(request.user)
+        for definition in queryset:
+            try:
+                services.legacy_definition_delete(definition=definition, actor=actor)
+            except DomainError as refused:
+                self.message_user(
+                    request, f"{definition.label}: {refused.message}", messages.ERROR
+                )
+
 
 @admin.register(CouponDefinition)
 class CouponDefinitionAdmin(LegacyDefinitionAdmin):
-    pass
+    kind = Kind.DEFINITION
 
 
 @admin.register(CouponTemplate)
 class CouponTemplateAdmin(LegacyDefinitionAdmin):
-    pass
+    kind = Kind.TEMPLATE

@@ -137,13 +137,16 @@ def _label_taken_error(label: str) -> DomainError:
     )
 
 
-def _save(definition: LegacyDefinition) -> LegacyDefinition:
-    """Save; the unique (store, label) constraint decides when two writers race."""
+def _save(
+    definition: LegacyDefinition, *, update_fields: list[str] | None = None
+) -> LegacyDefinition:
+    """Save (with ``update_fields``: an UPDATE of those columns of the locked row);
+    the unique (store, label) constraint decides when two writers race."""
     if _label_taken(definition):
         raise _label_taken_error(definition.label)
     try:
         with transaction.atomic():
-            definition.save()
+            definition.save(update_fields=update_fields)
     except IntegrityError as exc:
         if _label_taken(definition):
             raise _label_taken_error(definition.label) from exc
@@ -254,6 +257,86 @@ def legacy_definition_update(
         amount=amount,
     )
     return _save(current)
+
+
+# The fields staff edit in the admin (``legacy_definition_change``).
+STAFF_FIELDS = (
+    "label",
+    "pattern",
+    "validation_rules",
+    "discount_rule_id",
+    "channel_types",
+    "max_redemptions",
+    "amount",
+    "amount_currency",
+)
+
+
+def stored_rules(data: object) -> list[Rule]:
+    """Validation rules in their stored JSON form (as the admin edits them), each
+    checked to be one: ``[{"label": ..., "values": {...}}, ...]``."""
+    if data in (None, ""):
+        return []
+    if not isinstance(data, list):
+        raise invalid("validation_rules", "A list of rules is expected.")
+    rules = []
+    for index, item in enumerate(data):
+        try:
+            rule = Rule.from_json(item)
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+            rule = None
+        if rule is None or rule.value is None:
+            raise invalid(
+                f"validation_rules.{index}",
+                'Not a rule: {"label": "<kind>", "values": {...}} expected.',
+            )
+        rules.append(rule)
+    return rules
+
+
+def staff_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The admin's fields (``STAFF_FIELDS``) as the services take them: rules
+    parsed, the amount and its currency as one ``Money``."""
+    amount = values.get("amount")
+    return {
+        "label": values.get("label") or "",
+        "pattern": values.get("pattern") or "",
+        "validation_rules": stored_rules(values.get("validation_rules")),
+        "discount_rule_id": values.get("discount_rule_id") or "",
+        "channel_types": values.get("channel_types") or [],
+        "max_redemptions": values.get("max_redemptions"),
+        "amount": (
+            None
+            if amount is None
+            else Money(amount, values.get("amount_currency") or "")
+        ),
+    }
+
+
+@transaction.atomic
+def legacy_definition_change(
+    *, definition: LegacyDefinition, changes: dict[str, Any]
+) -> LegacyDefinition:
+    """Staff's edit: the fields in ``changes`` (``STAFF_FIELDS``, in the model's
+    form), on the definition as it is now.
+
+    The row is locked and read again, so what an API request changed meanwhile in
+    the other fields stays; the result is checked as a whole, as the API checks it;
+    only the fields whose value changes are written. A definition deleted meanwhile
+    is ``*_not_found``, a label taken meanwhile ``label_taken``.
+    """
+    current = rows.lock(
+        LegacyDefinition.objects.all(),
+        pk=definition.pk,
+        missing=DomainError(*selectors.NOT_FOUND[definition.kind]),
+    )
+    before = {name: getattr(current, name) for name in STAFF_FIELDS}
+    values = {**before, **{k: v for k, v in changes.items() if k in STAFF_FIELDS}}
+    _assign(current, **staff_values(values))
+    changed = [name for name in STAFF_FIELDS if getattr(current, name) != before[name]]
+    if not changed:
+        return current
+    return _save(current, update_fields=[*changed, "updated_at"])
 
 
 @transaction.atomic

@@ -8,15 +8,18 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from core.admin import StoreListFilter, StoreScopedMixin
+from core.admin_writes import ServiceWritesMixin, edited
 from core.paginator import CappedCountPaginator
 from stores import services
 from stores.models import ApiKey, IdempotencyKey, Outlet, Store, StoreMembership
 
 
-class StoreOwnedAdmin(StoreScopedMixin, admin.ModelAdmin):
+class StoreOwnedAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
     """Admin of a row that belongs to one store: the store is fixed once saved.
 
     Staff who are not superusers see only their stores' rows (``StoreScopedMixin``).
+    Saves go through the services (``core.admin_writes``): each admin's
+    ``save_model`` calls them with what staff edited.
 
     The store field is disabled rather than read-only: a read-only field is left out
     of the form's constraint checks, and every "unique per store" rule needs it.
@@ -93,7 +96,7 @@ class StoreMembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(StoreScopedMixin, admin.ModelAdmin):
+class StoreAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
     store_path = "pk"
     inlines = [StoreMembershipInline]
     list_display = ["name", "code", "id", "is_active", "timezone", "currency"]
@@ -118,6 +121,17 @@ class StoreAdmin(StoreScopedMixin, admin.ModelAdmin):
         # it with is_active instead.
         return False
 
+    def save_model(self, request, obj, form, change):
+        values = edited(form, change)
+        if "timezone" in values:
+            values["timezone_name"] = values.pop("timezone")
+        if change:
+            saved = services.store_update(store=obj, **values)
+        else:
+            saved = services.store_create(**values)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
 
 @admin.register(Outlet)
 class OutletAdmin(StoreOwnedAdmin):
@@ -131,9 +145,18 @@ class OutletAdmin(StoreOwnedAdmin):
     fields = ["id", "store", "code", "name", "is_active", "created_at"]
     list_per_page = 100
 
+    def save_model(self, request, obj, form, change):
+        values = edited(form, change)
+        if change:
+            saved = services.outlet_update(outlet=obj, **values)
+        else:
+            saved = services.outlet_create(**values)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(StoreScopedMixin, admin.ModelAdmin):
+class ApiKeyAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
     """Keys are made by ``manage.py create_api_key`` (the only time a secret shows).
 
     The hashes are never rendered; staff may rename a key, set its rate limit or
@@ -185,6 +208,10 @@ class ApiKeyAdmin(StoreScopedMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Revoke instead: redemptions and assignments keep pointing at the key.
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Name and rate limit only, on the key as it is now: a revoke meanwhile stays.
+        services.api_key_update(api_key=obj, **edited(form, change))
 
     @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_selected(self, request, queryset):

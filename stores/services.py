@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from core import rows
-from core.errors import DomainError
+from core.errors import DomainError, FieldIssue
 from stores import errors
 from stores.models import ApiKey, Outlet, Store, currency_validator, validate_timezone
 from stores.scopes import ALL_SCOPES
@@ -42,14 +43,15 @@ def _check_settings(*, timezone_name: str | None, currency: str | None) -> None:
 
 @transaction.atomic
 def store_create(
-    *, name: str, code: str, timezone_name: str = "UTC", currency: str = "USD"
+    *,
+    name: str,
+    code: str,
+    timezone_name: str = "UTC",
+    currency: str = "USD",
+    is_active: bool = True,
 ) -> Store:
     _check_settings(timezone_name=timezone_name, currency=currency)
-    if not SLUG_RE.match(code):
-        raise DomainError(
-            errors.INVALID_STORE_SETTING,
-            "A store code is a slug: letters, digits, '-' and '_'.",
-        )
+    _check_store_code(code)
     if not name.strip() or not code.strip():
         raise DomainError(
             errors.INVALID_STORE_SETTING, "A store needs a name and a code."
@@ -57,12 +59,69 @@ def store_create(
     try:
         with transaction.atomic():
             return Store.objects.create(
-                name=name, code=code, timezone=timezone_name, currency=currency
+                name=name,
+                code=code,
+                timezone=timezone_name,
+                currency=currency,
+                is_active=is_active,
             )
     except IntegrityError as exc:
+        raise _store_code_taken(code) from exc
+
+
+def _check_store_code(code: str) -> None:
+    if not SLUG_RE.match(code):
         raise DomainError(
-            errors.STORE_CODE_TAKEN, f"A store with code {code!r} already exists."
-        ) from exc
+            errors.INVALID_STORE_SETTING,
+            "A store code is a slug: letters, digits, '-' and '_'.",
+            fields=[FieldIssue("code", "invalid", "Letters, digits, '-' and '_'.")],
+        )
+
+
+def _store_code_taken(code: str) -> DomainError:
+    return DomainError(
+        errors.STORE_CODE_TAKEN,
+        f"A store with code {code!r} already exists.",
+        fields=[FieldIssue("code", "unique", "This store code is taken.")],
+    )
+
+
+def _outlet_code_taken(code: str) -> DomainError:
+    return DomainError(
+        errors.OUTLET_CODE_TAKEN,
+        f"This store already has an outlet {code!r}.",
+        fields=[FieldIssue("code", "unique", "This outlet code is taken.")],
+    )
+
+
+def _write_given(
+    locked: models.Model,
+    given: dict[str, object],
+    *,
+    stamp: Sequence[str] = (),
+    taken: DomainError | None = None,
+) -> list[str]:
+    """Set on the locked row the values given (None: unchanged) that differ from it,
+    and UPDATE only those columns (and ``stamp``); returns their names. A unique
+    constraint that refuses the write (two writers raced for a code) is ``taken``.
+    """
+    changed = [
+        field
+        for field, value in given.items()
+        if value is not None and getattr(locked, field) != value
+    ]
+    for field in changed:
+        setattr(locked, field, given[field])
+    if not changed:
+        return changed
+    try:
+        with transaction.atomic():
+            rows.save_fields(locked, [*changed, *stamp])
+    except IntegrityError:
+        if taken is None:
+            raise
+        raise taken from None
+    return changed
 
 
 @transaction.atomic
@@ -73,15 +132,19 @@ def store_update(
     timezone_name: str | None = None,
     currency: str | None = None,
     name: str | None = None,
+    code: str | None = None,
 ) -> Store:
     """Change the settings given (None: unchanged); only those columns are written.
 
     The row is locked and read again, so two changes of different settings both
-    persist (a save of the caller's copy wrote back every setting as it was read).
+    persist (a save of the caller's copy wrote back every setting as it was read),
+    and a store deleted meanwhile is ``store_not_found`` (never saved again).
     """
     _check_settings(timezone_name=timezone_name, currency=currency)
     if name is not None and not name.strip():
         raise DomainError(errors.INVALID_STORE_SETTING, "A store needs a name.")
+    if code is not None:
+        _check_store_code(code)
     locked = rows.lock(
         Store.objects.all(),
         pk=store.pk,
@@ -92,32 +155,63 @@ def store_update(
         "timezone": timezone_name,
         "currency": currency,
         "name": name,
+        "code": code,
     }
-    changed = [
-        field
-        for field, value in given.items()
-        if value is not None and getattr(locked, field) != value
-    ]
-    for field in changed:
-        setattr(locked, field, given[field])
-    if changed:
-        rows.save_fields(locked, [*changed, "updated_at"])
+    _write_given(
+        locked,
+        given,
+        stamp=["updated_at"],
+        taken=_store_code_taken(code or ""),
+    )
     return locked
 
 
 @transaction.atomic
-def outlet_create(*, store: Store, code: str, name: str) -> Outlet:
+def outlet_create(
+    *, store: Store, code: str, name: str, is_active: bool = True
+) -> Outlet:
     if not code.strip() or not name.strip():
         raise DomainError(
             errors.INVALID_STORE_SETTING, "An outlet needs a code and a name."
         )
     try:
         with transaction.atomic():
-            return Outlet.objects.create(store=store, code=code, name=name)
+            return Outlet.objects.create(
+                store=store, code=code, name=name, is_active=is_active
+            )
     except IntegrityError as exc:
+        raise _outlet_code_taken(code) from exc
+
+
+@transaction.atomic
+def outlet_update(
+    *,
+    outlet: Outlet,
+    code: str | None = None,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> Outlet:
+    """Change what is given (None: unchanged) on the outlet as it is now (locked);
+    only those columns are written. An outlet deleted meanwhile is
+    ``outlet_not_found``; a code another outlet of the store has is
+    ``outlet_code_taken``."""
+    if (code is not None and not code.strip()) or (
+        name is not None and not name.strip()
+    ):
         raise DomainError(
-            errors.OUTLET_CODE_TAKEN, f"This store already has an outlet {code!r}."
-        ) from exc
+            errors.INVALID_STORE_SETTING, "An outlet needs a code and a name."
+        )
+    locked = rows.lock(
+        Outlet.objects.all(),
+        pk=outlet.pk,
+        missing=DomainError(errors.OUTLET_NOT_FOUND, "Outlet not found."),
+    )
+    _write_given(
+        locked,
+        {"code": code, "name": name, "is_active": is_active},
+        taken=_outlet_code_taken(code or ""),
+    )
+    return locked
 
 
 @dataclass(frozen=True)
@@ -174,6 +268,35 @@ def api_key_create(
         scopes=scopes,
     )
     return IssuedKey(api_key=api_key, secret=secret)
+
+
+@transaction.atomic
+def api_key_update(
+    *, api_key: ApiKey, name: str | None = None, rate_limit: str | None = None
+) -> ApiKey:
+    """Rename a key or set its rate limit ("" = the default); None: unchanged.
+
+    The key is locked and read again, so a revoke meanwhile stays (a save of the
+    caller's copy would write ``revoked_at`` back as it was read), and a key deleted
+    meanwhile is ``api_key_not_found``.
+    """
+    if rate_limit:
+        try:
+            ApiKey._meta.get_field("rate_limit").run_validators(rate_limit)
+        except ValidationError as exc:
+            message = exc.messages[0]
+            raise DomainError(
+                errors.INVALID_STORE_SETTING,
+                message,
+                fields=[FieldIssue("rate_limit", "invalid", message)],
+            ) from exc
+    locked = rows.lock(
+        ApiKey.objects.all(),
+        pk=api_key.pk,
+        missing=DomainError(errors.API_KEY_NOT_FOUND, "API key not found."),
+    )
+    _write_given(locked, {"name": name, "rate_limit": rate_limit})
+    return locked
 
 
 @transaction.atomic
