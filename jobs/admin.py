@@ -103,11 +103,6 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
         # write its status and progress back over what the worker wrote since.
         return
 
-    def save_model(self, request, obj, form, change):
-        # Every field is read-only: nothing to write. Saving the page's copy would
-        # write its status and progress back over what the worker wrote since.
-        return
-
     def has_delete_permission(self, request, obj=None):
         return False
 
