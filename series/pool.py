@@ -469,7 +469,8 @@ def _retire_batch(
                 },
             }
             for coupon_id, enabled in rows
-        ]
+        ],
+        actor=actor,
     )
     return done
 

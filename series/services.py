@@ -224,6 +224,7 @@ def series_update(
         store_id=locked.store_id,
         series_id=locked.pk,
         changes=changed,
+        actor=actor,
     )
     return locked
 
@@ -243,6 +244,7 @@ def series_disable(*, series: Series, actor: Actor = SYSTEM) -> bool:
             store_id=series.store_id,
             series_id=series.pk,
             changes={"is_active": [True, False]},
+            actor=actor,
         )
     series.is_active = False
     return bool(changed)
@@ -297,6 +299,7 @@ def series_extend_expiry(
             "valid_till": [old.isoformat(), valid_till.isoformat()],
             "codes_moved": moved,
         },
+        actor=actor,
     )
     series.valid_till = valid_till
     return locked, moved

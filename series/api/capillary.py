@@ -43,7 +43,6 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
-from coupons.services import Actor
 from customers.models import Customer
 from customers.refs import CustomerRef
 from series import errors, selectors, services
@@ -628,7 +627,7 @@ class SeriesViewSet(CapillaryV2ViewSet):
         validated(serializer)
         series = services.series_create(
             store=self.store,
-            actor=Actor.api_key(request.auth),
+            actor=self.actor,
             **serializer.to_domain(),
         )
         return Response(
