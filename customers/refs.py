@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import compact
+
 
 @dataclass(frozen=True)
 class CustomerRef:
@@ -23,6 +25,27 @@ class CustomerRef:
     @classmethod
     def by_id(cls, customer_id: int) -> CustomerRef:
         return cls(id=customer_id)
+
+    @classmethod
+    def named(
+        cls,
+        *,
+        id: int | None = None,
+        email: str | None = None,
+        mobile: str | None = None,
+        external_id: str | None = None,
+    ) -> CustomerRef:
+        """A customer as a client names it: ``id`` is the compact id it was shown
+        (Capillary) or, shown before compact ids existed, the flake id (a compact id
+        is never as large as a flake id); the identifiers as given."""
+        small = id is not None and compact.is_compact(id)
+        return cls(
+            id=None if small else id,
+            compact_id=id if small else None,
+            email=email,
+            mobile=mobile,
+            external_id=external_id,
+        )
 
     @property
     def given(self) -> bool:

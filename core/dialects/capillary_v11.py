@@ -1,18 +1,28 @@
-"""Capillary v1.1 error envelope (DESIGN.md): HTTP 400 (401 for auth), never a 5xx.
+"""Capillary v1.1: its error envelope, and what every v1.1 endpoint takes and shows.
+
+Errors (DESIGN.md): HTTP 400 (401 for auth), never a 5xx.
 
 Request-level failures: ``{"response": {"status": {"success": "false", "code": N,
 "message": "..."}}}``. Item-level outcomes (a customer of ``/v1.1/customer/coupons``, a
 coupon of redeem or isredeemable) carry an ``item_status`` with the vendor's code; the
 endpoint builds the envelope around them from the tables below, so every reason-to-code
 mapping of the dialect lives in this one module.
+
+Every v1.1 endpoint (customer coupons, redeem, isredeemable) also names a customer by
+the same identifiers and shows it the same way: ``V11CustomerIdentifiers`` and the
+helpers at the end, so no endpoint imports another app's dialect module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core import errors
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core import errors, flake
 from core.dialects.base import Dialect, ErrorSpec
 from core.dialects.capillary import AUTHENTICATION_FAILED, HTTP_STATUS, status_codes
 from core.errors import ApiError
@@ -153,3 +163,95 @@ def _message(error: ApiError) -> str:
 
 
 CAPILLARY_V11 = CapillaryV11Dialect()
+
+
+# --- the customer of every v1.1 endpoint ------------------------------------------
+
+IDENTIFIERS = ("mobile", "email", "external_id", "id")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NumericIdField(serializers.Field):
+    """A Capillary numeric ID (a customer's, a series'): digits, as a string or a
+    JSON number."""
+
+    default_error_messages = {"invalid": "Must be a numeric ID."}
+
+    def to_internal_value(self, data: Any) -> int:
+        parsed = flake.parse(data.strip() if isinstance(data, str) else data)
+        if parsed is None:
+            self.fail("invalid")
+        return parsed
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class V11CustomerIdentifiers(serializers.Serializer):
+    """At least one of ``mobile``, ``email``, ``external_id``, ``id``; every one given
+    must match the same customer."""
+
+    mobile = serializers.CharField(required=False, max_length=32)
+    email = serializers.CharField(required=False, max_length=254)
+    external_id = serializers.CharField(required=False, max_length=128)
+    id = NumericIdField(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # An identifier sent empty ("email": "" or null, "?mobile=") is not given.
+        if isinstance(data, Mapping):
+            data = {
+                key: data.get(key)
+                for key in data
+                if key not in IDENTIFIERS or data.get(key) not in ("", None)
+            }
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if not any(attrs.get(name) is not None for name in IDENTIFIERS):
+            raise serializers.ValidationError(
+                "Pass at least one customer identifier: mobile, email, external_id "
+                "or id."
+            )
+        return attrs
+
+
+def identifiers(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated identifiers by name, None where not given: the keyword
+    arguments of ``customers.refs.CustomerRef.named`` (``id``: the compact id shown,
+    or a flake id shown before)."""
+    return {name: data.get(name) for name in IDENTIFIERS}
+
+
+def echo_identifiers(data: Mapping[str, Any]) -> dict[str, str | None]:
+    """The identifiers as the request gave them (a customer that was not found)."""
+    return {
+        name: None if data.get(name) is None else str(data[name])
+        for name in IDENTIFIERS
+    }
+
+
+def customer_profile(customer: Any) -> dict[str, str | None]:
+    """The ``customer`` object of coupon items (redeem, isredeemable): the customer
+    as the store knows it."""
+    return {
+        "mobile": customer.mobile,
+        "email": customer.email,
+        "external_id": customer.external_id,
+        "id": str(customer.compact_id),
+    }
+
+
+class V11Status(serializers.Serializer):
+    success = serializers.CharField(help_text='"true" or "false" (strings).')
+    code = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+# A customer's identifiers as an item shows them (``customer_profile``, or
+# ``echo_identifiers`` when it was not found).
+class V11Identifiers(serializers.Serializer):
+    mobile = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True)
+    id = serializers.CharField(allow_null=True)

@@ -7,17 +7,14 @@ smallest unit.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -30,7 +27,14 @@ from core.dialects.capillary_v11 import (
     COUPON_REDEEMABLE,
     COUPON_REDEEMED,
     SUCCESS,
+    V11CustomerIdentifiers,
+    V11Identifiers,
+    V11Status,
+    customer_profile,
+    echo_identifiers,
+    identifiers,
 )
+from core.dialects.fields import AmountField, ChoiceField
 from core.errors import DomainError
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
@@ -40,14 +44,7 @@ from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType
 from coupons.rules import Order, Problem
 from customers import errors as customer_errors
-from customers.api.capillary import (
-    ChoiceParam,
-    V11CustomerIdentifiers,
-    V11Status,
-    customer_profile,
-    echo_identifiers,
-    identifiers_of,
-)
+from customers.refs import CustomerRef
 from customers.selectors import customer_find
 from stores.api.dialects import CapillaryV11ViewSet
 from stores.models import Store
@@ -56,8 +53,6 @@ DIALECT = "capillary"
 MAX_COUPONS = 50
 MAX_CODES = 50
 MAX_AMOUNT = Decimal(10) ** 13
-
-_DECIMAL_RE = re.compile(r"^\s*[0-9]+(\.[0-9]+)?\s*$")
 
 
 def to_minor(amount: Decimal, store: Store) -> int:
@@ -101,33 +96,6 @@ def refusal_reasons(
 # --- input ----------------------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class AmountField(serializers.Field):
-    """A non-negative amount in major units: a JSON number or a numeric string."""
-
-    default_error_messages = {
-        "invalid": 'Must be a non-negative amount such as 50 or "50.00".',
-        "max_value": "Must be less than 10000000000000.",
-    }
-
-    def to_internal_value(self, data: Any) -> Decimal:
-        if isinstance(data, bool) or not isinstance(data, str | int | float):
-            self.fail("invalid")
-        text = data if isinstance(data, str) else repr(data)
-        if not _DECIMAL_RE.match(text):
-            self.fail("invalid")
-        try:
-            amount = Decimal(text.strip())
-        except InvalidOperation:
-            self.fail("invalid")
-        if amount >= MAX_AMOUNT:
-            self.fail("max_value")
-        return amount
-
-    def to_representation(self, value: Any) -> str:
-        return str(value)
-
-
 class V11BodyCustomer(V11CustomerIdentifiers):
     """The v1.1 body's ``customer``: JSON strings (``id`` also a number)."""
 
@@ -143,7 +111,17 @@ class V11Transaction(serializers.Serializer):
     number = StrictCharField(
         required=False, allow_null=True, allow_blank=True, max_length=128
     )
-    amount = AmountField(required=False, default=Decimal(0))
+    # A non-negative amount in major units: a JSON number or a numeric string.
+    amount = AmountField(
+        strings=True,
+        less_than=MAX_AMOUNT,
+        error_messages={
+            "invalid": 'Must be a non-negative amount such as 50 or "50.00".',
+            "max_value": f"Must be less than {MAX_AMOUNT}.",
+        },
+        required=False,
+        default=Decimal(0),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["order_value"] = to_minor(attrs["amount"], self.context["store"])
@@ -195,11 +173,17 @@ class V11IsRedeemableQuery(V11CustomerIdentifiers):
     code = serializers.CharField(
         max_length=5000, help_text="One code, or several separated by commas."
     )
-    details = ChoiceParam(
-        required=False, default="false", choices=["true", "false", "extended"]
+    details = ChoiceField(
+        required=False,
+        any_case=True,
+        default="false",
+        choices=["true", "false", "extended"],
     )
-    coupon_code_case = ChoiceParam(
-        required=False, default="upper", choices=["upper", "lower", "as_it_is"]
+    coupon_code_case = ChoiceField(
+        required=False,
+        any_case=True,
+        default="upper",
+        choices=["upper", "lower", "as_it_is"],
     )
 
     def validate_code(self, value: str) -> list[str]:
@@ -212,13 +196,6 @@ class V11IsRedeemableQuery(V11CustomerIdentifiers):
 
 
 # --- output ---------------------------------------------------------------------------
-
-
-class V11Identifiers(serializers.Serializer):
-    mobile = serializers.CharField(allow_null=True)
-    email = serializers.CharField(allow_null=True)
-    external_id = serializers.CharField(allow_null=True)
-    id = serializers.CharField(allow_null=True)
 
 
 class V11TransactionOutput(serializers.Serializer):
@@ -371,7 +348,8 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
             "discount_type": None,
             "discount_value": None,
         }
-        customer = customer_find(store=store, **identifiers_of(item["customer"]))
+        ref = CustomerRef.named(**identifiers(item["customer"]))
+        customer = customer_find(store=store, **ref.lookups())
         if customer is None:
             rendered["item_status"] = CAPILLARY_V11.item_failure("customer_not_found")
             return False, rendered
@@ -446,7 +424,8 @@ class CouponIsRedeemableViewSet(CapillaryV11ViewSet):
         store = self.store
         case = CODE_CASE[data["coupon_code_case"]]
         details = data["details"] != "false"
-        customer = customer_find(store=store, **identifiers_of(data))
+        ref = CustomerRef.named(**identifiers(data))
+        customer = customer_find(store=store, **ref.lookups())
         if customer is None:
             status, overall = CAPILLARY_V11.overall([False])
             failure = self._status(CAPILLARY_V11.item_spec(["customer_not_found"]))

@@ -11,7 +11,6 @@ showed before, a flake id.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,57 +26,31 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import compact, flake
-from core.dialects.capillary_v11 import CAPILLARY_V11, COUPONS_RETRIEVED, SUCCESS
-from core.dialects.fields import BlankForNull
+from core.dialects.capillary_v11 import (
+    CAPILLARY_V11,
+    COUPONS_RETRIEVED,
+    SUCCESS,
+    NumericIdField,
+    V11CustomerIdentifiers,
+    V11Identifiers,
+    V11Status,
+    echo_identifiers,
+    identifiers,
+)
+from core.dialects.fields import BlankForNull, ChoiceField
 from core.errors import DomainError
 from core.serializers import IdStringField, MillisDateTimeField
 from core.timefmt import local_seconds
 from customers import selectors
-from customers.models import Customer
 from customers.refs import CustomerRef
 from stores.api.dialects import CapillaryV11ViewSet
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**31 - 1
-IDENTIFIERS = ("mobile", "email", "external_id", "id")
 
 
 # --- input ----------------------------------------------------------------------------
-
-
-class ChoiceParam(serializers.ChoiceField):
-    """An enum parameter, in any letter case (``DESC`` is ``desc``)."""
-
-    default_error_messages = {"invalid_choice": '"{input}" is not one of: {choices}.'}
-
-    def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, str):
-            data = data.strip().lower()
-        return super().to_internal_value(data)
-
-    def fail(self, key: str, **kwargs: Any) -> None:
-        if key == "invalid_choice":
-            kwargs["choices"] = ", ".join(self.choices)
-        super().fail(key, **kwargs)
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class NumericIdField(serializers.Field):
-    """A Capillary numeric ID (a customer's, a series'): digits, as a string or a
-    JSON number."""
-
-    default_error_messages = {"invalid": "Must be a numeric ID."}
-
-    def to_internal_value(self, data: Any) -> int:
-        parsed = flake.parse(data.strip() if isinstance(data, str) else data)
-        if parsed is None:
-            self.fail("invalid")
-        return parsed
-
-    def to_representation(self, value: Any) -> str:
-        return str(value)
 
 
 class DateParam(serializers.DateField):
@@ -100,35 +73,6 @@ class DateParam(serializers.DateField):
         return parsed
 
 
-class V11CustomerIdentifiers(serializers.Serializer):
-    """At least one of ``mobile``, ``email``, ``external_id``, ``id``; every one given
-    must match the same customer."""
-
-    mobile = serializers.CharField(required=False, max_length=32)
-    email = serializers.CharField(required=False, max_length=254)
-    external_id = serializers.CharField(required=False, max_length=128)
-    id = NumericIdField(required=False)
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # An identifier sent empty ("email": "" or null, "?mobile=") is not given.
-        if isinstance(data, Mapping):
-            data = {
-                key: data.get(key)
-                for key in data
-                if key not in IDENTIFIERS or data.get(key) not in ("", None)
-            }
-        return super().to_internal_value(data)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs = super().validate(attrs)
-        if not any(attrs.get(name) is not None for name in IDENTIFIERS):
-            raise serializers.ValidationError(
-                "Pass at least one customer identifier: mobile, email, external_id "
-                "or id."
-            )
-        return attrs
-
-
 class V11CustomerCouponsQuery(V11CustomerIdentifiers):
     start_date = DateParam(
         required=False, help_text="Issued or redeemed on or after this date."
@@ -136,19 +80,24 @@ class V11CustomerCouponsQuery(V11CustomerIdentifiers):
     end_date = DateParam(
         required=False, help_text="Issued or redeemed on or before this date."
     )
-    status = ChoiceParam(
-        required=False, choices=[choice.value for choice in selectors.HoldingStatus]
+    status = ChoiceField(
+        required=False,
+        any_case=True,
+        choices=[choice.value for choice in selectors.HoldingStatus],
     )
     series_id = NumericIdField(required=False)
     store_id = serializers.CharField(
         required=False, max_length=64, help_text="An outlet (store) code."
     )
-    order_by = ChoiceParam(
+    order_by = ChoiceField(
         required=False,
+        any_case=True,
         default="created_date",
         choices=["created_date", "created_by", "valid_till"],
     )
-    sort_order = ChoiceParam(required=False, default="desc", choices=["asc", "desc"])
+    sort_order = ChoiceField(
+        required=False, any_case=True, default="desc", choices=["asc", "desc"]
+    )
     limit = serializers.IntegerField(
         required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
     )
@@ -173,44 +122,11 @@ ORDER_BY = {
 }
 
 
-def customer_ref(data: dict[str, Any]) -> CustomerRef:
-    """The customer that validated identifiers name (``id``: a compact id, or a
-    flake id)."""
-    given = data.get("id")
-    small = given is not None and compact.is_compact(given)
-    return CustomerRef(
-        id=None if small else given,
-        compact_id=given if small else None,
-        email=data.get("email"),
-        mobile=data.get("mobile"),
-        external_id=data.get("external_id"),
-    )
-
-
-def identifiers_of(data: dict[str, Any]) -> dict[str, Any]:
-    """``customer_find`` keyword arguments from validated identifiers."""
-    return customer_ref(data).lookups()
-
-
-def echo_identifiers(data: dict[str, Any]) -> dict[str, str | None]:
-    """The identifiers as the request gave them (a customer that was not found)."""
-    return {
-        name: None if data.get(name) is None else str(data[name])
-        for name in ("mobile", "email", "external_id", "id")
-    }
-
-
 def local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
 # --- output ---------------------------------------------------------------------------
-
-
-class V11Status(serializers.Serializer):
-    success = serializers.CharField(help_text='"true" or "false" (strings).')
-    code = serializers.IntegerField()
-    message = serializers.CharField()
 
 
 class V11Outlet(serializers.Serializer):
@@ -353,13 +269,9 @@ class V11CustomerCouponsResponse(serializers.Serializer):
     response = V11CustomerCouponsBody()
 
 
-class V11FailedCustomer(serializers.Serializer):
+class V11FailedCustomer(V11Identifiers):
     """A customer item that failed: the identifiers as the request gave them."""
 
-    mobile = serializers.CharField(allow_null=True)
-    email = serializers.CharField(allow_null=True)
-    external_id = serializers.CharField(allow_null=True)
-    id = serializers.CharField(allow_null=True)
     item_status = V11Status()
 
 
@@ -410,7 +322,8 @@ class CustomerCouponsViewSet(CapillaryV11ViewSet):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         store = self.store
-        customer = selectors.customer_find(store=store, **identifiers_of(data))
+        ref = CustomerRef.named(**identifiers(data))
+        customer = selectors.customer_find(store=store, **ref.lookups())
         if customer is None:
             return self._failure(data, "customer_not_found")
         since = before = None
@@ -469,13 +382,3 @@ class CustomerCouponsViewSet(CapillaryV11ViewSet):
         }
         body = {"response": {"status": overall, "customers": {"customer": [item]}}}
         return Response(body, status=status)
-
-
-def customer_profile(customer: Customer) -> dict[str, str | None]:
-    """The v1.1 ``customer`` object of coupon items (redeem, isredeemable)."""
-    return {
-        "mobile": customer.mobile,
-        "email": customer.email,
-        "external_id": customer.external_id,
-        "id": str(customer.compact_id),
-    }

@@ -30,7 +30,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import compact, flake, money
+from core import flake, money
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
@@ -669,7 +669,7 @@ class IssueViewSet(CapillaryV2ViewSet):
         outcome = issue_service.series_issue(
             store=self.store,
             series_id=series_id,
-            customer=_customer_ref(data.get("customer")),
+            customer=_customer_ref(data.get("customer") or {}),
             count=1 if count is None else count,
             actor=self.actor,
             purpose=metadata.get("reason", ""),
@@ -683,15 +683,11 @@ class IssueViewSet(CapillaryV2ViewSet):
         return Response(CapillaryV2IssueMultiple(outcome, context=context).data)
 
 
-def _customer_ref(ref: dict[str, Any] | None) -> CustomerRef:
-    """The customer the body names; its ``id`` is the compact id the dialect shows,
-    or a flake id as it showed before."""
-    ref = ref or {}
-    given = ref.get("id")
-    small = given is not None and compact.is_compact(given)
-    return CustomerRef(
-        id=None if small else given,
-        compact_id=given if small else None,
+def _customer_ref(ref: dict[str, Any]) -> CustomerRef:
+    """The customer the body names (``id``: the compact id the dialect shows, or a
+    flake id as it showed before)."""
+    return CustomerRef.named(
+        id=ref.get("id"),
         email=ref.get("email"),
         mobile=ref.get("mobile"),
         external_id=ref.get("externalId"),
