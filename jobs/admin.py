@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.html import format_html
 
 from core import flake
@@ -84,6 +86,12 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
             )
         if job.status == Status.FAILED:
             return format_html('<span class="job-outcome">Failed: {}</span>', job.error)
+        if services.is_abandoned(job, at=timezone.now()):
+            return format_html(
+                '<span class="job-outcome">Abandoned: no progress since {}; its '
+                "worker stopped. Retry it to resume.</span>",
+                job.heartbeat_at or job.started_at,
+            )
         return format_html(
             '<span class="job-outcome">{}... (this page refreshes itself)</span>',
             job.get_status_display(),
@@ -106,10 +114,14 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Retry the selected failed jobs", permissions=["change"])
+    @admin.action(
+        description="Retry the selected failed (or abandoned) jobs",
+        permissions=["change"],
+    )
     def retry(self, request, queryset):
         retried = 0
-        for job in queryset.filter(status=Status.FAILED):
+        retryable = Q(status=Status.FAILED) | services.abandoned(timezone.now())
+        for job in queryset.filter(retryable):
             try:
                 services.job_retry(job=job)
             except DomainError as exc:

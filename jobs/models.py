@@ -45,6 +45,10 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The running worker's lease: set when it claims the job and refreshed with
+    # each progress write; a RUNNING job whose heartbeat is older than
+    # ``JOBS_LEASE_SECONDS`` lost its worker and may be claimed again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
