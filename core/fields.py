@@ -32,8 +32,6 @@ class _Folded(DeferredAttribute):
     """The attribute of a ``FoldedField``: folded from the source when the source is
     loaded; the stored value otherwise (a row read without its source)."""
 
-    plain = True  # its value is in __dict__, as a plain field's (core.sql loads it so)
-
     def __get__(self, instance, cls=None):
         if instance is None:
             return self

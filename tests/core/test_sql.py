@@ -204,43 +204,7 @@ def test_loaded_instances_are_saved_instances_and_saving_one_updates_it(api_key)
     assert ApiKey.objects.get(pk=api_key.pk).name == "renamed"
 
 
-def loaded_both_ways(loader: sql.Loader, row: tuple) -> tuple[Model, Model]:
-    """``row`` loaded by ``loader`` and by Django's own ``from_db``."""
-    values = list(row)
-    for index, functions, expression in loader.converters:
-        for function in functions:
-            values[index] = function(values[index], expression, connection)
-    return loader.load(row), loader.model.from_db(
-        connection.alias, loader.names, values
-    )
-
-
-def test_a_loaded_instance_is_what_from_db_makes_field_for_field(store):
-    coupon = CouponFactory(store=store)
-    customer = CustomerFactory(store=store)
-    for model, pk in ((Coupon, coupon.pk), (Customer, customer.pk), (Store, store.pk)):
-        loader = sql.loader(model, "x")
-        table = model._meta.db_table
-        [row] = sql.fetch_rows(
-            f"SELECT {loader.columns} FROM {table} x WHERE x.id = %s", [pk]
-        )
-
-        fast, django = loaded_both_ways(loader, row)
-
-        assert loader.plain
-        assert type(fast) is model
-        assert fields_of(fast) == fields_of(django)
-        assert {k: v for k, v in vars(fast).items() if k != "_state"} == {
-            k: v for k, v in vars(django).items() if k != "_state"
-        }
-        assert (fast._state.adding, fast._state.db) == (False, connection.alias)
-        assert fast._state.fields_cache == {}
-        assert fast == django
-
-
-def test_a_loaded_instance_goes_through_from_db_when_init_signals_have_receivers(
-    store,
-):
+def test_a_loaded_instance_is_made_by_from_db_so_init_signals_see_it(store):
     loader = sql.loader(Store, "x")
     [row] = sql.fetch_rows(
         f"SELECT {loader.columns} FROM stores_store x WHERE x.id = %s", [store.pk]
@@ -258,29 +222,6 @@ def test_a_loaded_instance_goes_through_from_db_when_init_signals_have_receivers
 
     assert seen == [loaded]
     assert fields_of(loaded) == fields_of(Store.objects.get(pk=store.pk))
-
-
-def test_a_model_with_a_descriptor_or_an_init_of_its_own_is_loaded_by_from_db(
-    monkeypatch,
-):
-    class Described:  # a data descriptor, as a file field's is
-        def __get__(self, instance, owner):
-            return self
-
-        def __set__(self, instance, value):
-            pass
-
-    assert sql._plain_model(Outlet)
-    with monkeypatch.context() as patch:
-        patch.setattr(Outlet, "name", Described())
-        assert not sql._plain_model(Outlet)
-    with monkeypatch.context() as patch:
-        patch.setattr(Outlet, "__init__", lambda self, *args: None)
-        assert not sql._plain_model(Outlet)
-    with monkeypatch.context() as patch:
-        patch.setattr(Outlet, "from_db", classmethod(lambda cls, *args: None))
-        assert not sql._plain_model(Outlet)
-    assert sql._plain_model(Outlet)
 
 
 # --- writing ------------------------------------------------------------------------
