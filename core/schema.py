@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -84,9 +87,21 @@ PAYNOW_ERROR = inline_serializer(
     },
 )
 
-PAYNOW_ERRORS = {
-    status: OpenApiResponse(PAYNOW_ERROR, description=description)
-    for status, description in (
+
+def error_responses(
+    body: Any, descriptions: Iterable[tuple[int, str]]
+) -> dict[int, OpenApiResponse]:
+    """An endpoint's documented errors: the dialect's error ``body`` under each
+    status, with that status' description, in the order given."""
+    return {
+        status: OpenApiResponse(body, description=description)
+        for status, description in descriptions
+    }
+
+
+PAYNOW_ERRORS = error_responses(
+    PAYNOW_ERROR,
+    (
         (400, "Invalid input (per-field `errors`)."),
         (401, "Missing, unknown or revoked API key."),
         (403, "The key lacks the scope, or does not belong to this store."),
@@ -94,8 +109,8 @@ PAYNOW_ERRORS = {
         (409, "Conflict (a unique value is taken, or the object has history)."),
         (429, "Rate limited."),
         (503, "Temporarily unavailable."),
-    )
-}
+    ),
+)
 
 
 def keyset_parameters() -> list[OpenApiParameter]:

@@ -34,8 +34,9 @@ from core.dialects.capillary_v11 import (
     echo_identifiers,
     identifiers,
 )
-from core.dialects.fields import AmountField, ChoiceField
+from core.dialects.fields import AmountField, ChoiceField, ObjectInput
 from core.errors import DomainError
+from core.schema import error_responses
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
 from coupons import errors, selectors, services
@@ -158,15 +159,8 @@ class V11RedeemRoot(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class V11RedeemRequest(serializers.Serializer):
+class V11RedeemRequest(ObjectInput):
     root = V11RedeemRoot()
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, Mapping):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["The body must be a JSON object."]}
-            )
-        return super().to_internal_value(data)
 
 
 class V11IsRedeemableQuery(V11CustomerIdentifiers):
@@ -283,13 +277,14 @@ V11_ERROR = inline_serializer(
 
 
 def _errors(bad_request: str) -> dict[int, OpenApiResponse]:
-    return {
-        400: OpenApiResponse(V11_ERROR, description=bad_request),
-        401: OpenApiResponse(V11_ERROR, description="Missing or bad credentials."),
-        403: OpenApiResponse(
-            V11_ERROR, description="The key lacks the `series` scope."
+    return error_responses(
+        V11_ERROR,
+        (
+            (400, bad_request),
+            (401, "Missing or bad credentials."),
+            (403, "The key lacks the `series` scope."),
         ),
-    }
+    )
 
 
 # --- views ----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -39,6 +38,7 @@ from core.dialects.capillary_v11 import (
 )
 from core.dialects.fields import BlankForNull, ChoiceField
 from core.errors import DomainError
+from core.schema import error_responses
 from core.serializers import IdStringField, MillisDateTimeField
 from core.timefmt import local_seconds
 from customers import selectors
@@ -292,9 +292,9 @@ V11_ERROR = inline_serializer(
     },
 )
 
-V11_ERRORS = {
-    status: OpenApiResponse(V11_ERROR, description=description)
-    for status, description in (
+V11_ERRORS = error_responses(
+    V11_ERROR,
+    (
         (
             400,
             "Invalid parameters (`status.code` 400), or the customer could not be "
@@ -302,8 +302,8 @@ V11_ERRORS = {
         ),
         (401, "Missing or bad credentials."),
         (403, "The key lacks the `series` scope, or the store is inactive."),
-    )
-}
+    ),
+)
 
 
 # --- view -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from core import money
 from core.dialects.fields import AmountField, ChoiceField, ObjectInput
+from core.schema import error_responses
 from core.serializers import (
     IsoDateTimeField,
     ListInput,
@@ -64,10 +65,9 @@ def newstore_errors(*statuses: int) -> dict[int, OpenApiResponse]:
             "`coupon_definition_in_use`, `coupon_definition_deleted`, `code_taken`."
         ),
     }
-    return {
-        code: OpenApiResponse(NEWSTORE_ERROR, description=described[code])
-        for code in (401, 403, *statuses)
-    }
+    return error_responses(
+        NEWSTORE_ERROR, ((code, described[code]) for code in (401, 403, *statuses))
+    )
 
 
 # --- input ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from core import flake, money
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
+from core.schema import error_responses
 from core.serializers import (
     DictInput,
     SharedFieldsInput,
@@ -522,10 +523,7 @@ CAPILLARY_ERROR = inline_serializer(
 
 
 def _errors(*statuses: tuple[int, str]) -> dict[int, OpenApiResponse]:
-    return {
-        status: OpenApiResponse(CAPILLARY_ERROR, description=description)
-        for status, description in statuses
-    }
+    return error_responses(CAPILLARY_ERROR, statuses)
 
 
 AUTH_ERRORS = (
