@@ -226,20 +226,12 @@ class SharedFieldsOutput(_SharedFields):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        plain = not isinstance(instance, Mapping)
-        for name, kind, field, detail in self._plan():
-            if kind is _METHOD:
-                answer[name] = getattr(self, detail)(instance)
+        for field in self._readable_fields:
+            name = field.field_name
+            if isinstance(field, serializers.SerializerMethodField):
+                # The shared field's parent is the class's template serializer.
+                answer[name] = getattr(self, field.method_name)(instance)
                 continue
-            if kind is _ATTRIBUTE and plain:
-                # DRF's get_attribute for a plain attribute, minus its generality; a
-                # missing or callable one takes DRF's way (defaults, calling).
-                attribute = getattr(instance, detail, _MISSING)
-                if attribute is not _MISSING and not callable(attribute):
-                    if attribute is not None:
-                        attribute = field.to_representation(attribute)
-                    answer[name] = attribute
-                    continue
             try:
                 attribute = field.get_attribute(instance)
             except SkipField:
@@ -259,35 +251,6 @@ class SharedFieldsOutput(_SharedFields):
             else:
                 answer[name] = field.to_representation(attribute)
         return answer
-
-    def _plan(self) -> tuple[tuple[str, object, serializers.Field, Any], ...]:
-        """Per readable field, once per class: its name, how it is read (a method
-        field's method; a plain attribute, one source with DRF's own
-        ``get_attribute``; anything else through the field), the field, and the
-        method's or the attribute's name."""
-        cls = type(self)
-        plan = cls.__dict__.get("_output_plan")
-        if plan is None:
-            steps = []
-            for field in self._readable_fields:
-                if isinstance(field, serializers.SerializerMethodField):
-                    steps.append((field.field_name, _METHOD, field, field.method_name))
-                elif (
-                    not isinstance(field, serializers.BaseSerializer)
-                    and type(field).get_attribute is serializers.Field.get_attribute
-                    and len(field.source_attrs) == 1
-                ):
-                    steps.append(
-                        (field.field_name, _ATTRIBUTE, field, field.source_attrs[0])
-                    )
-                else:
-                    steps.append((field.field_name, _FIELD, field, None))
-            plan = cls._output_plan = tuple(steps)
-        return plan
-
-
-_METHOD, _ATTRIBUTE, _FIELD = object(), object(), object()
-_MISSING = object()
 
 
 class SharedFieldsInput(_SharedFields):
