@@ -162,6 +162,7 @@ def _issue(ask: _Ask, *, lock_series: bool) -> IssueOutcome | NeedsSeriesLock:
             assignments,
             action="issue",
             changes={"valid_till": window.valid_till, "purpose": ask.purpose},
+            actor=ask.actor,
         ),
         dated=[] if series.is_generic else coupons,
         usable_at=window.usable_at,

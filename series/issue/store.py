@@ -71,8 +71,8 @@ def read_customer_and_series(
     lock, so the lock order holds)."""
     if not 0 < series_id <= flake.MAX_ID:
         return NOTHING
-    query = None
-    if customer is not None and customer.given:
+    query = None  # None: no identifier given (customer_find_query's None too)
+    if customer is not None:
         query = customer_find_query(store=store, **customer.lookups())
     queries = [_series_and_holdings(store, series_id, query, lock=lock_series)]
     if query is not None:
