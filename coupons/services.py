@@ -240,6 +240,20 @@ def _locked(coupon: Coupon) -> Coupon:
     )
 
 
+def _held(coupon: Coupon) -> bool:
+    """Someone received or used the coupon (its code is in a customer's hands)."""
+    return coupon.redemptions.exists() or coupon.assignments.exists()
+
+
+def _code_held(coupon: Coupon) -> DomainError:
+    message = "The code of a coupon someone received or used cannot change."
+    return DomainError(
+        core_errors.INVALID_INPUT,
+        message,
+        fields=[FieldIssue("code", "held", message)],
+    )
+
+
 @transaction.atomic
 def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     """A delta update: only the given fields change, then every rule is re-checked.
@@ -247,6 +261,8 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     The row is locked and read again (``_locked``), so the limit check sees the
     counters as they are, concurrent updates of other fields are kept, and only the
     fields that changed are written (with the updater), each change audited once.
+    The code of a coupon someone received or used does not change (``invalid_input``
+    on ``code``): the code in their hands would name nothing, then another coupon.
     """
     locked = _locked(coupon)
     before = audit.snapshot(locked, EDITABLE)
@@ -257,6 +273,8 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
     if not changed:
         return locked
+    if "code" in changed and _held(locked):
+        raise _code_held(locked)
     locked.updated_by_type = actor.type
     locked.updated_by_id = actor.id
     locked.updated_at = timezone.now()
@@ -285,7 +303,7 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
     seen here) or finds it gone.
     """
     locked = _locked(coupon)
-    held = locked.redemptions.exists() or locked.assignments.exists()
+    held = _held(locked)
     has_history = held or locked.series_id
     event = {
         "object_type": "coupon",

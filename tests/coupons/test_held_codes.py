@@ -208,6 +208,44 @@ def test_a_deleted_coupon_someone_holds_keeps_its_code_in_every_dialect(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("small_pool")
+@pytest.mark.parametrize("how", list(HOLDERS))
+def test_the_code_of_a_coupon_someone_holds_does_not_change(
+    how, store, api_key, paynow, coupons_url, customer
+):
+    """Renaming a held coupon would free its code as deleting it did: refused."""
+    coupon = HOLDERS[how](store, api_key, paynow, coupons_url, customer)
+    code = coupon.code
+    url = f"{coupons_url}/{coupon.id}"
+    message = "The code of a coupon someone received or used cannot change."
+    data = assert_error(
+        paynow.patch(url, {"code": "RENAMED"}, format="json"),
+        400,
+        "bad-request",
+        paths=["code"],
+        message=message,
+    )
+    assert data["errors"][0]["message"] == message
+    # Nothing written, the old code not freed, other fields still editable.
+    assert_error(create(paynow, coupons_url, code), 409, "conflict", paths=["code"])
+    response = paynow.patch(url, {"code": code, "note": "kept"}, format="json")
+    assert response.status_code == 200, response.content
+    coupon.refresh_from_db()
+    assert (coupon.code, coupon.note) == (code, "kept")
+    assert not Coupon.objects.filter(store=store, code_folded="RENAMED").exists()
+
+
+@pytest.mark.django_db
+def test_the_code_of_a_coupon_nobody_holds_still_changes(paynow, coupons_url):
+    response = create(paynow, coupons_url, "FRESH")
+    assert response.status_code == 200, response.content
+    url = f"{coupons_url}/{response.json()['id']}"
+    response = paynow.patch(url, {"code": "RENAMED"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (200, "RENAMED")
+    assert create(paynow, coupons_url, "FRESH").status_code == 200
+
+
+@pytest.mark.django_db
 def test_a_deleted_coupon_nobody_held_frees_its_code(paynow, coupons_url, store):
     made = create(paynow, coupons_url, "SPARE")
     assert made.status_code == 200
