@@ -79,7 +79,7 @@ class Assignment(models.Model):
             models.Index(
                 fields=["coupon", "customer"], name="assignment_coupon_cust_idx"
             ),
-            # Staff search an order's assignment by its number (core.admin_search).
+            # Staff search an order's assignment by its number (admin_search).
             models.Index(
                 fields=["transaction_number"],
                 condition=models.Q(transaction_number__isnull=False),

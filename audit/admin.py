@@ -6,15 +6,15 @@ from django.utils.html import format_html, format_html_join
 
 from audit import selectors
 from audit.models import AuditEvent
-from core import admin_search
 from core.actors import ActorType
 from core.admin import (
     BigTableMixin,
-    ExactSearchMixin,
     StoreListFilter,
     StoreScopedMixin,
     values_filter,
 )
+from coupons import admin_search
+from coupons.admin_search import ExactSearchMixin
 
 TIMELINE_LENGTH = 50
 

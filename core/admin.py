@@ -16,12 +16,11 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from core import admin_search
 from core.paginator import CappedCountPaginator
 
 _CACHE_ATTR = "_couponhub_store_ids"
@@ -166,23 +165,6 @@ class BigTableMixin:
             for spec in filters
             if _filter_name(spec) in ("store", *self.indexed_filters)
         ]
-
-
-class ExactSearchMixin:
-    """A change list search that stays index lookups on a big table
-    (``core.admin_search``): the term is resolved to the coupons and customers it
-    names, and ``search_condition`` keeps the rows pointing at them."""
-
-    def search_condition(self, matches: admin_search.Matches) -> Q:
-        raise NotImplementedError
-
-    def get_search_results(self, request, queryset, search_term):
-        matches = admin_search.resolve(
-            search_term, store_ids=allowed_store_ids(request)
-        )
-        if matches is None:
-            return queryset, False
-        return queryset.filter(self.search_condition(matches)), False
 
 
 def related_page(

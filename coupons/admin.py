@@ -12,10 +12,8 @@ from django.urls import reverse
 
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
-from core import admin_search
 from core.admin import (
     BigTableMixin,
-    ExactSearchMixin,
     RelatedPagesMixin,
     StoreListFilter,
     StoreScopedMixin,
@@ -24,7 +22,8 @@ from core.admin import (
 )
 from core.admin_writes import edited
 from core.errors import DomainError
-from coupons import errors, services
+from coupons import admin_search, errors, services
+from coupons.admin_search import ExactSearchMixin
 from coupons.models import ActorType, Coupon, Redemption
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin

@@ -304,7 +304,7 @@ class Coupon(models.Model):
                 condition=Q(archived_at__isnull=False),
                 name="coupon_archived_idx",
             ),
-            # Staff search a code in every store, archived or not (core.admin_search).
+            # Staff search a code in every store, archived or not (admin_search).
             models.Index(
                 fields=["code_folded", "store"], name="coupon_code_folded_idx"
             ),
@@ -418,7 +418,7 @@ class Redemption(models.Model):
                 condition=Q(rolled_back_at__isnull=True),
                 name="redemption_series_latest_idx",
             ),
-            # Staff search an order's redemption by its number (core.admin_search).
+            # Staff search an order's redemption by its number (admin_search).
             models.Index(
                 fields=["transaction_number"],
                 condition=Q(transaction_number__isnull=False),

@@ -8,11 +8,9 @@ from django.urls import reverse
 
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
-from core import admin_search
 from core.actors import Actor
 from core.admin import (
     BigTableMixin,
-    ExactSearchMixin,
     RelatedPagesMixin,
     StoreListFilter,
     admin_link,
@@ -20,6 +18,8 @@ from core.admin import (
 )
 from core.admin_writes import edited
 from core.errors import DomainError
+from coupons import admin_search
+from coupons.admin_search import ExactSearchMixin
 from coupons.models import Coupon, Redemption
 from customers import services
 from customers.models import Customer

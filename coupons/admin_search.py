@@ -15,6 +15,9 @@ rows that point at these ids (``coupon_id``, ``customer_id``, ...), again throug
 its indexes, so PostgreSQL combines index scans (a BitmapOr) and sorts the few rows
 found. Neither a substring search (``icontains``) nor an OR of subqueries is used:
 PostgreSQL serves either only by reading every row of the table.
+
+It lives in coupons, not core: it reads the coupons, customers and assignments tables.
+``ExactSearchMixin`` is the change lists' side of it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from assignments.models import Assignment
 from core import compact, flake
+from core.admin import allowed_store_ids
+from coupons.codes import fold_code
+from coupons.models import Coupon
+from customers.identifiers import fold_email
+from customers.models import Customer
 
 # Ids taken from one lookup: the change lists number their pages up to 10,000 rows
 # (core.paginator.COUNT_CAP), and a search is for a handful.
@@ -56,9 +65,6 @@ def _number(term: str) -> int | None:
 
 def coupon_ids(term: str, *, store_ids: Collection[int] | None = None) -> list[int]:
     """Coupons whose folded code, id (flake or compact) or legacy UUID is ``term``."""
-    from coupons.codes import fold_code
-    from coupons.models import Coupon
-
     match = Q(code_folded=fold_code(term))
     if (number := _number(term)) is not None:
         match |= compact.lookup(number)
@@ -73,9 +79,6 @@ def coupon_ids(term: str, *, store_ids: Collection[int] | None = None) -> list[i
 def customer_ids(term: str, *, store_ids: Collection[int] | None = None) -> list[int]:
     """Customers whose folded email, mobile, external ID or id (flake or compact) is
     ``term``."""
-    from customers.identifiers import fold_email
-    from customers.models import Customer
-
     match = Q(email_folded=fold_email(term)) | Q(mobile=term) | Q(external_id=term)
     if (number := _number(term)) is not None:
         match |= compact.lookup(number)
@@ -102,9 +105,6 @@ def resolve(term: str, *, store_ids: Collection[int] | None = None) -> Matches |
 def coupons_held(customer_ids: Collection[int]) -> list[int]:
     """The coupons these customers hold (newest assignments first) or that are
     restricted to them, at most ``MATCH_CAP`` of each."""
-    from assignments.models import Assignment
-    from coupons.models import Coupon
-
     if not customer_ids:
         return []
     held = (
@@ -129,3 +129,18 @@ def any_of(*conditions: Q | None) -> Q:
     for condition in given[1:]:
         combined |= condition
     return combined
+
+
+class ExactSearchMixin:
+    """A change list search that stays index lookups on a big table: the term is
+    resolved to the coupons and customers it names (``resolve``), and
+    ``search_condition`` keeps the rows pointing at them."""
+
+    def search_condition(self, matches: Matches) -> Q:
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        matches = resolve(search_term, store_ids=allowed_store_ids(request))
+        if matches is None:
+            return queryset, False
+        return queryset.filter(self.search_condition(matches)), False
