@@ -383,14 +383,15 @@ def pages(info: dict, extras: dict, found: dict) -> list[Page]:
     }
     with_code = {"coupons", "assignments", "redemptions", "audit events"}
     with_email = {"coupons", "assignments", "redemptions", "customers"}
+    # Rare values too (none or few rows): their own partial indexes (issue 22).
     secondary = {
-        "coupons": {"enabled__exact": "0"},
-        "assignments": {"channel__exact": "paynow"},
-        "redemptions": {"rolled_back_at__isempty": "0"},
-        "audit events": {"action": "create"},
-        "customers": {},
-        "series": {"is_active__exact": "1"},
-        "jobs": {"status__exact": "failed"},
+        "coupons": [{"enabled__exact": "0"}, {"origin__exact": "manual"}],
+        "assignments": [{"channel__exact": "paynow"}],
+        "redemptions": [{"rolled_back_at__isempty": "0"}],
+        "audit events": [{"action": "create"}, {"action": "update"}],
+        "customers": [],
+        "series": [{"is_active__exact": "1"}],
+        "jobs": [{"status__exact": "failed"}],
     }
     for group, name in lists.items():
         path = reverse(name)
@@ -414,13 +415,14 @@ def pages(info: dict, extras: dict, found: dict) -> list[Page]:
             add("search email, any case", {"q": mixed_email}, True)
         if group == "audit events":
             add("search object id", {"q": str(found["redemption_id"])}, True)
-        if secondary[group]:
+        for chosen in secondary[group]:
             # Filters other than the store's apply within a store (core.admin:
             # BigTableMixin), but the jobs' own, which have indexes of their own.
-            params = dict(secondary[group])
+            params = dict(chosen)
+            label = "filter " + ",".join(f"{k}={v}" for k, v in params.items())
             if group != "jobs":
                 params["store__id__exact"] = store
-            add("filter " + ",".join(params), params)
+            add(label, params)
     result += [
         Page(
             "series",

@@ -278,9 +278,10 @@ def build(sizes: Sizes) -> dict:
     copy_rows(
         Redemption,
         template,
-        ["id", "coupon_id", "customer_id", "transaction_number"],
+        # series_id: the coupon's series, as the redeem service copies it.
+        ["id", "coupon_id", "customer_id", "series_id", "transaction_number"],
         (
-            (rid, issued_ids[k], holder[k], f"T{k}")
+            (rid, issued_ids[k], holder[k], issued_series[k], f"T{k}")
             for rid, k in zip(redemption_ids, redeemed, strict=True)
         ),
     )

@@ -308,6 +308,21 @@ class Coupon(models.Model):
             models.Index(
                 fields=["code_folded", "store"], name="coupon_code_folded_idx"
             ),
+            # The admin's rare filter values (over every coupon, pooled and archived
+            # too; the VISIBLE indexes above serve the APIs): disabled coupons, and
+            # hand-made ones. A generated code (millions per series) is written to
+            # neither; the other value of each filter is most rows, found by walking
+            # the store's coupons (issue 22, bench/README.md).
+            models.Index(
+                fields=["store", "id"],
+                condition=Q(enabled=False),
+                name="coupon_disabled_idx",
+            ),
+            models.Index(
+                fields=["store", "id"],
+                condition=Q(origin=Origin.MANUAL),
+                name="coupon_manual_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.db.models import Sum
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,6 +24,7 @@ from coupons.services import Actor
 from jobs import services as job_services
 from jobs.models import Job
 from series import pool as series_pool
+from series import selectors as series_selectors
 from series import services as series_services
 from series.models import UNLIMITED, CodeFormat, Series
 from stores.admin import StoreOwnedAdmin
@@ -42,6 +42,9 @@ EXPORT_COLUMNS = (
 )
 EXPORT_CHUNK = 5_000
 JOBS_SHOWN = 5
+# The series page counts its redemptions and its pool up to this many (a pool holds
+# millions of codes; counting them all was most of the page).
+COUNT_SHOWN = 10_000
 
 
 class GenerateCodesForm(forms.Form):
@@ -80,6 +83,11 @@ def export_rows(coupons) -> Iterator[str]:
     yield writer.writerow(EXPORT_COLUMNS)
     for row in values_in_chunks(coupons, EXPORT_COLUMNS, size=EXPORT_CHUNK):
         yield writer.writerow([_csv_value(value) for value in row])
+
+
+def _capped(count: int) -> str:
+    """A count read up to ``COUNT_SHOWN + 1`` rows, as staff read it."""
+    return f"more than {COUNT_SHOWN:,}" if count > COUNT_SHOWN else f"{count:,}"
 
 
 # Written only by the issue service, under a lock or a conditional UPDATE.
@@ -236,22 +244,22 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         return self.readonly_fields
 
     @admin.display(description="redeemed")
-    def redeemed(self, series: Series) -> int:
-        """Uses of the series' codes (rolled-back uses excluded)."""
+    def redeemed(self, series: Series) -> str:
+        """Uses of the series' codes (rolled-back uses excluded), counted up to
+        ``COUNT_SHOWN``."""
         if series.pk is None:
-            return 0
-        total = Coupon.objects.filter(series_id=series.pk).aggregate(
-            n=Sum("redeemed_count")
-        )["n"]
-        return total or 0
+            return "0"
+        return _capped(
+            series_selectors.series_redeemed(series.pk, at_most=COUNT_SHOWN + 1)
+        )
 
     @admin.display(description="pool remaining")
-    def pool_remaining(self, series: Series) -> int:
+    def pool_remaining(self, series: Series) -> str:
         """Codes generated, not issued yet and still issuable (retired ones, disabled
-        or archived, are not counted)."""
+        or archived, are not counted), counted up to ``COUNT_SHOWN``."""
         if series.pk is None:
-            return 0
-        return series_pool.pool_size(series)
+            return "0"
+        return _capped(series_pool.pool_size(series, at_most=COUNT_SHOWN + 1))
 
     @admin.display(description="recent generation jobs")
     def generation_jobs(self, series: Series) -> str:

@@ -97,3 +97,12 @@ def series_most_redeemed(
         for row in top
         if row["coupon__series_id"] in found
     ]
+
+
+def series_redeemed(series_id: int, *, at_most: int) -> int:
+    """Uses of the series' codes that were not rolled back, counted up to
+    ``at_most``: an index-only read of ``redemption_series_latest_idx`` (each
+    redemption carries its coupon's series), instead of summing the counters of
+    every code of the series."""
+    uses = Redemption.objects.filter(series_id=series_id, rolled_back_at__isnull=True)
+    return uses.order_by()[:at_most].count()

@@ -288,3 +288,36 @@ def test_the_coupon_search_is_an_index_scan_of_the_folded_code(data, admin_clien
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Scan using coupon_code_folded_idx" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("admin_name", "params", "index"),
+    [
+        ("coupons_coupon", {"enabled__exact": "0"}, "coupon_disabled_idx"),
+        ("coupons_coupon", {"origin__exact": "manual"}, "coupon_manual_idx"),
+        ("audit_auditevent", {"action": "update"}, "audit_rare_action_idx"),
+    ],
+)
+def test_a_rare_filter_value_reads_its_own_index(
+    data, admin_client, admin_name, params, index
+):
+    """A rare value is not looked for among every coupon or event of the store, row
+    by row, until a page of them is found: its rows have an index (issue 22)."""
+    params = {**params, "store__id__exact": data["big"].pk}
+    # Most coupons are generated codes, as in a store with series.
+    Coupon.objects.exclude(pk=data["coupon"].pk).update(origin="generated")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE coupons_coupon")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(reverse(f"admin:{admin_name}_changelist"), params)
+
+    assert response.status_code == 200
+    table = BIG_TABLES[0] if admin_name == "coupons_coupon" else "audit_auditevent"
+    reads = [
+        q["sql"] for q in captured.captured_queries if f'FROM "{table}"' in q["sql"]
+    ]
+    assert len(reads) == 2  # the capped count and the page
+    for sql in reads:
+        plan = _explain(sql)
+        assert re.search(rf"(using|on) {index}\b", plan), plan

@@ -8,16 +8,20 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
 from coupons.models import Coupon
 from jobs.models import Job, Status
+from series import admin as series_admin
 from series.models import Series
 from tests.factories import (
     AssignmentFactory,
     CouponFactory,
+    RedemptionFactory,
     SeriesFactory,
     StoreFactory,
 )
@@ -250,28 +254,70 @@ def test_extend_expiry_refuses_an_earlier_date_and_changes_nothing(admin_client)
     )
 
 
-def test_change_page_shows_issued_redeemed_and_pool_counters(admin_client):
-    series = SeriesFactory(max_create=100)
-    Series.objects.filter(pk=series.pk).update(issued_count=2)
-    for n in range(3):
-        CouponFactory(store=series.store, series=series, pooled=True, code=f"P{n}")
-    CouponFactory(store=series.store, series=series, redeemed_count=2, code="R1")
-    CouponFactory(store=series.store, series=series, redeemed_count=1, code="R2")
-
-    response = admin_client.get(reverse("admin:series_series_change", args=[series.pk]))
-
-    fields = {
+def _readonly_fields(response) -> dict[str, str]:
+    return {
         field.field["name"]: field.contents()
         for fieldset in response.context["adminform"]
         for line in fieldset
         for field in line
         if field.is_readonly
     }
+
+
+def test_change_page_shows_issued_redeemed_and_pool_counters(admin_client):
+    series = SeriesFactory(max_create=100)
+    Series.objects.filter(pk=series.pk).update(issued_count=2)
+    for n in range(3):
+        CouponFactory(store=series.store, series=series, pooled=True, code=f"P{n}")
+    r1 = CouponFactory(store=series.store, series=series, redeemed_count=2, code="R1")
+    r2 = CouponFactory(store=series.store, series=series, redeemed_count=1, code="R2")
+    # Each redemption carries its coupon's series, as the redeem service writes it;
+    # a rolled-back use is not counted, nor another series' use.
+    for coupon in (r1, r1, r2):
+        RedemptionFactory(coupon=coupon, series=series)
+    RedemptionFactory(coupon=r2, series=series, rolled_back_at=timezone.now())
+    other = SeriesFactory(store=series.store)
+    RedemptionFactory(
+        coupon=CouponFactory(store=series.store, series=other, code="O1"),
+        series=other,
+    )
+
+    response = admin_client.get(reverse("admin:series_series_change", args=[series.pk]))
+
+    fields = _readonly_fields(response)
     assert (fields["issued_count"], fields["redeemed"], fields["pool_remaining"]) == (
         "2",
         "3",
         "3",
     )
+
+
+def test_change_page_counts_redemptions_and_pool_up_to_a_cap(admin_client, monkeypatch):
+    """A pool of millions of codes is not counted to the end: the page says "more
+    than" past COUNT_SHOWN, with both counts LIMITed (issue 22)."""
+    monkeypatch.setattr(series_admin, "COUNT_SHOWN", 2)
+    series = SeriesFactory(max_create=100)
+    for n in range(3):
+        coupon = CouponFactory(
+            store=series.store, series=series, pooled=True, code=f"P{n}"
+        )
+        RedemptionFactory(coupon=coupon, series=series)
+
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(
+            reverse("admin:series_series_change", args=[series.pk])
+        )
+
+    fields = _readonly_fields(response)
+    assert (fields["redeemed"], fields["pool_remaining"]) == (
+        "more than 2",
+        "more than 2",
+    )
+    counts = [
+        q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()
+    ]
+    assert counts
+    assert all("LIMIT 3" in sql for sql in counts), counts
 
 
 def test_add_series_goes_through_the_service_and_fills_the_pool(admin_client, settings):
