@@ -143,7 +143,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
 
     from assignments.receive import service as receive
     from core import serializers, sql
-    from coupons import services as coupons
+    from coupons.redeem import service as redeem
     from series.issue import service as issue
 
     return [
@@ -158,7 +158,7 @@ def _layer_points() -> list[tuple[object, str, str]]:
         (serializers.SharedFieldsOutput, "to_representation", "  output (nested too)"),
         (APIView, "finalize_response", "  finalize and render"),
         (receive, "receive_coupons", "  service: receive"),
-        (coupons, "redemption_create", "  service: redeem"),
+        (redeem, "redemption_create", "  service: redeem"),
         (issue, "series_issue", "  service: issue"),
         (sql, "fetch_batch", "    core.sql.fetch_batch (reads)"),
         (sql, "write", "    core.sql.write (writes)"),

@@ -25,6 +25,7 @@ from core.errors import DomainError
 from coupons import admin_search, errors, services
 from coupons.admin_search import ExactSearchMixin
 from coupons.models import ActorType, Coupon, Redemption
+from coupons.redeem import service as redeem
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
 from stores.models import ApiKey
@@ -457,9 +458,12 @@ class RedemptionAdmin(
                 },
             )
         done = 0
+        actor = services.Actor.user(request.user)
         for redemption in redemptions:
             try:
-                services.redemption_rollback(redemption=redemption)
+                redeem.redemption_rollback(
+                    store=redemption.store, redemption_id=redemption.pk, actor=actor
+                )
             except DomainError as exc:
                 self.message_user(
                     request, f"{redemption.pk}: {exc.message}", messages.WARNING

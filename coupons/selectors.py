@@ -1,25 +1,23 @@
-"""Reads of the coupons app, and the redemption verdict (a read)."""
+"""Reads of the coupons app, and the isredeemable check of several codes (a read)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from assignments.models import Assignment
-from core import flake, sql
+from core import flake
 from core.daycounts import counts_per_day
 from core.errors import DomainError
 from coupons import errors
 from coupons.codes import fold_code
-from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType, Origin, Redemption
-from coupons.rules import Order, Problem, Usage, Verdict, evaluate
-from customers import selectors as customer_selectors
-from customers.models import Customer
+from coupons.redeem import decide
+from coupons.redeem.decide import Order, Problem, Usage, Verdict
+from coupons.redeem.store import read_usage
 from stores.models import Store
 
 
@@ -38,142 +36,6 @@ def coupon_get(*, store: Store, coupon_id: object) -> Coupon:
     if coupon is None:
         raise DomainError(errors.COUPON_NOT_FOUND, "Coupon not found.")
     return coupon
-
-
-def _by_code(*, store: Store, code: str, lock: bool) -> sql.Query:
-    """The live coupon with this code, in any ASCII letter case (``fold_code``;
-    ``lock``: FOR UPDATE).
-
-    Hand-written (``core.sql``): every redemption starts here. It matches
-    ``Coupon.objects.live().with_code(code)`` through the unique index on the folded
-    code, which holds at most one live row; no ORDER BY, which would let the planner
-    walk the store's id index instead (~180 ms among a million coupons).
-    """
-    coupon = sql.loader(Coupon, "c")
-    return (
-        f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
-        "AND c.archived_at IS NULL AND c.code_folded = %s LIMIT 1"
-        + (sql.for_update() if lock else ""),
-        [store.id, fold_code(code)],
-        (coupon,),
-    )
-
-
-def _found(row: tuple | None) -> Coupon:
-    if row is None:
-        raise DomainError(errors.COUPON_NOT_FOUND, "Coupon not found.")
-    return row[0]
-
-
-def coupon_by_code(*, store: Store, code: str, lock: bool = False) -> Coupon:
-    """The live coupon with this code, in any letter case (``lock``: FOR UPDATE)."""
-    return _found(sql.fetch_one(_by_code(store=store, code=code, lock=lock)))
-
-
-def customer_and_coupon_by_code(
-    *, store: Store, customer_id: int, code: str
-) -> tuple[Customer | None, Coupon]:
-    """The store's customer (None when unknown) and the coupon with this code, each
-    locked, in the checkouts' lock order (customer, then coupons by id): one round
-    trip on PostgreSQL. ``coupon_not_found`` comes only after the customer is known
-    to exist.
-
-    The customer FOR NO KEY UPDATE: the rules read its history across coupons
-    (first order only), so one customer's checkouts queue up here and each sees
-    what the previous one wrote; a customer DELETE (FOR UPDATE) waits for the
-    checkout, or the checkout for it and then finds no customer. NO KEY: the
-    foreign-key checks of rows referencing the customer (FOR KEY SHARE) are not
-    held up. The coupon FOR UPDATE, as every redemption takes it.
-    """
-    customer_rows, coupon_rows = sql.fetch_batch(
-        sql.locked(
-            customer_selectors.customer_by_id(store=store, customer_id=customer_id),
-            no_key=True,
-        ),
-        _by_code(store=store, code=code, lock=True),
-    )
-    if not customer_rows:
-        return None, None
-    return customer_rows[0][0], _found(coupon_rows[0] if coupon_rows else None)
-
-
-def coupon_usage(
-    *, coupon: Coupon, customer_id: int | None, all_counts: bool = True
-) -> Usage:
-    """Counts behind the limits; call under the coupon's row lock when redeeming.
-
-    ``all_counts=False`` (redeeming) counts the customer's uses only when a
-    per-customer limit reads them; reports (isredeemable) show them always.
-    """
-    if customer_id is None:
-        return Usage(store_used=coupon.redeemed_count)
-
-    def counting() -> QuerySet[Redemption]:
-        return Redemption.objects.counting().filter(customer_id=customer_id)
-
-    usage = Usage(
-        store_used=coupon.redeemed_count,
-        customer_used=(
-            counting().filter(coupon_id=coupon.id).count()
-            if all_counts or coupon.redeem_limit_customer_enabled
-            else 0
-        ),
-        customer_has_redeemed_before=(
-            coupon.is_first_order_only
-            and counting().filter(store_id=coupon.store_id).exists()
-        ),
-    )
-    if coupon.series_id is None:
-        return usage
-    holding = holdings(coupon_ids=[coupon.id], customer_id=customer_id).get(coupon.id)
-    return replace(
-        usage,
-        customer_holds_coupon=holding is not None,
-        customer_valid_till=holding.valid_till if holding else None,
-    )
-
-
-@dataclass(frozen=True)
-class Holding:
-    """A customer holds a coupon (one or more assignments) until ``valid_till``."""
-
-    valid_till: datetime | None
-
-
-def holdings(*, coupon_ids: list[int], customer_id: int) -> dict[int, Holding]:
-    """The customer's holdings of these coupons, in one query.
-
-    A holding with any assignment without a valid-till never ends; otherwise it ends
-    with its latest assignment's valid-till.
-    """
-    rows = (
-        Assignment.objects.filter(coupon_id__in=coupon_ids, customer_id=customer_id)
-        .values("coupon_id")
-        .annotate(n=Count("id"), dated=Count("valid_till"), last=Max("valid_till"))
-    )
-    return {
-        row["coupon_id"]: Holding(row["last"] if row["dated"] == row["n"] else None)
-        for row in rows
-    }
-
-
-def coupon_verdict(
-    *,
-    coupon: Coupon,
-    customer_id: int | None,
-    order: Order,
-    at: datetime | None = None,
-    all_counts: bool = True,
-) -> Verdict:
-    return evaluate(
-        coupon,
-        customer_id=customer_id,
-        order=order,
-        usage=coupon_usage(
-            coupon=coupon, customer_id=customer_id, all_counts=all_counts
-        ),
-        at=at or timezone.now(),
-    )
 
 
 def redemption_queryset(*, store: Store) -> QuerySet[Redemption]:
@@ -204,19 +66,9 @@ class CodeCheck:
     def uses_left(self) -> int | None:
         """Redemptions still open to this customer under the enabled limits (None:
         unlimited; 0 for an unknown code)."""
-        coupon = self.coupon
-        if coupon is None:
+        if self.coupon is None:
             return 0
-        left = []
-        if coupon.redeem_limit_store_enabled:
-            left.append(coupon.redeem_limit_store_amount - self.usage.store_used)
-        if coupon.redeem_limit_customer_enabled:
-            left.append(coupon.redeem_limit_customer_amount - self.usage.customer_used)
-        return max(0, min(left)) if left else None
-
-
-# Rules that need the bill; a check made without one (order=None) skips them.
-BILL_RULES = frozenset({Refusal.BELOW_MINIMUM_ORDER})
+        return decide.uses_left(decide.Terms.of(self.coupon), self.usage)
 
 
 def coupon_checks(
@@ -227,18 +79,19 @@ def coupon_checks(
     order: Order | None = None,
     at: datetime | None = None,
 ) -> list[CodeCheck]:
-    """``coupon_verdict`` for several codes and one customer, in a constant number of
-    queries (the coupons, then the customer's use of them). Reads only.
+    """The redemption rules' verdict on several codes for one customer, in a constant
+    number of queries (the coupons, then the customer's use of them). Reads only.
 
     Without an ``order`` the bill is unknown: the verdict leaves out the rules that
-    need it (``BILL_RULES``) and the discount is 0.
+    need it (``decide.RULES_WITHOUT_BILL``) and the discount is 0.
     """
     at = at or timezone.now()
     folded = {fold_code(code) for code in codes}
     coupons: dict[str, Coupon] = {}
     if folded:
-        # By code as a redemption finds it (``_by_code``): live rows, pooled codes
-        # among them, which the rules refuse as not issued, as a redeem does.
+        # By code as a redemption finds it (``coupons.redeem.store``): live rows,
+        # pooled codes among them, which the rules refuse as not issued, as a
+        # redeem does.
         coupons = {
             coupon.code_folded: coupon
             for coupon in Coupon.objects.for_store(store.id)
@@ -246,22 +99,10 @@ def coupon_checks(
             .filter(code_folded__in=folded)
             .select_related("series")
         }
-    counting = Redemption.objects.counting().filter(customer_id=customer_id)
-    used: dict[int, int] = {}
-    if coupons:
-        used = dict(
-            counting.filter(coupon_id__in=[c.id for c in coupons.values()])
-            .values("coupon_id")
-            .annotate(n=Count("id"))
-            .values_list("coupon_id", "n")
-        )
-    redeemed_before = any(c.is_first_order_only for c in coupons.values()) and (
-        counting.filter(store_id=store.id).exists()
+    usages = read_usage(
+        list(coupons.values()), customer_id=customer_id, all_counts=True
     )
-    from_series = [c.id for c in coupons.values() if c.series_id is not None]
-    held = (
-        holdings(coupon_ids=from_series, customer_id=customer_id) if from_series else {}
-    )
+    rules = decide.RULES if order is not None else decide.RULES_WITHOUT_BILL
     checks = []
     for code in codes:
         coupon = coupons.get(fold_code(code))
@@ -269,23 +110,15 @@ def coupon_checks(
             unknown = Problem(errors.COUPON_NOT_FOUND, "No coupon has this code.")
             checks.append(CodeCheck(code, None, Usage(), Verdict(problems=[unknown])))
             continue
-        usage = Usage(
-            store_used=coupon.redeemed_count,
-            customer_used=used.get(coupon.id, 0),
-            customer_has_redeemed_before=coupon.is_first_order_only and redeemed_before,
-            customer_holds_coupon=coupon.series_id is not None and coupon.id in held,
-            customer_valid_till=(
-                held[coupon.id].valid_till if coupon.id in held else None
-            ),
+        usage = usages[coupon.id]
+        attempt = decide.Attempt(
+            terms=decide.Terms.of(coupon),
+            customer_id=customer_id,
+            order=order or Order(),
+            usage=usage,
+            at=at,
         )
-        verdict = evaluate(
-            coupon, customer_id=customer_id, order=order or Order(), usage=usage, at=at
-        )
-        if order is None:
-            verdict = Verdict(
-                problems=[p for p in verdict.problems if p.code not in BILL_RULES]
-            )
-        checks.append(CodeCheck(code, coupon, usage, verdict))
+        checks.append(CodeCheck(code, coupon, usage, decide.decide(attempt, rules)))
     return checks
 
 

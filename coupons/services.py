@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from audit import services as audit
@@ -16,13 +15,9 @@ from core import errors as core_errors
 from core import rows, sql
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
-from coupons import errors, selectors
+from coupons import errors
 from coupons.models import MAX_PERCENT, Coupon, DiscountType, Duration
-from coupons.models import Redemption as RedemptionModel
-from coupons.rules import Order, Problem
-from customers import errors as customer_errors
-from customers.models import Customer
-from stores.models import ApiKey, Outlet, Store
+from stores.models import Store
 
 # One actor type for every service (core.actors); INTERNAL is the system.
 INTERNAL = SYSTEM
@@ -327,139 +322,6 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
     locked.updated_by_id = actor.id
     locked.updated_at = locked.archived_at
     rows.save_fields(locked, ["archived_at", "code_held", "enabled", *UPDATE_STAMP])
-
-
-def _refused(problems: list[Problem]) -> DomainError:
-    return DomainError(
-        errors.REDEMPTION_REFUSED,
-        "The coupon cannot be redeemed: "
-        + "; ".join(problem.message for problem in problems),
-        fields=[FieldIssue("code", p.code, p.message) for p in problems],
-        details={"problems": problems},
-    )
-
-
-@transaction.atomic
-def redemption_create(
-    *,
-    store: Store,
-    code: str,
-    customer: Customer | None = None,
-    customer_id: int | None = None,
-    order: Order,
-    api_key: ApiKey | None = None,
-    outlet: Outlet | None = None,
-    dialect: str = "",
-    transaction_number: str | None = None,
-    at: datetime | None = None,
-) -> RedemptionModel:
-    """Redeem a code for an order: check every rule and count the use, atomically.
-
-    The customer is given found (``customer``) or by id (``customer_id``); either
-    way it is read again, locked, in the same round trip as the coupon's lock
-    (``customer_not_found`` when the store has no such customer, or no more,
-    whatever the code).
-
-    Locks, in the order every checkout takes them: the customer (FOR NO KEY UPDATE),
-    then the coupon (FOR UPDATE), before any rule is read. So one customer's
-    redemptions queue up and the rules that read its history across coupons (first
-    order only) see the previous one's; concurrent redemptions of one coupon queue
-    up and each sees the previous one's count (the check constraint on the counter
-    is the last line of defence); and a customer deleted meanwhile is either
-    deleted before (``customer_not_found``) or waits and finds this redemption.
-    """
-    at = at or timezone.now()
-    if customer is not None:
-        customer_id = customer.id
-    if customer_id is not None:
-        customer, coupon = selectors.customer_and_coupon_by_code(
-            store=store, customer_id=customer_id, code=code
-        )
-        if customer is None:
-            raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
-    else:
-        coupon = selectors.coupon_by_code(store=store, code=code, lock=True)
-    customer_id = customer.id if customer else None
-    verdict = selectors.coupon_verdict(
-        coupon=coupon, customer_id=customer_id, order=order, at=at, all_counts=False
-    )
-    if not verdict.valid:
-        raise _refused(verdict.problems)
-    redemption = RedemptionModel(
-        store=store,
-        coupon=coupon,
-        series_id=coupon.series_id,
-        customer=customer,
-        outlet=outlet or (api_key.outlet if api_key else None),
-        api_key=api_key,
-        dialect=dialect,
-        transaction_number=transaction_number,
-        order_value=order.order_value,
-        discount_amount=verdict.discount,
-        purchase_type=order.purchase_type,
-        created_at=at,
-    )
-    event = audit.event(
-        action="redeem",
-        object_type="redemption",
-        object_id=redemption.pk,
-        store_id=store.pk,
-        coupon_id=coupon.pk,
-        customer_id=customer_id,
-        series_id=coupon.series_id,
-        changes={
-            "order_value": order.order_value,
-            "discount_amount": verdict.discount,
-            "transaction_number": transaction_number,
-        },
-    )
-    # The redemption, its audit event and the counter in one round trip.
-    sql.write(
-        [redemption],
-        [event],
-        then=(
-            "UPDATE coupons_coupon SET redeemed_count = redeemed_count + 1 "
-            "WHERE id = %s",
-            [coupon.pk],
-        ),
-    )
-    coupon.redeemed_count += 1
-    return redemption
-
-
-@transaction.atomic
-def redemption_rollback(*, redemption: RedemptionModel) -> RedemptionModel:
-    """Mark a redemption rolled back and free the use it counted; history stays.
-
-    Locks the coupon, then the redemption (always in that order, as redeem does).
-    Rolling back twice changes nothing and says so.
-    """
-    Coupon.objects.select_for_update().filter(pk=redemption.coupon_id).first()
-    locked = rows.lock(
-        RedemptionModel.objects.all(),
-        pk=redemption.pk,
-        missing=DomainError(errors.REDEMPTION_NOT_FOUND, "Redemption not found."),
-    )
-    if locked.rolled_back_at is not None:
-        raise DomainError(
-            errors.ALREADY_ROLLED_BACK,
-            "This redemption was already rolled back; nothing changed.",
-        )
-    locked.rolled_back_at = timezone.now()
-    locked.save(update_fields=["rolled_back_at"])
-    Coupon.objects.filter(pk=locked.coupon_id).update(
-        redeemed_count=F("redeemed_count") - 1
-    )
-    audit.record(
-        action="rollback",
-        object_type="redemption",
-        object_id=locked.pk,
-        store_id=locked.store_id,
-        coupon_id=locked.coupon_id,
-        customer_id=locked.customer_id,
-        changes={"rolled_back_at": locked.rolled_back_at},
-    )
-    return locked
 
 
 @dataclass(frozen=True)

@@ -109,11 +109,6 @@ def customer_by_id(*, store: Store, customer_id: int) -> sql.Query:
     )
 
 
-def customer_get_or_none(*, store: Store, customer_id: int) -> Customer | None:
-    row = sql.fetch_one(customer_by_id(store=store, customer_id=customer_id))
-    return None if row is None else row[0]
-
-
 # --- a customer's coupons (Capillary v1.1 GET /v1.1/customer/coupons) ---------------
 
 

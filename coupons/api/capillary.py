@@ -39,11 +39,12 @@ from core.errors import DomainError
 from core.schema import error_responses
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
-from coupons import errors, selectors, services
+from coupons import errors, selectors
 from coupons.codes import fold_code, lower_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType
-from coupons.rules import Order, Problem
+from coupons.redeem import service as redeem
+from coupons.redeem.decide import Order, Problem
 from customers import errors as customer_errors
 from customers.refs import CustomerRef
 from customers.selectors import customer_find
@@ -315,7 +316,7 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         serializer = V11RedeemRequest(data=request.data, context={"store": store})
         serializer.is_valid(raise_exception=True)
         items = serializer.validated_data["root"]["coupon"]
-        results = [self._redeem(request, store, item) for item in items]
+        results = [self._redeem(store, item) for item in items]
         status, overall = CAPILLARY_V11.overall(ok for ok, _ in results)
         body = {
             "response": {
@@ -326,7 +327,7 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         return Response(body, status=status)
 
     def _redeem(
-        self, request, store: Store, item: dict[str, Any]
+        self, store: Store, item: dict[str, Any]
     ) -> tuple[bool, dict[str, Any]]:
         transaction = item.get("transaction") or {}
         number = transaction.get("number") or None
@@ -343,23 +344,20 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
             "discount_type": None,
             "discount_value": None,
         }
-        ref = CustomerRef.named(**identifiers(item["customer"]))
-        customer = customer_find(store=store, **ref.lookups())
-        if customer is None:
-            rendered["item_status"] = CAPILLARY_V11.item_failure("customer_not_found")
-            return False, rendered
-        rendered["customer"] = customer_profile(customer)
         try:
-            redemption = services.redemption_create(
+            redemption = redeem.redemption_create(
                 store=store,
                 code=item["code"],
-                customer=customer,
+                customer=CustomerRef.named(**identifiers(item["customer"])),
                 order=Order(order_value=order_value),
-                api_key=request.auth,
-                dialect=DIALECT,
+                # Redemptions through v1.1 are recorded as the capillary dialect's.
+                actor=self.actor.via(DIALECT),
                 transaction_number=number,
             )
         except DomainError as exc:
+            if exc.reason == customer_errors.CUSTOMER_NOT_FOUND:
+                rendered["item_status"] = CAPILLARY_V11.item_failure(exc.reason)
+                return False, rendered
             if exc.reason == errors.REDEMPTION_REFUSED:
                 reasons = refusal_reasons(
                     exc.details["problems"],
@@ -369,14 +367,16 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
                 )
             elif exc.reason == errors.COUPON_NOT_FOUND:
                 reasons = [exc.reason]
-            elif exc.reason == customer_errors.CUSTOMER_NOT_FOUND:
-                # Deleted since it was found: answered as if never found.
-                rendered["customer"] = echo_identifiers(item["customer"])
-                reasons = [exc.reason]
             else:
                 raise
+            # The customer was found: the answer shows it as the store knows it.
+            ref = CustomerRef.named(**identifiers(item["customer"]))
+            customer = customer_find(store=store, **ref.lookups())
+            if customer is not None:
+                rendered["customer"] = customer_profile(customer)
             rendered["item_status"] = CAPILLARY_V11.item_failure(*reasons)
             return False, rendered
+        rendered["customer"] = customer_profile(redemption.customer)
         coupon = redemption.coupon
         rendered.update(
             code=coupon.code,

@@ -29,11 +29,12 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
-from coupons import selectors, services
+from coupons import errors, selectors, services
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
-from coupons.rules import Order
+from coupons.redeem import service as redeem
+from coupons.redeem.decide import Order
 from customers import errors as customer_errors
-from customers.selectors import customer_get_or_none
+from customers.refs import CustomerRef
 from stores.api.dialects import PayNowViewSet
 from stores.scopes import COUPONS_READ, COUPONS_WRITE
 
@@ -219,15 +220,6 @@ def _no_customer(path: str) -> serializers.ValidationError:
     return serializers.ValidationError({path: ["No such customer in this store."]})
 
 
-def _customer_field(store, customer_id: int | None, path: str) -> Any:
-    if customer_id is None:
-        return None
-    customer = customer_get_or_none(store=store, customer_id=customer_id)
-    if customer is None:
-        raise _no_customer(path)
-    return customer
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="Fetches all coupons for a store id",
@@ -297,6 +289,10 @@ class OrderInput(ObjectInput, SharedFieldsInput):
     product_ids = FlakeIdList(required=False, default=list, max_length=1000)
     tag_ids = FlakeIdList(required=False, default=list, max_length=1000)
 
+    def customer(self) -> CustomerRef | None:
+        customer_id = self.validated_data.get("customer_id")
+        return None if customer_id is None else CustomerRef.by_id(customer_id)
+
     def order(self) -> Order:
         data = self.validated_data
         return Order(
@@ -362,11 +358,18 @@ class CouponValidationViewSet(PayNowViewSet):
     def validate(self, request, store_id: str):
         serializer = OrderInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        customer = _customer_field(self.store, data.get("customer_id"), "customer_id")
         try:
-            coupon = selectors.coupon_by_code(store=self.store, code=data["code"])
-        except DomainError:
+            verdict = redeem.redemption_validate(
+                store=self.store,
+                code=serializer.validated_data["code"],
+                customer=serializer.customer(),
+                order=serializer.order(),
+            )
+        except DomainError as error:
+            if error.reason == customer_errors.CUSTOMER_NOT_FOUND:
+                raise _no_customer("customer_id") from error
+            if error.reason != errors.COUPON_NOT_FOUND:
+                raise
             body = {
                 "valid": False,
                 "reasons": [
@@ -375,11 +378,6 @@ class CouponValidationViewSet(PayNowViewSet):
                 "discount": 0,
             }
             return Response(body)
-        verdict = selectors.coupon_verdict(
-            coupon=coupon,
-            customer_id=customer.id if customer else None,
-            order=serializer.order(),
-        )
         return Response(
             ValidationOutput(
                 {
@@ -427,13 +425,12 @@ class RedemptionViewSet(PayNowViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            redemption = services.redemption_create(
+            redemption = redeem.redemption_create(
                 store=self.store,
                 code=data["code"],
-                customer_id=data.get("customer_id"),
+                customer=serializer.customer(),
                 order=serializer.order(),
-                api_key=request.auth,
-                dialect=self.dialect.name,
+                actor=self.actor,
                 transaction_number=data.get("transaction_number") or None,
             )
         except DomainError as error:
@@ -447,7 +444,9 @@ class RedemptionViewSet(PayNowViewSet):
         redemption = selectors.redemption_get(
             store=self.store, redemption_id=redemption_id
         )
-        redemption = services.redemption_rollback(redemption=redemption)
+        redeem.redemption_rollback(
+            store=self.store, redemption_id=redemption.id, actor=self.actor
+        )
         return Response(
             RedemptionOutput(
                 selectors.redemption_get(store=self.store, redemption_id=redemption.id)

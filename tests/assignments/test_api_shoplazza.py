@@ -12,6 +12,7 @@ from django.db import connection
 from assignments.models import Assignment, Channel
 from coupons import services as coupon_services
 from coupons.models import Coupon
+from coupons.redeem import service as redeem
 from stores import services as store_services
 from stores.scopes import COUPONS_READ, COUPONS_WRITE, SERIES
 from tests.assignments.conftest import RECEIVE_URL, shoplazza_client
@@ -540,7 +541,11 @@ def test_a_rolled_back_redemption_leaves_the_customer_first_order_eligible(
         coupon=CouponFactory(store=customer.store, redeemed_count=1),
         customer=customer,
     )
-    coupon_services.redemption_rollback(redemption=redemption)
+    redeem.redemption_rollback(
+        store=customer.store,
+        redemption_id=redemption.id,
+        actor=coupon_services.INTERNAL,
+    )
     coupon = CouponFactory(store=customer.store, is_first_order_only=True)
 
     assert _statuses(_receive(shoplazza, customer.id, [coupon.id])) == [1]

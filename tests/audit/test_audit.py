@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AppendOnlyError, AuditEvent
+from core.actors import SYSTEM
 from coupons.models import Coupon
 from tests.factories import CouponFactory, CustomerFactory, RedemptionFactory
 
@@ -142,9 +143,9 @@ def test_admin_shows_the_trail_read_only(admin_client, paynow, store):
 def test_redemption_history_keeps_the_rollback(store):
     redemption = RedemptionFactory(coupon=CouponFactory(store=store))
     Coupon.objects.filter(pk=redemption.coupon_id).update(redeemed_count=1)
-    from coupons import services
+    from coupons.redeem import service
 
-    services.redemption_rollback(redemption=redemption)
+    service.redemption_rollback(store=store, redemption_id=redemption.id, actor=SYSTEM)
     (event,) = events(object_id=redemption.id)
     assert event.action == "rollback"
     assert event.customer_id == redemption.customer_id

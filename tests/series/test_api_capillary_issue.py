@@ -12,9 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from assignments.models import Assignment, Channel
+from core.actors import SYSTEM
 from coupons import services as coupon_services
 from coupons.models import Coupon, DiscountType
-from coupons.rules import Order
+from coupons.redeem import service as redeem
+from coupons.redeem.decide import Order
+from customers.refs import CustomerRef
 from series.models import CodeFormat, Series
 from stores.auth import capillary_token_for
 from stores.scopes import COUPONS_READ
@@ -359,12 +362,20 @@ def test_an_issued_code_is_redeemable_by_its_customer_only(capillary, store, cus
     )
     stranger = CustomerFactory(store=store)
     with pytest.raises(coupon_services.DomainError):
-        coupon_services.redemption_create(
-            store=store, code=code, customer=stranger, order=Order(order_value=20_000)
+        redeem.redemption_create(
+            store=store,
+            code=code,
+            customer=CustomerRef.by_id(stranger.id),
+            order=Order(order_value=20_000),
+            actor=SYSTEM,
         )
 
-    redemption = coupon_services.redemption_create(
-        store=store, code=code, customer=customer, order=Order(order_value=20_000)
+    redemption = redeem.redemption_create(
+        store=store,
+        code=code,
+        customer=CustomerRef.by_id(customer.id),
+        order=Order(order_value=20_000),
+        actor=SYSTEM,
     )
 
     assert redemption.discount_amount == 1250
@@ -375,8 +386,12 @@ def test_the_config_shows_the_latest_redemption(capillary, store, customer):
     code = issue(capillary, series, {"id": customer.id}, count=1).json()["coupons"][0][
         "code"
     ]
-    redemption = coupon_services.redemption_create(
-        store=store, code=code, customer=customer, order=Order(order_value=90_000)
+    redemption = redeem.redemption_create(
+        store=store,
+        code=code,
+        customer=CustomerRef.by_id(customer.id),
+        order=Order(order_value=90_000),
+        actor=SYSTEM,
     )
 
     body = issue(capillary, series, {"id": customer.id}, count=1).json()
