@@ -298,11 +298,11 @@ def test_half_open_connections_do_not_take_healthz_down(serve, clients):
     try:
         time.sleep(1)  # every half request has reached a worker and waits there
         for _ in range(5):
-            started = time.monotonic()
-            status, body = server.request("GET", "/healthz", timeout=2)
+            # Held workers would answer only after gunicorn's 30 s worker timeout;
+            # 10 s tells the two apart on a busy 2-core CI machine too.
+            status, body = server.request("GET", "/healthz", timeout=10)
             assert status == 200
             assert json.loads(body)["database"] == "up"
-            assert time.monotonic() - started < 2
         # The half-open clients are still held, not dropped: they were the load.
         for sock in sockets:
             sock.setblocking(False)
