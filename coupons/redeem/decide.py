@@ -82,8 +82,8 @@ class Terms:
             usable_by_customer_id=coupon.usable_by_customer_id,
             usable_on_one_time_purchase=coupon.usable_on_one_time_purchase,
             usable_on_subscription=coupon.usable_on_subscription,
-            products=frozenset(int(p) for p in coupon.apply_to_products or ()),
-            tags=frozenset(int(t) for t in coupon.apply_to_tags or ()),
+            products=_ids(coupon.apply_to_products),
+            tags=_ids(coupon.apply_to_tags),
             series_id=coupon.series_id,
             pooled=coupon.pooled,
             store_limit=(
@@ -101,6 +101,11 @@ class Terms:
             discount_amount=coupon.discount_amount,
             discount_max_amount=coupon.discount_max_amount,
         )
+
+
+def _ids(values: list | None) -> frozenset[int]:
+    """The ids of a JSON list (numbers or numeric strings)."""
+    return frozenset(map(int, values)) if values else frozenset()
 
 
 @dataclass(frozen=True)
