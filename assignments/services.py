@@ -16,7 +16,7 @@ def assignment_events(
     *,
     action: str,
     changes: dict,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> list[AuditEvent]:
     """The audit events of new assignments made by ``actor`` (unsaved: the caller
     writes them with the assignments, ``core.sql.write``)."""

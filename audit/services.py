@@ -1,5 +1,6 @@
 """Recording the audit trail. Services call ``record`` inside their transaction, so an
-event exists exactly when its change does."""
+event exists exactly when its change does, with the ``Actor`` they were given (who,
+through which channel): the same value that stamps the row's created_by/updated_by."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from uuid import UUID
 
 from django.db import models
 
-from audit.context import current_actor
 from audit.models import AuditEvent
 from core.actors import Actor
 
@@ -40,6 +40,7 @@ def diff(before: dict, after: dict) -> dict:
 
 def event(
     *,
+    actor: Actor,
     action: str,
     object_type: str,
     object_id: int,
@@ -48,12 +49,9 @@ def event(
     coupon_id: int | None = None,
     customer_id: int | None = None,
     series_id: int | None = None,
-    actor: Actor | None = None,
 ) -> AuditEvent:
-    """The unsaved event of a change made by ``actor`` (the one the service was
-    given; None falls back to the request's context while callers move over)."""
-    if actor is None:
-        actor = current_actor()
+    """The unsaved event of a change made by ``actor``: the one the service was
+    given, which also stamps the row it changed."""
     return AuditEvent(
         store_id=store_id,
         actor_type=actor.type,
@@ -76,7 +74,7 @@ def record(**kwargs: Any) -> AuditEvent:
     return made
 
 
-def record_many(events: list[dict[str, Any]], *, actor: Actor | None = None) -> None:
+def record_many(events: list[dict[str, Any]], *, actor: Actor) -> None:
     """Many events of one actor in one INSERT (bulk issue, bulk expire)."""
     AuditEvent.objects.bulk_create(
         [event(actor=actor, **kwargs) for kwargs in events], 1000

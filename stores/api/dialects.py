@@ -9,7 +9,6 @@ from django.http import HttpResponse
 from rest_framework import viewsets
 from rest_framework.response import Response
 
-from audit.context import reset_actor, set_actor
 from core.actors import Actor
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.capillary_v11 import CAPILLARY_V11
@@ -67,7 +66,6 @@ class DialectViewSet(viewsets.GenericViewSet):
         return Actor.api_key(self.request.auth, channel=self.dialect.name)
 
     def dispatch(self, request, *args, **kwargs):
-        self._audit_token = None
         try:
             return super().dispatch(request, *args, **kwargs)
         except BaseException as exc:
@@ -76,13 +74,9 @@ class DialectViewSet(viewsets.GenericViewSet):
             if guard is not None:
                 guard.abort(type(exc), exc, exc.__traceback__)
             raise
-        finally:
-            if self._audit_token is not None:
-                reset_actor(self._audit_token)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self._audit_token = set_actor(self.actor)
         key = request.META.get(idempotency.HEADER)
         if key is None or request.method not in idempotency.WRITE_METHODS:
             return
