@@ -16,9 +16,9 @@ these helpers around ``connection.cursor()``:
 
 ``write`` sends a column of plain values (ints, strings, bools, aware datetimes on
 PostgreSQL) as they are, where Django's preparation would hand them back unchanged
-or wrapped for psycopg (``Int8``), and prepares every other value as Django does: for
-the 500 assignments and audit events of an issue of 500 codes, Django's way costs
-about half as much CPU again as the whole request (bench/README.md, 2026-12-07).
+or wrapped for psycopg (``Int8``), and prepares every other value as Django does: with
+Django's preparation of every value, an issue of 500 codes (500 assignments and 500
+audit events) costs 30 % more CPU (bench/README.md, 2026-12-07).
 """
 
 from __future__ import annotations
