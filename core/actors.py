@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 
+# Channels that are one vendor's older API family, by that vendor's name.
+VENDOR_OF_CHANNEL = {"capillary_v11": "capillary"}
+
+
 class ActorType(models.TextChoices):
     API_KEY = "api_key", "API key"
     USER = "user", "Staff user"
@@ -53,6 +57,12 @@ class Actor:
     def via(self, channel: str) -> Actor:
         """The same actor acting through another channel."""
         return replace(self, channel=channel)
+
+    @property
+    def vendor(self) -> str:
+        """The vendor whose API the channel speaks (what a redemption records as its
+        dialect): Capillary's v1.1 endpoints are Capillary's, as its v2 ones are."""
+        return VENDOR_OF_CHANNEL.get(self.channel, self.channel)
 
     @property
     def outlet(self) -> Any:

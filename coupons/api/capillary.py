@@ -51,7 +51,6 @@ from customers.selectors import customer_find
 from stores.api.dialects import CapillaryV11ViewSet
 from stores.models import Store
 
-DIALECT = "capillary"
 MAX_COUPONS = 50
 MAX_CODES = 50
 MAX_AMOUNT = Decimal(10) ** 13
@@ -350,8 +349,7 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
                 code=item["code"],
                 customer=CustomerRef.named(**identifiers(item["customer"])),
                 order=Order(order_value=order_value),
-                # Redemptions through v1.1 are recorded as the capillary dialect's.
-                actor=self.actor.via(DIALECT),
+                actor=self.actor,
                 transaction_number=number,
             )
         except DomainError as exc:

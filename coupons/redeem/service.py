@@ -106,7 +106,7 @@ def redemption_create(
         customer=found.customer,
         outlet=actor.outlet,
         api_key=actor.key,
-        dialect=actor.channel,
+        dialect=actor.vendor,
         transaction_number=transaction_number,
         order_value=order.order_value,
         discount_amount=verdict.discount,

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption
 from stores.auth import capillary_token_for
 from stores.scopes import COUPONS_WRITE
@@ -218,6 +219,13 @@ def test_redeem_records_outlet_transaction_and_discount(
     assert redemption.order_value == 5000
     assert redemption.discount_amount == 500
     assert redemption.dialect == "capillary"
+    # The audit trail names the endpoint family the key called, as it always has.
+    event = AuditEvent.objects.get(action="redeem")
+    assert (event.channel, event.actor_type, event.actor_id) == (
+        "capillary_v11",
+        "api_key",
+        till.pk,
+    )
     coupon.refresh_from_db()
     assert coupon.redeemed_count == 1
 
