@@ -1,31 +1,65 @@
-"""Issue one code of a series to every customer listed in a CSV file, resumably.
+"""Issue one code of a series to every customer listed in a CSV file: set-based,
+in batches, resumable.
 
-Each row is its own transaction (``series_issue``) and its assignment carries the
-run's marker, ``issue_to_customers:<sha256 of the file>:<line>``. A run that was
-stopped (a crash, Ctrl-C, ``--limit``) and started again skips the lines it already
-issued, so nothing is issued twice; every series cap holds because every issue goes
-through the same service as the API.
+Each batch of ``BATCH`` rows is one transaction of a few statements, whatever its
+size (``series.issue.store``'s bulk section):
+
+1. the batch's customers, resolved from their identifiers and locked FOR NO KEY
+   UPDATE in id order, in one statement;
+2. the series, locked FOR NO KEY UPDATE, and what each customer holds of it (with
+   the codes this run gave it before), in one round trip;
+3. the limits, ``series.issue.decide``'s (``grant_each``: ``grant`` for each
+   customer in turn, the series' count moving with each grant), so a batch holds
+   every cap exactly as as many single issues would;
+4. one pooled code claimed for each customer granted one (FOR UPDATE SKIP LOCKED,
+   live codes only: a retired code is never issued), the pool refilled under the
+   series lock when a random series' pool runs dry;
+5. the assignments, their audit events, the codes' window and the series' counter
+   (conditional on the cap, the last line of defence) in one round trip
+   (``insert_issue_and_count``, the single issue's own statement).
+
+Lock order: customers -> series -> pooled codes, the order of ``series_issue``
+(its module docstring). An API issue (``POST /v2/coupon/issue/multiple``) of a
+customer of the batch waits for the batch's commit at its first lock; one of
+another customer claims codes beside the batch (SKIP LOCKED) and, to move the
+counter, waits for the batch's commit, then sees the count the batch left.
+
+Resumable: each assignment carries the run's marker in its purpose,
+``issue_to_customers:<sha256 of the file>:<line>``. A batch is all or nothing, so a
+run that stops (a crash, Ctrl-C, ``--limit``) has written whole batches, and a run
+of the same file reads the markers of its customers under their locks and skips
+the lines issued before: nobody is issued twice, whichever run (or how many runs at
+once) gets there first. One code per customer per file: a customer listed twice is
+issued once, the later line rejected.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
+from django.db import transaction
+from django.utils import timezone
+
+from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
 from core import flake
-from core.actors import SYSTEM
+from core.actors import SYSTEM, Actor
 from core.errors import DomainError
-from customers.refs import CustomerRef
-from customers.selectors import customer_find
-from series.issue import service as issue_service
-from series.models import Series
+from customers.identifiers import fold_email
+from series import errors, pool
+from series.issue import decide
+from series.issue import store as issue_store
+from series.models import CodeFormat, Series
 
 IDENTIFIERS = ("mobile", "email", "external_id", "id")
 MARKER = "issue_to_customers"
+BATCH = 5_000
 # Who issues: the system, through the command (the assignments' channel).
 COMMAND = SYSTEM.via(Channel.COMMAND)
 
@@ -46,6 +80,14 @@ class BulkIssueResult:
     already_done: int = 0
     would_issue: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "issued": self.issued,
+            "already_issued": self.already_done,
+            "would_issue": self.would_issue,
+            "rejected": len(self.problems),
+        }
 
 
 def file_digest(path: Path) -> str:
@@ -83,23 +125,72 @@ def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
     return total, rows()
 
 
-def _customer(store, row: dict[str, str]):
+# --- one row's identifiers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Named:
+    """How a row names its customer: every identifier given must name it."""
+
+    line: int
+    id: int | None
+    mobile: str | None
+    email_folded: str | None
+    external_id: str | None
+
+
+def _named(line: int, row: dict[str, str]) -> _Named | RowProblem:
     values = {key: row.get(key) or None for key in IDENTIFIERS}
     if not any(values.values()):
-        return None, "no identifier"
+        return RowProblem(line, "no identifier")
     customer_id = None
     if values["id"] is not None:
         customer_id = flake.parse(values["id"])
         if customer_id is None:
-            return None, f"invalid id {values['id']!r}"
-    customer = customer_find(
-        store=store,
-        email=values["email"],
+            return RowProblem(line, f"invalid id {values['id']!r}")
+    email = values["email"]
+    return _Named(
+        line=line,
+        id=customer_id,
         mobile=values["mobile"],
+        email_folded=None if email is None else fold_email(email),
         external_id=values["external_id"],
-        customer_id=customer_id,
     )
-    return customer, None if customer else "customer not found"
+
+
+def _resolve(
+    named: _Named, index: dict[tuple[str, object], int], not_found: RowProblem
+) -> int | RowProblem:
+    """The customer every identifier of the row names (as ``customer_find``
+    matches: all must hold), or the row's problem."""
+    found = {
+        index.get((kind, value))
+        for kind, value in (
+            ("id", named.id),
+            ("mobile", named.mobile),
+            ("email", named.email_folded),
+            ("external_id", named.external_id),
+        )
+        if value is not None
+    }
+    if len(found) != 1 or None in found:
+        return not_found
+    return found.pop()
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    series_id: int
+    marker: str
+    dry_run: bool
+    left: int | None  # rows this run may still handle (--limit)
+    actor: Actor
+    result: BulkIssueResult
+    # Dry run: what earlier batches would have issued (nothing moved the counter).
+    counted: int = 0
 
 
 def issue_to_customers(
@@ -109,45 +200,237 @@ def issue_to_customers(
     dry_run: bool = False,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    batch_size: int = BATCH,
+    actor: Actor = COMMAND,
 ) -> BulkIssueResult:
-    store = series.store
+    """Issue one code of ``series`` to each customer the file lists, a batch of
+    ``batch_size`` rows per transaction (the module's docstring).
+
+    ``limit``: handle at most that many rows not issued before. ``progress(n)`` is
+    called after each batch with the rows it read. A refusal of the series itself
+    (gone, disabled, expired) stops the run with its ``DomainError``; the batches
+    before it stay issued, and a rerun goes on from there.
+    """
     _, rows = read_rows(path)
-    prefix = f"{MARKER}:{file_digest(path)}:"
-    done_lines = {
-        int(purpose.rsplit(":", 1)[1])
-        for purpose in Assignment.objects.filter(
-            series_id=series.id, purpose__startswith=prefix
-        ).values_list("purpose", flat=True)
-    }
-    result = BulkIssueResult()
-    handled = 0
-    for line, row in rows:
-        if progress:
-            progress(1)
-        if line in done_lines:
-            result.already_done += 1
-            continue
-        if limit is not None and handled >= limit:
+    run = _Run(
+        series_id=series.id,
+        marker=f"{MARKER}:{file_digest(path)}:",
+        dry_run=dry_run,
+        left=limit,
+        actor=actor,
+        result=BulkIssueResult(),
+    )
+    for batch in _batches(rows, batch_size):
+        if run.left is not None and run.left <= 0:
             break
-        handled += 1
-        customer, problem = _customer(store, row)
-        if problem:
-            result.problems.append(RowProblem(line, problem))
-            continue
-        if dry_run:
-            result.would_issue += 1
-            continue
-        try:
-            issue_service.series_issue(
-                store=store,
-                series_id=series.id,
-                customer=CustomerRef.by_id(customer.id),
-                count=1,
-                actor=COMMAND,
-                purpose=f"{prefix}{line}",
-            )
-        except DomainError as exc:
-            result.problems.append(RowProblem(line, f"{exc.reason}: {exc.message}"))
+        _issue_batch(series.store, run, batch)
+        if progress:
+            progress(len(batch))
+    if run.result.issued and series.code_format == CodeFormat.RANDOM:
+        pool.top_up_after_issue(series_id=series.id)
+    return run.result
+
+
+def _batches(
+    rows: Iterable[tuple[int, dict[str, str]]], size: int
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    rows = iter(rows)
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+def _issue_batch(store, run: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+    """One batch, one transaction (a dry run's is rolled back)."""
+    named = [_named(line, row) for line, row in batch]
+    given = [row for row in named if isinstance(row, _Named)]
+    with transaction.atomic():
+        holders = issue_store.lock_customers(
+            store=store,
+            ids=sorted({row.id for row in given if row.id is not None}),
+            mobiles=sorted({row.mobile for row in given if row.mobile}),
+            emails_folded=sorted(
+                {row.email_folded for row in given if row.email_folded}
+            ),
+            external_ids=sorted({row.external_id for row in given if row.external_id}),
+            lock=not run.dry_run,
+        )
+        index: dict[tuple[str, object], int] = {}
+        for holder in holders:
+            index["id", holder.id] = holder.id
+            for kind, value in (
+                ("mobile", holder.mobile),
+                ("email", holder.email_folded),
+                ("external_id", holder.external_id),
+            ):
+                if value is not None:
+                    index[kind, value] = holder.id
+        not_found = RowProblem(0, "customer not found")
+        resolved = [
+            row if isinstance(row, RowProblem) else _resolve(row, index, not_found)
+            for row in named
+        ]
+        series, holdings = issue_store.lock_series_and_read_holdings(
+            store=store,
+            series_id=run.series_id,
+            customer_ids=sorted({c for c in resolved if isinstance(c, int)}),
+            marker=run.marker,
+            lock=not run.dry_run,
+        )
+        at = timezone.now()
+        _refuse(decide.found_refusal(series=series, customer_found=True, at=at))
+        window = decide.coupon_window(series, at=at, tz=store.timezone)
+        _refuse(decide.window_refusal(window, at=at))
+        todo = _rows_to_issue(run, batch, resolved, holdings)
+        terms = decide.Terms.of(series, held=0)
+        if run.dry_run:
+            terms = replace(terms, issued=terms.issued + run.counted)
+        grants = decide.grant_each(
+            terms, [holdings.get(c, _NONE).held for _, c in todo]
+        )
+        granted = []
+        for (line, customer_id), grant in zip(todo, grants, strict=True):
+            if grant.refusal is not None:
+                run.result.problems.append(RowProblem(line, _reason(grant.refusal)))
+            else:
+                granted.append((line, customer_id))
+        if run.dry_run:
+            run.result.would_issue += len(granted)
+            run.counted += len(granted)
+            transaction.set_rollback(True)
+            return
+        _write(store, run, series, granted, window, at)
+
+
+_NONE = issue_store.Holdings(held=0, marked=None)
+
+
+def _rows_to_issue(
+    run: _Run,
+    batch: list[tuple[int, dict[str, str]]],
+    resolved: list[int | RowProblem],
+    holdings: dict[int, issue_store.Holdings],
+) -> list[tuple[int, int]]:
+    """(line, customer id) of the rows this batch issues to, in the file's order;
+    the rows issued before are counted, the others' problems reported."""
+    todo: list[tuple[int, int]] = []
+    first_line: dict[int, int] = {}
+    for (line, _row), customer in zip(batch, resolved, strict=True):
+        marked = None
+        if isinstance(customer, int):
+            marked = holdings.get(customer, _NONE).marked
+            if marked == f"{run.marker}{line}":
+                run.result.already_done += 1
+                continue
+        if run.left is not None:
+            if run.left <= 0:
+                break
+            run.left -= 1
+        if isinstance(customer, RowProblem):
+            run.result.problems.append(RowProblem(line, customer.reason))
+        elif marked is not None:
+            earlier = marked.rsplit(":", 1)[1]
+            run.result.problems.append(RowProblem(line, f"duplicate of line {earlier}"))
+        elif customer in first_line:
+            earlier = first_line[customer]
+            run.result.problems.append(RowProblem(line, f"duplicate of line {earlier}"))
         else:
-            result.issued += 1
-    return result
+            first_line[customer] = line
+            todo.append((line, customer))
+    return todo
+
+
+def _write(
+    store,
+    run: _Run,
+    series: Series,
+    granted: list[tuple[int, int]],
+    window: decide.Window,
+    at: datetime,
+) -> None:
+    """Claim a code for each granted row and write the issue (under the locks)."""
+    if not granted:
+        return
+    codes = _claim(store, series, [customer for _, customer in granted])
+    if len(codes) < len(granted):
+        refusal = decide.settle(decide.Grant(1), available=0).refusal
+        for line, _ in granted[len(codes) :]:
+            run.result.problems.append(RowProblem(line, _reason(refusal)))
+        granted = granted[: len(codes)]
+        if not codes:
+            return
+    actor = run.actor
+    assignments = [
+        Assignment(
+            id=assignment_id,
+            store_id=store.id,
+            coupon_id=code_id,
+            customer_id=customer_id,
+            series_id=series.id,
+            outlet_id=actor.outlet_id,
+            api_key=actor.key,
+            channel=actor.channel,
+            valid_till=window.valid_till,
+            transaction_number=None,
+            purpose=f"{run.marker}{line}",
+            created_at=at,
+        )
+        for assignment_id, code_id, (line, customer_id) in zip(
+            flake.next_ids(len(codes)), codes, granted, strict=True
+        )
+    ]
+    events = assignment_services.assignment_events(
+        assignments,
+        action="issue",
+        changes={"valid_till": window.valid_till, "purpose": ""},
+        actor=actor,
+    )
+    for event, assignment in zip(events, assignments, strict=True):
+        event.changes = {**event.changes, "purpose": assignment.purpose}
+    counted = issue_store.insert_issue_and_count(
+        assignments=assignments,
+        events=events,
+        dated=[] if series.is_generic else [_Code(code) for code in set(codes)],
+        usable_at=window.usable_at,
+        valid_till=window.valid_till,
+        series=series,
+    )
+    if not counted:  # cannot happen under the series lock: undo the batch
+        raise DomainError(errors.OUT_OF_STOCK)
+    run.result.issued += len(assignments)
+
+
+@dataclass(frozen=True)
+class _Code:
+    """A claimed code as ``insert_issue_and_count`` dates it (by id)."""
+
+    id: int
+
+
+def _claim(store, series: Series, customer_ids: list[int]) -> list[int]:
+    """The code ids for the first customers of ``customer_ids`` (all of them when
+    the pool, refilled for a random series, holds enough), in their order."""
+    if series.is_generic:
+        coupon = pool.generic_coupon(series, store=store)
+        return [] if coupon is None else [coupon.id] * len(customer_ids)
+    claimed = issue_store.claim_pooled_codes_for(
+        store=store, series_id=series.id, customer_ids=customer_ids
+    )
+    missing = customer_ids[len(claimed) :]
+    if missing and series.code_format == CodeFormat.RANDOM:
+        # The pool ran dry: generate the shortfall here, under the series lock.
+        room = pool.code_room(series, exact=False)
+        pool.fill(series, len(missing), free=room, currency=store.currency)
+        claimed += issue_store.claim_pooled_codes_for(
+            store=store, series_id=series.id, customer_ids=missing
+        )
+    by_customer = {code.customer_id: code.id for code in claimed}
+    return [by_customer[c] for c in customer_ids[: len(claimed)]]
+
+
+def _refuse(refusal: decide.Refusal | None) -> None:
+    if refusal is not None:
+        raise refusal.error()
+
+
+def _reason(refusal: decide.Refusal) -> str:
+    return f"{refusal.reason}: {refusal.error().message}"

@@ -22,7 +22,8 @@ reason the answer shows. The service reads the values these take under its locks
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
@@ -199,6 +200,20 @@ def grant(terms: Terms, *, count: int) -> Grant:
     if terms.max_create != UNLIMITED:
         allowed = allowed.limit(terms.max_create - terms.issued, errors.OUT_OF_STOCK)
     return allowed
+
+
+def grant_each(terms: Terms, held: Iterable[int], *, count: int = 1) -> list[Grant]:
+    """``grant`` for each of a list of customers in turn (a bulk issue), the i-th
+    holding ``held[i]`` codes of the series: what one is granted moves the series'
+    count for the next, so the cap holds across the list exactly as it holds across
+    as many single issues made one after the other."""
+    grants = []
+    issued = terms.issued
+    for holding in held:
+        one = grant(replace(terms, issued=issued, held=holding), count=count)
+        issued += one.count
+        grants.append(one)
+    return grants
 
 
 def settle(allowed: Grant, *, available: int) -> Grant:

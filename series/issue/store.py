@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -243,3 +244,165 @@ def insert_issue_and_count(
 def _prep(model: type[Coupon | Series], name: str, value: datetime | None) -> object:
     """``value`` as the ORM would send it for ``model.name`` (SQLite: UTC text)."""
     return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+# --- a bulk issue (``series.bulk_issue``): a batch of customers at a time ------------
+
+
+class Holder(NamedTuple):
+    """A customer of a batch, as the batch's identifiers find it."""
+
+    id: int
+    mobile: str | None
+    email_folded: str | None
+    external_id: str | None
+
+
+class Holdings(NamedTuple):
+    """What a customer of a batch holds of the series: how many codes, and the
+    purpose of the one a bulk run with ``marker`` gave it (None: none)."""
+
+    held: int
+    marked: str | None
+
+
+class ClaimedCode(NamedTuple):
+    """A pooled code claimed for one customer of a batch."""
+
+    id: int
+    customer_id: int
+
+
+def _any(column: str, values: Sequence[object]) -> tuple[str, list]:
+    """``column`` is one of ``values`` (an array on PostgreSQL: one parameter)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({sql.placeholders(len(values))})", list(values)
+
+
+def lock_customers(
+    *,
+    store: Store,
+    ids: Sequence[int],
+    mobiles: Sequence[str],
+    emails_folded: Sequence[str],
+    external_ids: Sequence[str],
+    lock: bool = True,
+) -> list[Holder]:
+    """The store's customers any of these identifiers name, locked FOR NO KEY
+    UPDATE in id order (the issue's first lock, as ``read_customer_and_series``
+    takes it for one customer; several bulk runs lock in one order), in one
+    statement: a batch is resolved under its locks."""
+    conditions, params = [], []
+    for column, values in (
+        ("c.id", ids),
+        ("c.mobile", mobiles),
+        ("c.email_folded", emails_folded),
+        ("c.external_id", external_ids),
+    ):
+        if values:
+            condition, values_params = _any(column, values)
+            conditions.append(condition)
+            params += values_params
+    if not conditions:
+        return []
+    rows = sql.fetch_rows(
+        "SELECT c.id, c.mobile, c.email_folded, c.external_id "
+        "FROM customers_customer c "
+        f"WHERE c.store_id = %s AND ({' OR '.join(conditions)}) "
+        "ORDER BY c.id" + (sql.for_update(no_key=True) if lock else ""),
+        [store.id, *params],
+    )
+    return [Holder(*row) for row in rows]
+
+
+def lock_series_and_read_holdings(
+    *,
+    store: Store,
+    series_id: int,
+    customer_ids: Sequence[int],
+    marker: str,
+    lock: bool = True,
+) -> tuple[Series | None, dict[int, Holdings]]:
+    """One round trip, after the customers' locks: the store's active series,
+    locked FOR NO KEY UPDATE (a batch issues under the series lock, as the second
+    attempt of ``series_issue`` does), and what each of ``customer_ids`` holds of
+    it, with the purpose of its code from a bulk run whose purposes start with
+    ``marker`` (how a rerun knows it)."""
+    series_query = _series_and_holdings(store, series_id, None, lock=lock)
+    if not customer_ids:
+        [series_rows] = sql.fetch_batch(series_query)
+        return (series_rows[0][0] if series_rows else None), {}
+    among, among_params = _any("a.customer_id", customer_ids)
+    holdings_query = (
+        "SELECT a.customer_id, COUNT(*), "
+        "MIN(CASE WHEN a.purpose LIKE %s ESCAPE '\\' THEN a.purpose END) "
+        "FROM assignments_assignment a "
+        f"WHERE a.series_id = %s AND {among} GROUP BY a.customer_id",
+        [_like_prefix(marker), series_id, *among_params],
+        (sql.Columns(3),),
+    )
+    series_rows, holdings_rows = sql.fetch_batch(series_query, holdings_query)
+    holdings = {
+        customer_id: Holdings(held, marked)
+        for ((customer_id, held, marked),) in holdings_rows
+    }
+    return (series_rows[0][0] if series_rows else None), holdings
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern of the strings starting with ``prefix`` (its ``%`` and ``_``
+    matched as themselves)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def claim_pooled_codes_for(
+    *, store: Store, series_id: int, customer_ids: Sequence[int]
+) -> list[ClaimedCode]:
+    """Claim one issuable pooled code (``pool.in_pool``, in id order) for each of
+    ``customer_ids``, as many as the pool holds: each claimed code leaves the pool
+    and is restricted to its customer, in one statement on PostgreSQL.
+
+    SKIP LOCKED, as ``claim_pooled_codes``: codes an API issue is claiming are
+    passed over, not waited for (and the API's claims pass this batch's)."""
+    if not customer_ids:
+        return []
+    in_pool, pool_params = pool.in_pool(series_id)
+    if connection.vendor == "postgresql":
+        rows = sql.fetch_rows(
+            f"WITH claimed AS (SELECT id FROM coupons_coupon WHERE {in_pool} "
+            "AND store_id = %s ORDER BY series_id, id LIMIT %s"
+            + sql.for_update(skip_locked=True)
+            + "), numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS n "
+            "FROM claimed), holders AS (SELECT customer_id, n FROM "
+            "unnest(%s::bigint[]) WITH ORDINALITY AS h(customer_id, n)) "
+            "UPDATE coupons_coupon c SET pooled = false, "
+            "usable_by_customer_id = holders.customer_id "
+            "FROM numbered JOIN holders ON holders.n = numbered.n "
+            "WHERE c.id = numbered.id RETURNING c.id, holders.customer_id",
+            [*pool_params, store.id, len(customer_ids), list(customer_ids)],
+        )
+        return [ClaimedCode(*row) for row in rows]
+    # Elsewhere (SQLite: one writer at a time) a read, then one UPDATE.
+    ids = sql.fetch_rows(
+        f"SELECT id FROM coupons_coupon WHERE {in_pool} AND store_id = %s "
+        "ORDER BY series_id, id LIMIT %s",
+        [*pool_params, store.id, len(customer_ids)],
+    )
+    claimed = [
+        ClaimedCode(code_id, customer_id)
+        for (code_id,), customer_id in zip(ids, customer_ids, strict=False)
+    ]
+    if claimed:
+        values = ", ".join(["(%s, %s)"] * len(claimed))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH holders(id, customer_id) AS (VALUES {values}) "
+                "UPDATE coupons_coupon SET pooled = %s, usable_by_customer_id = "
+                "(SELECT customer_id FROM holders "
+                "WHERE holders.id = coupons_coupon.id) "
+                "WHERE id IN (SELECT id FROM holders)",
+                [*(value for code in claimed for value in code), False],
+            )
+    return claimed

@@ -3,8 +3,15 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core import csvsafe, flake
+from core.errors import DomainError
 from core.progress import CommandProgress
-from series.bulk_issue import IDENTIFIERS, IssueFileError, issue_to_customers, read_rows
+from series.bulk_issue import (
+    BATCH,
+    IDENTIFIERS,
+    IssueFileError,
+    issue_to_customers,
+    read_rows,
+)
 from series.models import Series
 
 
@@ -12,8 +19,9 @@ class Command(BaseCommand):
     help = (
         "Issue one code of a series to each customer of a CSV file (columns: "
         + ", ".join(IDENTIFIERS)
-        + "). Resumable: run it again after a crash or Ctrl-C and it skips the rows "
-        "already issued. Every series cap holds."
+        + "), set-based: a batch of rows per transaction. Resumable: run it again "
+        "after a crash or Ctrl-C and it skips the rows already issued. Every series "
+        "cap holds."
     )
 
     def add_arguments(self, parser):
@@ -24,6 +32,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--limit", type=int, help="Handle at most this many new rows in this run"
+        )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=BATCH,
+            help=f"Rows per transaction (default {BATCH:,})",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Count; issue nothing"
@@ -40,20 +54,30 @@ class Command(BaseCommand):
             raise CommandError(f"Series {opts['series']!r} not found.")
         if opts["limit"] is not None and opts["limit"] < 0:
             raise CommandError("--limit cannot be negative.")
+        if opts["batch"] < 1:
+            raise CommandError("--batch must be at least 1.")
         path = Path(opts["file"])
         try:
             total, _ = read_rows(path)
         except (IssueFileError, UnicodeDecodeError) as exc:
             raise CommandError(str(exc)) from exc
         bar = CommandProgress(self.stdout, total=total, desc="issue_to_customers")
-        result = issue_to_customers(
-            series=series,
-            path=path,
-            dry_run=opts["dry_run"],
-            limit=opts["limit"],
-            progress=bar.update,
-        )
-        bar.close()
+        try:
+            result = issue_to_customers(
+                series=series,
+                path=path,
+                dry_run=opts["dry_run"],
+                limit=opts["limit"],
+                progress=bar.update,
+                batch_size=opts["batch"],
+            )
+        except DomainError as exc:
+            raise CommandError(
+                f"{exc.reason}: {exc.message} (the batches before were issued; "
+                "a rerun goes on from there)"
+            ) from exc
+        finally:
+            bar.close()
         if opts["dry_run"]:
             self.stdout.write(
                 f"[dry run] would issue {result.would_issue}, already issued "
