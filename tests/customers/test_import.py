@@ -87,8 +87,8 @@ def test_bad_rows_are_reported_with_line_numbers_and_good_rows_written(store, tm
         "3,invalid email 'not-an-email'",
         '4,"no identifier (email, mobile or external_id)"',
         "5,invalid mobile 'abc'",
-        "7,too many cells",
         '6,"identifiers (external_id, email) belong to different customers"',
+        "7,too many cells",
     ]
     assert set(
         Customer.objects.filter(store=store).values_list("first_name", flat=True)

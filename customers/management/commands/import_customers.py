@@ -18,8 +18,9 @@ class Command(BaseCommand):
         "Import customers from a CSV file (header: "
         + ", ".join(COLUMNS)
         + "; at least one identifier column). Upserts by external_id, email (any "
-        "case) or mobile; bad rows go to a report with their line numbers. Running "
-        "the same file again changes nothing."
+        "case) or mobile; bad rows go to a report with their line numbers. Rows "
+        "naming the same customer apply in file order (a later row's non-empty "
+        "cells win). Running the same file again changes nothing."
     )
 
     def add_arguments(self, parser):
@@ -28,14 +29,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--report", help="Where to write rejected rows (default: FILE.rejected.csv)"
         )
-        parser.add_argument("--batch", type=int, default=1000, help="Rows a batch")
+        parser.add_argument(
+            "--batch",
+            type=int,
+            help="Rows a batch (default: 50,000 on PostgreSQL, 1,000 elsewhere)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="Check and count; write nothing"
         )
 
     def handle(self, *args, **opts):
         store = find_store(opts["store"])
-        if opts["batch"] < 1:
+        if opts["batch"] is not None and opts["batch"] < 1:
             raise CommandError("--batch must be at least 1.")
         path = Path(opts["file"])
         try:
