@@ -11,7 +11,14 @@ from core.admin import StoreListFilter, StoreScopedMixin
 from core.admin_writes import ServiceWritesMixin, edited
 from core.paginator import CappedCountPaginator
 from stores import services
-from stores.models import ApiKey, IdempotencyKey, Outlet, Store, StoreMembership
+from stores.models import (
+    ApiKey,
+    FailedLookupCount,
+    IdempotencyKey,
+    Outlet,
+    Store,
+    StoreMembership,
+)
 
 
 class StoreOwnedAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
@@ -111,6 +118,7 @@ class StoreAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
         "is_active",
         "timezone",
         "currency",
+        "code_guess_limit",
         "created_at",
         "updated_at",
     ]
@@ -241,4 +249,24 @@ class IdempotencyKeyAdmin(StoreScopedMixin, admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FailedLookupCount)
+class FailedLookupCountAdmin(StoreScopedMixin, admin.ModelAdmin):
+    """Read-only: failed code lookups per hour, key and reason (stores.guessing)."""
+
+    list_display = ["hour", "store", "api_key", "reason", "failures"]
+    list_filter = [("store", StoreListFilter), "reason"]
+    list_select_related = ["store", "api_key"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

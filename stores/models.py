@@ -38,6 +38,14 @@ class Store(models.Model):
     currency = models.CharField(
         max_length=3, default="USD", validators=[currency_validator]
     )
+    code_guess_limit = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Failed code lookups one API key may make for one customer within "
+            "the guessing window before both are locked out for a while "
+            "(stores.guessing); 0 = the default (CODE_GUESS_LIMIT)."
+        ),
+    )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,3 +215,34 @@ class StoreMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.store_id}"
+
+
+class FailedLookupCount(models.Model):
+    """How many code lookups failed in one hour, per store, API key and reason
+    (``unknown_code``, ``typo``): the durable record the admin dashboard reads.
+
+    Written by ``stores.guessing`` with one upsert per request that failed a lookup
+    (``failures = failures + k``); a lookup that finds its code writes nothing.
+    """
+
+    id = FlakeIdField()
+    # No index of its own: the unique constraint leads with it.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="The hour's start (UTC).")
+    reason = models.CharField(max_length=16)
+    failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert's conflict target; the dashboard reads (store, hour).
+            models.UniqueConstraint(
+                fields=["store", "hour", "api_key", "reason"],
+                name="failed_lookup_count_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failures} {self.reason} @ {self.hour:%Y-%m-%d %H}:00"

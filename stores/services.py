@@ -49,6 +49,7 @@ def store_create(
     timezone_name: str = "UTC",
     currency: str = "USD",
     is_active: bool = True,
+    code_guess_limit: int = 0,
 ) -> Store:
     _check_settings(timezone_name=timezone_name, currency=currency)
     _check_store_code(code)
@@ -64,6 +65,7 @@ def store_create(
                 timezone=timezone_name,
                 currency=currency,
                 is_active=is_active,
+                code_guess_limit=code_guess_limit,
             )
     except IntegrityError as exc:
         raise _store_code_taken(code) from exc
@@ -133,6 +135,7 @@ def store_update(
     currency: str | None = None,
     name: str | None = None,
     code: str | None = None,
+    code_guess_limit: int | None = None,
 ) -> Store:
     """Change the settings given (None: unchanged); only those columns are written.
 
@@ -156,6 +159,7 @@ def store_update(
         "currency": currency,
         "name": name,
         "code": code,
+        "code_guess_limit": code_guess_limit,
     }
     _write_given(
         locked,

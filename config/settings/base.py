@@ -233,6 +233,12 @@ if API_KEY_RATE_LIMIT.lower() == "off":
 AUTH_FAILURE_RATE_LIMIT = os.environ.get("AUTH_FAILURE_RATE_LIMIT", "30/min")
 if AUTH_FAILURE_RATE_LIMIT.lower() == "off":
     AUTH_FAILURE_RATE_LIMIT = ""
+# Guessing does not pay (stores.guessing): the CODE_GUESS_LIMIT-th failed code lookup
+# of one API key for one customer within CODE_GUESS_WINDOW seconds locks that pair out
+# for CODE_GUESS_COOLDOWN seconds (429). A store's own limit (admin) wins; 0 = none.
+CODE_GUESS_LIMIT = int(os.environ.get("CODE_GUESS_LIMIT", "20"))
+CODE_GUESS_WINDOW = int(os.environ.get("CODE_GUESS_WINDOW", "600"))
+CODE_GUESS_COOLDOWN = int(os.environ.get("CODE_GUESS_COOLDOWN", "900"))
 # Reverse proxies in front that append the client to X-Forwarded-For; the client is
 # then the N-th address from the right. 0: REMOTE_ADDR is the client (the header is
 # ignored, since anyone can send it).

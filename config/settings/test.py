@@ -24,3 +24,6 @@ API_KEY_RATE_LIMIT = ""
 # Many tests fail authentication on purpose from one address; the limit on failures
 # is off in tests, and the tests of it turn it on.
 AUTH_FAILURE_RATE_LIMIT = ""
+# Many tests look up unknown codes on purpose with one key; the guessing limit is off
+# in tests, and the tests of it (tests/stores/test_guessing.py) turn it on.
+CODE_GUESS_LIMIT = 0
