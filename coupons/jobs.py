@@ -1,10 +1,16 @@
-"""Background job: export coupons to a file under ``settings.EXPORT_DIR``."""
+"""Background jobs: export coupons to a file under ``settings.EXPORT_DIR``; a bulk
+action on a filtered set of coupons (``coupons.bulk``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 
+from core.actors import SYSTEM, Actor
+from coupons import bulk
 from coupons.exporter import export_queryset, write_export
+from jobs.models import Job, Status
 from jobs.registry import handler
 from stores.models import Store
 
@@ -18,6 +24,12 @@ def run_export(*, job, progress) -> dict:
         series_id=job.params.get("series_id"),
         status=job.params.get("status", "all"),
     )
+    path, count = _export_file(job, store, queryset, fmt, progress)
+    return {"path": str(path), "rows": count}
+
+
+def _export_file(job, store, queryset, fmt: str, progress) -> tuple[Path, int]:
+    """Write ``queryset`` to the job's file under ``EXPORT_DIR``: (path, rows)."""
     total = queryset.count()
     progress(0, total, force=True)
     folder = settings.EXPORT_DIR
@@ -33,4 +45,60 @@ def run_export(*, job, progress) -> dict:
     with path.open("w", newline="", encoding="utf-8") as out:
         count = write_export(queryset=queryset, out=out, fmt=fmt, progress=advance)
     progress(count, force=True)
-    return {"path": str(path), "rows": count}
+    return path, count
+
+
+def cancel_requested(job) -> bool:
+    """Whether the job was cancelled (or taken from this run) since it started:
+    asked between batches, so a cancelled job stops with every batch whole."""
+    return not Job.objects.filter(
+        pk=job.pk, status=Status.RUNNING, attempts=job.attempts
+    ).exists()
+
+
+@handler("bulk_coupons")
+def run_bulk(*, job, progress) -> dict:
+    """A bulk action on a filtered set of coupons (``coupons.bulk``), started from
+    the coupons change list. A retried run redoes only what is left: each committed
+    batch changed its rows, and a rerun finds nothing more to do for them."""
+    coupons = bulk.CouponFilter.from_params(job.params["filter"])
+    action = bulk.BulkAction.from_params(job.params)
+    if action.action == bulk.EXPORT:
+        return _bulk_export(job, coupons, action, progress)
+    actor = Actor.user(job.created_by) if job.created_by_id else SYSTEM
+    total = bulk.bulk_counts(coupons, action).to_change
+    progress(0, total, force=True)
+    done = 0
+
+    def advance(changed: int) -> None:
+        nonlocal done
+        done += changed
+        progress(done, max(total, done), force=True)
+
+    outcome = bulk.bulk_apply(
+        coupons,
+        action,
+        actor=actor,
+        size=int(job.params.get("batch") or bulk.BATCH),
+        progress=advance,
+        stop=lambda: cancel_requested(job),
+    )
+    verb = "Cancelled after changing" if outcome.stopped else "Changed"
+    return {
+        "action": action.action,
+        "changed": outcome.changed,
+        "cancelled": outcome.stopped,
+        "message": f"{verb} {outcome.changed:,} coupons ({action.action}).",
+    }
+
+
+def _bulk_export(job, coupons, action, progress) -> dict:
+    store = Store.objects.get(pk=coupons.store_id)
+    queryset = coupons.queryset().order_by("id")
+    path, count = _export_file(job, store, queryset, action.format, progress)
+    return {
+        "action": action.action,
+        "path": str(path),
+        "rows": count,
+        "message": f"Exported {count:,} coupons to {path.name}.",
+    }
