@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
-from core import flake
+from core import csvsafe, flake
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from customers.identifiers import fold_email
@@ -88,6 +88,14 @@ class BulkIssueResult:
             "would_issue": self.would_issue,
             "rejected": len(self.problems),
         }
+
+
+def write_report(path: Path, problems: list[RowProblem]) -> None:
+    """The rejected rows as CSV (line, reason), cells safe for spreadsheets."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csvsafe.writer(handle)
+        writer.writerow(["line", "reason"])
+        writer.writerows((problem.line, problem.reason) for problem in problems)
 
 
 def file_digest(path: Path) -> str:

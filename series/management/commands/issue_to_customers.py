@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import csvsafe, flake
+from core import flake
 from core.errors import DomainError
 from core.progress import CommandProgress
 from series.bulk_issue import (
@@ -11,6 +11,7 @@ from series.bulk_issue import (
     IssueFileError,
     issue_to_customers,
     read_rows,
+    write_report,
 )
 from series.models import Series
 
@@ -90,8 +91,5 @@ class Command(BaseCommand):
             )
         if result.problems:
             report = Path(opts["report"] or f"{path}.rejected.csv")
-            with report.open("w", newline="", encoding="utf-8") as handle:
-                writer = csvsafe.writer(handle)
-                writer.writerow(["line", "reason"])
-                writer.writerows((p.line, p.reason) for p in result.problems)
+            write_report(report, result.problems)
             self.stdout.write(f"Rejected rows (line, reason): {report}")
