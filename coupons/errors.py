@@ -5,6 +5,10 @@ CODE_TAKEN = "code_taken"
 REDEMPTION_NOT_FOUND = "redemption_not_found"
 REDEMPTION_REFUSED = "redemption_refused"
 ALREADY_ROLLED_BACK = "already_rolled_back"
+# A check-character code whose check character is wrong (coupons.typed_codes).
+TYPO = "typo"
+CURRENCY_MISMATCH = "currency_mismatch"
+OVER_RETURN = "over_return"
 
 
 class Refusal:
@@ -24,3 +28,4 @@ class Refusal:
     FIRST_ORDER_ONLY = "first_order_only"
     NOT_ISSUED = "not_issued"
     NOT_ISSUED_TO_CUSTOMER = "not_issued_to_customer"
+    NOT_FOUND = "not_found"  # no coupon has the code (one of several codes)

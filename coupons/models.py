@@ -404,6 +404,10 @@ class Redemption(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     rolled_back_at = models.DateTimeField(null=True, blank=True)
+    # Partial rollbacks (returns): the order value returned so far, and the part of
+    # the discount given back with it (``discount_amount`` is what is left).
+    value_returned = models.BigIntegerField(default=0)
+    discount_returned = models.BigIntegerField(default=0)
 
     objects = RedemptionQuerySet.as_manager()
 
@@ -418,6 +422,13 @@ class Redemption(models.Model):
                 condition=Q(discount_amount__lte=F("order_value")),
                 name="redemption_discount_within_order",
                 violation_error_message="A discount never exceeds the order value.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_returned__gte=0)
+                & Q(value_returned__lte=F("order_value"))
+                & Q(discount_returned__gte=0),
+                name="redemption_returns_within_order",
+                violation_error_message="A return never exceeds the order.",
             ),
         ]
         indexes = [
@@ -447,3 +458,50 @@ class Redemption(models.Model):
     @property
     def is_rolled_back(self) -> bool:
         return self.rolled_back_at is not None
+
+
+class RedemptionLine(models.Model):
+    """One cart line of a redemption: what it cost, what the coupon took off it, and
+    how much of it was returned (partial rollbacks)."""
+
+    id = FlakeIdField()
+    store = models.ForeignKey(
+        "stores.Store", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # No index of its own: redemption_line_unique leads with it.
+    redemption = models.ForeignKey(
+        Redemption, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
+    line_id = models.CharField(max_length=64)
+    product_id = models.BigIntegerField(null=True, blank=True)
+    tag_ids = models.JSONField(default=list, blank=True)
+    quantity = models.BigIntegerField()
+    unit_price = models.BigIntegerField()
+    sale_unit_price = models.BigIntegerField(null=True, blank=True)
+    discount = models.BigIntegerField()
+    returned_quantity = models.BigIntegerField(default=0)
+    returned_discount = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["redemption", "line_id"],
+                name="redemption_line_unique",
+                violation_error_message="A line id appears once per redemption.",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0)
+                & Q(unit_price__gte=0)
+                & Q(discount__gte=0)
+                & Q(returned_quantity__gte=0)
+                & Q(returned_quantity__lte=F("quantity"))
+                & Q(returned_discount__gte=0)
+                & Q(returned_discount__lte=F("discount")),
+                name="redemption_line_amounts",
+                violation_error_message="A line never returns more than it had.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id} x{self.quantity}"

@@ -4,6 +4,7 @@ redemption endpoints in the PayNow style (validate, redeem, list, roll back)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django_filters import rest_framework as filters
@@ -12,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import money
 from core.dialects.fields import ChoiceField, ObjectInput
 from core.errors import DomainError
 from core.filters import FlakeIdFilter, filtered_page
@@ -29,10 +31,12 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
-from coupons import errors, selectors, services
+from coupons import errors, selectors, services, typos
+from coupons.codes import fold_code
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
+from coupons.redeem import cart
 from coupons.redeem import service as redeem
-from coupons.redeem.decide import Order
+from coupons.redeem.decide import Order, Verdict
 from customers import errors as customer_errors
 from customers.refs import CustomerRef
 from stores.api.dialects import PayNowViewSet
@@ -279,6 +283,74 @@ class CouponViewSet(PayNowViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# A cart's bounds: a line's value (price x quantity) stays within a 64-bit
+# integer, and so does the order's (checked on the whole cart).
+MAX_LINES = 500
+MAX_CODES = 10
+MAX_UNIT_PRICE = 10**12
+MAX_QUANTITY = 10**6
+
+
+class LineInput(ObjectInput):
+    id = StrictCharField(max_length=64)
+    product_id = FlakeIdInputField(required=False, allow_null=True)
+    tag_ids = FlakeIdList(required=False, default=list, max_length=100)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+    unit_price = Money(max_value=MAX_UNIT_PRICE)
+    sale_unit_price = Money(required=False, allow_null=True, max_value=MAX_UNIT_PRICE)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        sale = data.get("sale_unit_price")
+        if sale is not None and sale > data["unit_price"]:
+            raise serializers.ValidationError(
+                {"sale_unit_price": ["Must not exceed unit_price."]}
+            )
+        return data
+
+
+class LineList(ListInput):
+    child = LineInput()
+
+
+class CartInput(ObjectInput):
+    """An order as a cart: amounts in the smallest unit of ``currency``."""
+
+    currency = StrictCharField(max_length=3)
+    lines = LineList(min_length=1, max_length=MAX_LINES)
+
+    def validate_currency(self, value: str) -> str:
+        if not money.is_currency(value):
+            raise serializers.ValidationError("Not an ISO 4217 currency code.")
+        return value
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [line["id"] for line in value]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("Each line id may appear once.")
+        lines = _lines(value)
+        if cart.total(lines) > INT64:
+            raise serializers.ValidationError("The order's total is too large.")
+        return value
+
+
+def _lines(data: list[dict[str, Any]]) -> tuple[cart.Line, ...]:
+    return tuple(
+        cart.Line(
+            id=line["id"],
+            quantity=line["quantity"],
+            unit_price=line["unit_price"],
+            sale_unit_price=line.get("sale_unit_price"),
+            product_id=line.get("product_id"),
+            tag_ids=tuple(line["tag_ids"]),
+        )
+        for line in data
+    )
+
+
+# With an order (a cart), these come from its lines.
+NOT_WITH_ORDER = ("order_value", "product_ids", "tag_ids")
+
+
 class OrderInput(ObjectInput, SharedFieldsInput):
     code = StrictCharField(max_length=100)
     customer_id = FlakeIdInputField(required=False, allow_null=True)
@@ -288,13 +360,29 @@ class OrderInput(ObjectInput, SharedFieldsInput):
     )
     product_ids = FlakeIdList(required=False, default=list, max_length=1000)
     tag_ids = FlakeIdList(required=False, default=list, max_length=1000)
+    order = CartInput(required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "order" in data:
+            given = [key for key in NOT_WITH_ORDER if key in self.initial_data]
+            if given:
+                raise serializers.ValidationError(
+                    {key: ["Not with an order: its lines say it."] for key in given}
+                )
+        return data
 
     def customer(self) -> CustomerRef | None:
         customer_id = self.validated_data.get("customer_id")
         return None if customer_id is None else CustomerRef.by_id(customer_id)
 
-    def order(self) -> Order:
+    def to_order(self) -> Order:
         data = self.validated_data
+        if "order" in data:
+            return Order.of_cart(
+                lines=_lines(data["order"]["lines"]),
+                currency=data["order"]["currency"],
+                purchase_type=data["purchase_type"],
+            )
         return Order(
             order_value=data["order_value"],
             purchase_type=data["purchase_type"],
@@ -303,7 +391,42 @@ class OrderInput(ObjectInput, SharedFieldsInput):
         )
 
 
+class CodeList(ListInput):
+    child = StrictCharField(max_length=100)
+
+
+class CodesInput(OrderInput):
+    """Several codes on one cart, applied in the order given (``order`` required)."""
+
+    code = None
+    codes = CodeList(min_length=1, max_length=MAX_CODES)
+    order = CartInput()
+
+    def validate_codes(self, value: list[str]) -> list[str]:
+        folded = [fold_code(code) for code in value]
+        if len(set(folded)) != len(folded):
+            raise serializers.ValidationError("Each code may appear once.")
+        return value
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "code" in self.initial_data:
+            raise serializers.ValidationError(
+                {"code": ["Give code or codes, not both."]}
+            )
+        return super().validate(data)
+
+
+def _has_codes(data: Any) -> bool:
+    return isinstance(data, Mapping) and "codes" in data
+
+
 class RedeemInput(OrderInput):
+    transaction_number = StrictCharField(
+        max_length=128, required=False, allow_null=True, allow_blank=True
+    )
+
+
+class RedeemCodesInput(CodesInput):
     transaction_number = StrictCharField(
         max_length=128, required=False, allow_null=True, allow_blank=True
     )
@@ -314,10 +437,55 @@ class ProblemOutput(serializers.Serializer):
     message = serializers.CharField()
 
 
+class LineDiscountOutput(serializers.Serializer):
+    id = serializers.CharField()
+    discount = serializers.IntegerField()
+
+
 class ValidationOutput(serializers.Serializer):
     valid = serializers.BooleanField()
     reasons = ProblemOutput(many=True)
     discount = serializers.IntegerField()
+    # Only with an order (a cart): the discount of each of its lines.
+    lines = LineDiscountOutput(many=True, required=False)
+
+
+class CodeValidationOutput(serializers.Serializer):
+    code = serializers.CharField()
+    valid = serializers.BooleanField()
+    reasons = ProblemOutput(many=True)
+    discount = serializers.IntegerField()
+    lines = LineDiscountOutput(many=True)
+
+
+class CodesValidationOutput(serializers.Serializer):
+    """Several codes: ``valid`` when every code is, the total of the valid ones'
+    discounts (per line too), and each code's verdict in the order given."""
+
+    valid = serializers.BooleanField()
+    discount = serializers.IntegerField()
+    lines = LineDiscountOutput(many=True)
+    codes = CodeValidationOutput(many=True)
+
+
+def _line_discounts(lines: tuple[tuple[str, int], ...]) -> list[dict[str, Any]]:
+    return [{"id": line_id, "discount": discount} for line_id, discount in lines]
+
+
+def _validation(verdict: Verdict, order: Order) -> dict[str, Any]:
+    """The answer of one code; with a cart, its discount of each line (0 each when
+    the code cannot be used)."""
+    body = {
+        "valid": verdict.valid,
+        "reasons": [{"code": p.code, "message": p.message} for p in verdict.problems],
+        "discount": verdict.discount,
+    }
+    if order.lines is not None:
+        discounts = dict(verdict.lines)
+        body["lines"] = _line_discounts(
+            tuple((line.id, discounts.get(line.id, 0)) for line in order.lines)
+        )
+    return body
 
 
 class RedemptionOutput(SharedFieldsOutput):
@@ -356,36 +524,60 @@ class CouponValidationViewSet(PayNowViewSet):
 
     @action(detail=False, methods=["post"])
     def validate(self, request, store_id: str):
+        if _has_codes(request.data):
+            return self._validate_codes(request)
         serializer = OrderInput(data=request.data)
         serializer.is_valid(raise_exception=True)
+        customer_id = serializer.validated_data.get("customer_id")
+        self.guessing.check(customer_id)  # 429 while locked out (stores.guessing)
+        order = serializer.to_order()
         try:
             verdict = redeem.redemption_validate(
                 store=self.store,
                 code=serializer.validated_data["code"],
                 customer=serializer.customer(),
-                order=serializer.order(),
+                order=order,
             )
         except DomainError as error:
             if error.reason == customer_errors.CUSTOMER_NOT_FOUND:
                 raise _no_customer("customer_id") from error
+            self.guessing.refuse_on(error, customer_id)
+            if error.reason == errors.TYPO:
+                return Response(_validation(Verdict([typos.TYPO_PROBLEM]), order))
             if error.reason != errors.COUPON_NOT_FOUND:
                 raise
-            body = {
-                "valid": False,
-                "reasons": [
-                    {"code": "not_found", "message": "No coupon has this code."}
-                ],
-                "discount": 0,
-            }
-            return Response(body)
+            verdict = Verdict(problems=[redeem.NO_SUCH_CODE])
+        return Response(_validation(verdict, order))
+
+    def _validate_codes(self, request):
+        serializer = CodesInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = serializer.to_order()
+        try:
+            verdicts = redeem.redemptions_validate(
+                store=self.store,
+                codes=serializer.validated_data["codes"],
+                customer=serializer.customer(),
+                order=order,
+            )
+        except DomainError as error:
+            if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
+                raise
+            raise _no_customer("customer_id") from error
+        totals = dict.fromkeys((line.id for line in order.lines), 0)
+        for item in verdicts:
+            for line_id, discount in item.verdict.lines:
+                totals[line_id] += discount
         return Response(
-            ValidationOutput(
-                {
-                    "valid": verdict.valid,
-                    "reasons": verdict.problems,
-                    "discount": verdict.discount,
-                }
-            ).data
+            {
+                "valid": all(item.verdict.valid for item in verdicts),
+                "discount": sum(item.verdict.discount for item in verdicts),
+                "lines": _line_discounts(tuple(totals.items())),
+                "codes": [
+                    {"code": item.code, **_validation(item.verdict, order)}
+                    for item in verdicts
+                ],
+            }
         )
 
 
@@ -424,16 +616,20 @@ class RedemptionViewSet(PayNowViewSet):
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        self.guessing.check(data.get("customer_id"))
+        # A mistyped code is refused (and audited) before the redemption begins.
+        code = typos.checked_code(store=self.store, code=data["code"], actor=self.actor)
         try:
             redemption = redeem.redemption_create(
                 store=self.store,
-                code=data["code"],
+                code=code,
                 customer=serializer.customer(),
-                order=serializer.order(),
+                order=serializer.to_order(),
                 actor=self.actor,
                 transaction_number=data.get("transaction_number") or None,
             )
         except DomainError as error:
+            self.guessing.refuse_on(error, data.get("customer_id"))
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error

@@ -21,8 +21,10 @@ shopper all of them at once; they come in the order of ``RULES``:
 
 The discount (``discount``) is given only when no rule fails. A new rule is one
 function ``(Attempt) -> Problem | None`` in ``RULES`` and a row in
-``tests/coupons/test_redeem_decide.py``; a richer order (a cart) is a field of
-``Order`` that the rules and ``discount`` read.
+``tests/coupons/test_redeem_decide.py``. An order that comes as a cart
+(``Order.of_cart``) is discounted line by line by ``coupons.redeem.cart``; its
+value (``minimum_order_value``) is what all lines pay before coupons, and its
+products and tags are the lines'.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from coupons.errors import Refusal
 from coupons.models import DiscountType, PurchaseType
+from coupons.redeem import cart
 
 if TYPE_CHECKING:
     from coupons.models import Coupon
@@ -41,12 +44,35 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Order:
-    """What the coupon is redeemed for: the order's value in the smallest unit."""
+    """What the coupon is redeemed for: the order's value in the smallest unit, or
+    a cart (``lines``, in ``currency``; None: no cart)."""
 
     order_value: int = 0
     purchase_type: str = PurchaseType.ONE_TIME
     product_ids: tuple[int, ...] = ()
     tag_ids: tuple[int, ...] = ()
+    lines: tuple[cart.Line, ...] | None = None
+    currency: str | None = None
+
+    @classmethod
+    def of_cart(
+        cls,
+        *,
+        lines: tuple[cart.Line, ...],
+        currency: str,
+        purchase_type: str = PurchaseType.ONE_TIME,
+    ) -> Order:
+        """A cart's order: its value and its products and tags are its lines'."""
+        products = {line.product_id for line in lines if line.product_id is not None}
+        tags = {tag for line in lines for tag in line.tag_ids}
+        return cls(
+            order_value=cart.total(lines),
+            purchase_type=purchase_type,
+            product_ids=tuple(sorted(products)),
+            tag_ids=tuple(sorted(tags)),
+            lines=lines,
+            currency=currency,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,21 @@ class Terms:
     discount_type: str = DiscountType.UNSPECIFIED
     discount_amount: int = 0  # the smallest unit, or percent x 10
     discount_max_amount: int | None = None  # the cap of a percent discount
+    discount_apply_individually: bool = False  # an amount off each unit
+    discount_apply_before_sales: bool = False  # a percent of the price before sale
+
+    @property
+    def rate(self) -> cart.Rate:
+        """What the coupon takes off a cart."""
+        return cart.Rate(
+            kind=self.discount_type,
+            amount=self.discount_amount,
+            individually=self.discount_apply_individually,
+            before_sales=self.discount_apply_before_sales,
+            max_amount=self.discount_max_amount,
+            products=self.products,
+            tags=self.tags,
+        )
 
     @classmethod
     def of(cls, coupon: Coupon) -> Terms:
@@ -100,6 +141,8 @@ class Terms:
             discount_type=coupon.discount_type,
             discount_amount=coupon.discount_amount,
             discount_max_amount=coupon.discount_max_amount,
+            discount_apply_individually=coupon.discount_apply_individually,
+            discount_apply_before_sales=coupon.discount_apply_before_sales,
         )
 
 
@@ -142,6 +185,8 @@ class Problem:
 class Verdict:
     problems: list[Problem] = field(default_factory=list)
     discount: int = 0
+    # A cart's discount per line, in the cart's order: ((line id, discount), ...).
+    lines: tuple[tuple[str, int], ...] = ()
 
     @property
     def valid(self) -> bool:
@@ -323,6 +368,10 @@ def decide(attempt: Attempt, rules: Sequence[Rule] = RULES) -> Verdict:
     problems = [problem for rule in rules if (problem := rule(attempt)) is not None]
     if problems:
         return Verdict(problems=problems)
+    lines = attempt.order.lines
+    if lines is not None:
+        split = cart.split(attempt.terms.rate, lines)
+        return Verdict(discount=split.total, lines=split.lines)
     return Verdict(discount=discount(attempt.terms, attempt.order.order_value))
 
 

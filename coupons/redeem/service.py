@@ -1,26 +1,33 @@
 """Redeeming a code: ``redemption_create``, ``redemption_rollback``, and
-``redemption_validate`` (the same check, writing nothing).
+``redemption_validate`` (the same check, writing nothing); several codes on one
+cart: ``redemptions_create`` and ``redemptions_validate``.
 
 Lock order, the one every checkout takes: the customer (FOR NO KEY UPDATE) -> the
-coupon (FOR UPDATE), both before any rule is read; a rollback: the coupon -> the
-redemption. The rules are ``coupons.redeem.decide``'s, the SQL
+coupon (FOR UPDATE), both before any rule is read; several codes: the customer ->
+their coupons in id order; a rollback: the coupon -> the redemption.
+The rules are ``coupons.redeem.decide``'s, the SQL
 ``coupons.redeem.store``'s; this module opens the transaction and calls them in
 order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
+from audit.models import AuditEvent
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
 from coupons import errors
-from coupons.models import Coupon, Redemption
-from coupons.redeem import decide
+from coupons.codes import fold_code
+from coupons.errors import Refusal
+from coupons.models import Coupon, Redemption, RedemptionLine
+from coupons.redeem import cart, decide
 from coupons.redeem import store as redeem_store
 from coupons.redeem.decide import Order, Problem, Verdict
 from customers import errors as customer_errors
@@ -55,6 +62,88 @@ def _verdict(
             at=at,
         )
     )
+
+
+def _same_currency(store: Store, order: Order) -> None:
+    """A cart is in the store's currency (its amounts in that currency's smallest
+    unit, ``core.money``): ``currency_mismatch`` otherwise."""
+    if order.currency is not None and order.currency != store.currency:
+        message = f"The order's currency must be the store's ({store.currency})."
+        raise DomainError(
+            errors.CURRENCY_MISMATCH,
+            message,
+            fields=[FieldIssue("order.currency", errors.CURRENCY_MISMATCH, message)],
+        )
+
+
+def _lines(
+    store: Store, redemption: Redemption, order: Order, verdict: Verdict
+) -> list[RedemptionLine]:
+    """The cart's lines as the redemption records them, each with its discount."""
+    if order.lines is None:
+        return []
+    discounts = dict(verdict.lines)
+    return [
+        RedemptionLine(
+            store=store,
+            redemption=redemption,
+            line_id=line.id,
+            product_id=line.product_id,
+            tag_ids=[str(tag) for tag in line.tag_ids],
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            sale_unit_price=line.sale_unit_price,
+            discount=discounts[line.id],
+        )
+        for line in order.lines
+    ]
+
+
+def _redemption(
+    *,
+    store: Store,
+    coupon: Coupon,
+    customer: Customer | None,
+    order: Order,
+    verdict: Verdict,
+    actor: Actor,
+    transaction_number: str | None,
+    at: datetime,
+) -> tuple[Redemption, AuditEvent, list[RedemptionLine]]:
+    """A redemption, its audit event and its lines, to write."""
+    redemption = Redemption(
+        store=store,
+        coupon=coupon,
+        series_id=coupon.series_id,
+        customer=customer,
+        outlet=actor.outlet,
+        api_key=actor.key,
+        dialect=actor.vendor,
+        transaction_number=transaction_number,
+        order_value=order.order_value,
+        discount_amount=verdict.discount,
+        purchase_type=order.purchase_type,
+        created_at=at,
+    )
+    changes = {
+        "order_value": order.order_value,
+        "discount_amount": verdict.discount,
+        "transaction_number": transaction_number,
+    }
+    if order.lines is not None:
+        changes["lines"] = [{"id": i, "discount": d} for i, d in verdict.lines]
+    event = audit.event(
+        action="redeem",
+        object_type="redemption",
+        object_id=redemption.pk,
+        store_id=store.pk,
+        coupon_id=coupon.pk,
+        customer_id=redemption.customer_id,
+        series_id=coupon.series_id,
+        changes=changes,
+        actor=actor,
+    )
+    return redemption, event, _lines(store, redemption, order, verdict)
 
 
 def _refused(problems: list[Problem]) -> DomainError:
@@ -92,6 +181,7 @@ def redemption_create(
     refusal is ``redemption_refused`` with every problem in ``details``.
     """
     at = at or timezone.now()
+    _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupon(
         store=store, customer=customer, code=code
     )
@@ -99,36 +189,17 @@ def redemption_create(
     verdict = _verdict(coupon, found.customer, order, at)
     if not verdict.valid:
         raise _refused(verdict.problems)
-    redemption = Redemption(
+    redemption, event, lines = _redemption(
         store=store,
         coupon=coupon,
-        series_id=coupon.series_id,
         customer=found.customer,
-        outlet=actor.outlet,
-        api_key=actor.key,
-        dialect=actor.vendor,
-        transaction_number=transaction_number,
-        order_value=order.order_value,
-        discount_amount=verdict.discount,
-        purchase_type=order.purchase_type,
-        created_at=at,
-    )
-    event = audit.event(
-        action="redeem",
-        object_type="redemption",
-        object_id=redemption.pk,
-        store_id=store.pk,
-        coupon_id=coupon.pk,
-        customer_id=redemption.customer_id,
-        series_id=coupon.series_id,
-        changes={
-            "order_value": order.order_value,
-            "discount_amount": verdict.discount,
-            "transaction_number": transaction_number,
-        },
+        order=order,
+        verdict=verdict,
         actor=actor,
+        transaction_number=transaction_number,
+        at=at,
     )
-    redeem_store.insert_redemption_and_count(redemption, event)
+    redeem_store.insert_redemption_and_count(redemption, event, lines)
     coupon.redeemed_count += 1
     return redemption
 
@@ -144,11 +215,140 @@ def redemption_validate(
     """What ``redemption_create`` would decide now, writing nothing and locking
     nothing (so a check never waits for a checkout): ``customer_not_found``, then
     ``coupon_not_found``, else the verdict with every problem, or the discount."""
+    _same_currency(store, order)
     found = redeem_store.read_customer_and_coupon(
         store=store, customer=customer, code=code
     )
     coupon = _coupon(found, customer)
     return _verdict(coupon, found.customer, order, at or timezone.now())
+
+
+@dataclass(frozen=True)
+class CodeVerdict:
+    """One of several codes on a cart: its coupon (None: no coupon has the code)
+    and the rules' verdict on it, after the codes before it."""
+
+    code: str
+    coupon: Coupon | None
+    verdict: Verdict
+
+
+NO_SUCH_CODE = Problem(Refusal.NOT_FOUND, "No coupon has this code.")
+
+
+def _stacked(
+    found: redeem_store.FoundMany, codes: Sequence[str], order: Order, at: datetime
+) -> list[CodeVerdict]:
+    """Each code's verdict in the order given, each on what the valid codes before
+    it left of the cart (``cart.after``); a code that fails takes nothing."""
+    customer_id = found.customer.id if found.customer is not None else None
+    usage = redeem_store.read_usage(
+        list(found.coupons.values()), customer_id=customer_id
+    )
+    lines = order.lines or ()
+    verdicts = []
+    for code in codes:
+        coupon = found.coupons.get(fold_code(code))
+        if coupon is None:
+            verdicts.append(CodeVerdict(code, None, Verdict(problems=[NO_SUCH_CODE])))
+            continue
+        attempt = decide.Attempt(
+            terms=decide.Terms.of(coupon),
+            customer_id=customer_id,
+            order=replace(order, lines=lines),
+            usage=usage[coupon.id],
+            at=at,
+        )
+        verdict = decide.decide(attempt)
+        if verdict.valid:
+            lines = cart.after(lines, cart.Split(verdict.lines))
+        verdicts.append(CodeVerdict(code, coupon, verdict))
+    return verdicts
+
+
+def _customer_found(
+    found: redeem_store.FoundMany, customer: CustomerRef | None
+) -> None:
+    if customer is not None and customer.given and found.customer is None:
+        raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
+
+
+def redemptions_validate(
+    *,
+    store: Store,
+    codes: Sequence[str],
+    customer: CustomerRef | None = None,
+    order: Order,
+    at: datetime | None = None,
+) -> list[CodeVerdict]:
+    """Several codes on one cart (``order.lines``), in the order given, each on what
+    the ones before it left; a code that fails (or that no coupon has) is reported
+    with its reasons and skipped. Writes and locks nothing."""
+    _same_currency(store, order)
+    found = redeem_store.read_customer_and_coupons(
+        store=store, customer=customer, codes=codes
+    )
+    _customer_found(found, customer)
+    return _stacked(found, codes, order, at or timezone.now())
+
+
+@transaction.atomic
+def redemptions_create(
+    *,
+    store: Store,
+    codes: Sequence[str],
+    customer: CustomerRef | None = None,
+    order: Order,
+    actor: Actor,
+    transaction_number: str | None = None,
+    at: datetime | None = None,
+) -> list[Redemption]:
+    """Redeem several codes on one cart: one redemption per code (with the cart's
+    lines and its discount of each), all or none. A code that fails a rule, or that
+    no coupon has, fails the whole call (``redemption_refused``, each problem's
+    path ``codes.<n>``) and nothing is written.
+
+    Locks the customer, then the coupons in id order (``lock_customer_and_coupons``),
+    before any rule is read, as ``redemption_create`` does for one code."""
+    at = at or timezone.now()
+    _same_currency(store, order)
+    found = redeem_store.lock_customer_and_coupons(
+        store=store, customer=customer, codes=codes
+    )
+    _customer_found(found, customer)
+    verdicts = _stacked(found, codes, order, at)
+    failed = [
+        (n, problem)
+        for n, item in enumerate(verdicts)
+        for problem in item.verdict.problems
+    ]
+    if failed:
+        raise DomainError(
+            errors.REDEMPTION_REFUSED,
+            "The coupons cannot be redeemed: "
+            + "; ".join(f"{verdicts[n].code}: {p.message}" for n, p in failed),
+            fields=[FieldIssue(f"codes.{n}", p.code, p.message) for n, p in failed],
+            details={"problems": [p for _n, p in failed]},
+        )
+    redemptions, events, lines = [], [], []
+    for item in verdicts:
+        redemption, event, its_lines = _redemption(
+            store=store,
+            coupon=item.coupon,
+            customer=found.customer,
+            order=order,
+            verdict=item.verdict,
+            actor=actor,
+            transaction_number=transaction_number,
+            at=at,
+        )
+        redemptions.append(redemption)
+        events.append(event)
+        lines.extend(its_lines)
+    redeem_store.insert_redemptions_and_count(redemptions, events, lines)
+    for item in verdicts:
+        item.coupon.redeemed_count += 1
+    return redemptions
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from assignments.models import Assignment
 from audit.models import AuditEvent
 from core import sql
 from coupons.codes import fold_code
-from coupons.models import Coupon, Redemption
+from coupons.models import Coupon, Redemption, RedemptionLine
 from coupons.redeem.decide import Usage
 from customers.models import Customer
 from customers.refs import CustomerRef
@@ -75,6 +75,67 @@ def _found(
         customer=customer_rows[0][0] if customer_rows else None,
         coupon=coupon_rows[0][0] if coupon_rows else None,
     )
+
+
+@dataclass(frozen=True)
+class FoundMany:
+    """The customer asked for (None: not asked for, or none such) and the live
+    coupons with the codes, by folded code (a code without one is missing)."""
+
+    customer: Customer | None
+    coupons: dict[str, Coupon]
+
+
+def _coupons_by_codes(store: Store, codes: Sequence[str]) -> sql.Query:
+    """The live coupons with these codes, in id order (the order they are locked
+    in, so two checkouts naming the same codes never wait for each other in turn).
+    """
+    folded = sorted({fold_code(code) for code in codes})
+    coupon = sql.loader(Coupon, "c")
+    among = sql.placeholders(len(folded))
+    return (
+        f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.store_id = %s "
+        f"AND c.archived_at IS NULL AND c.code_folded IN ({among}) ORDER BY c.id",
+        [store.id, *folded],
+        (coupon,),
+    )
+
+
+def _found_many(
+    store: Store, customer: CustomerRef | None, codes: Sequence[str], *, lock: bool
+) -> FoundMany:
+    queries = [_coupons_by_codes(store, codes)]
+    customer_query = (
+        None
+        if customer is None
+        else customer_find_query(store=store, **customer.lookups())
+    )
+    if customer_query is not None:
+        queries.insert(0, customer_query)
+    if lock:
+        queries = [
+            sql.locked(query, no_key=query is customer_query) for query in queries
+        ]
+    *customer_rows, coupon_rows = sql.fetch_batch(*queries)
+    return FoundMany(
+        customer=customer_rows[0][0][0] if customer_rows and customer_rows[0] else None,
+        coupons={row[0].code_folded: row[0] for row in coupon_rows},
+    )
+
+
+def lock_customer_and_coupons(
+    *, store: Store, customer: CustomerRef | None, codes: Sequence[str]
+) -> FoundMany:
+    """``lock_customer_and_coupon`` for several codes: the customer (FOR NO KEY
+    UPDATE), then the coupons (FOR UPDATE) in id order, in one round trip."""
+    return _found_many(store, customer, codes, lock=True)
+
+
+def read_customer_and_coupons(
+    *, store: Store, customer: CustomerRef | None, codes: Sequence[str]
+) -> FoundMany:
+    """What ``lock_customer_and_coupons`` reads, without locks (a validation)."""
+    return _found_many(store, customer, codes, lock=False)
 
 
 def lock_customer_and_coupon(
@@ -174,16 +235,33 @@ def _holdings(coupon_ids: list[int], customer_id: int) -> dict[int, datetime | N
     }
 
 
-def insert_redemption_and_count(redemption: Redemption, event: AuditEvent) -> None:
-    """The redemption, its audit event and one more use on the coupon's counter, in
-    one round trip (the coupon row is locked)."""
+def insert_redemption_and_count(
+    redemption: Redemption,
+    event: AuditEvent,
+    lines: Sequence[RedemptionLine] = (),
+) -> None:
+    """The redemption, its lines, its audit event and one more use on the coupon's
+    counter, in one round trip (the coupon row is locked)."""
+    insert_redemptions_and_count([redemption], [event], lines)
+
+
+def insert_redemptions_and_count(
+    redemptions: Sequence[Redemption],
+    events: Sequence[AuditEvent],
+    lines: Sequence[RedemptionLine] = (),
+) -> None:
+    """Redemptions of distinct coupons (several codes on one order), their lines,
+    their audit events and one more use on each coupon's counter, in one round trip
+    (the coupon rows are locked)."""
+    coupon_ids = [redemption.coupon_id for redemption in redemptions]
     sql.write(
-        [redemption],
-        [event],
+        redemptions,
+        lines,
+        events,
         then=(
             "UPDATE coupons_coupon SET redeemed_count = redeemed_count + 1 "
-            "WHERE id = %s",
-            [redemption.coupon_id],
+            f"WHERE id IN ({sql.placeholders(len(coupon_ids))})",
+            coupon_ids,
         ),
     )
 
