@@ -22,7 +22,8 @@ from core.admin import (
 )
 from core.admin_writes import edited
 from core.errors import DomainError
-from coupons import admin_search, errors, services
+from coupons import admin_search, bulk, errors, services
+from coupons.admin_bulk import BulkActionsMixin
 from coupons.admin_search import ExactSearchMixin
 from coupons.models import ActorType, Coupon, Redemption
 from coupons.redeem import service as redeem
@@ -102,6 +103,7 @@ def _archived_meanwhile(coupon: Coupon, refused: DomainError) -> DomainError:
 
 @admin.register(Coupon)
 class CouponAdmin(
+    BulkActionsMixin,
     RelatedPagesMixin,
     ExactSearchMixin,
     BigTableMixin,
@@ -263,8 +265,7 @@ class CouponAdmin(
         return actor_label(coupon.updated_by_type, coupon.updated_by_id)
 
     def search_condition(self, matches: admin_search.Matches) -> Q:
-        held = admin_search.coupons_held(matches.customer_ids)
-        return Q(pk__in={*matches.coupon_ids, *held})
+        return bulk.coupons_named(matches)
 
     def related_pages(self, request, obj):
         def changelist(model: str) -> str:

@@ -235,6 +235,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         "disable",
         "extend_expiry",
         "retire_pool",
+        "bulk_codes",
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -429,6 +430,20 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
                     messages.SUCCESS,
                 )
         return None
+
+    @admin.action(description="Bulk action on the codes (one series)")
+    def bulk_codes(self, request, queryset):
+        """The coupons list of the series' codes, where staff narrow the filter and
+        start a bulk action on it (``coupons.admin_bulk``)."""
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Choose one series.", messages.ERROR)
+            return None
+        series = chosen[0]
+        return HttpResponseRedirect(
+            reverse("admin:coupons_coupon_changelist")
+            + f"?store__id__exact={series.store_id}&series__id__exact={series.pk}"
+        )
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(
