@@ -31,7 +31,7 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
-from coupons import errors, selectors, services, typos
+from coupons import errors, selectors, services
 from coupons.codes import fold_code
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
 from coupons.redeem import cart
@@ -528,8 +528,6 @@ class CouponValidationViewSet(PayNowViewSet):
             return self._validate_codes(request)
         serializer = OrderInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer_id = serializer.validated_data.get("customer_id")
-        self.guessing.check(customer_id)  # 429 while locked out (stores.guessing)
         order = serializer.to_order()
         try:
             verdict = redeem.redemption_validate(
@@ -541,9 +539,6 @@ class CouponValidationViewSet(PayNowViewSet):
         except DomainError as error:
             if error.reason == customer_errors.CUSTOMER_NOT_FOUND:
                 raise _no_customer("customer_id") from error
-            self.guessing.refuse_on(error, customer_id)
-            if error.reason == errors.TYPO:
-                return Response(_validation(Verdict([typos.TYPO_PROBLEM]), order))
             if error.reason != errors.COUPON_NOT_FOUND:
                 raise
             verdict = Verdict(problems=[redeem.NO_SUCH_CODE])
@@ -616,20 +611,16 @@ class RedemptionViewSet(PayNowViewSet):
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        self.guessing.check(data.get("customer_id"))
-        # A mistyped code is refused (and audited) before the redemption begins.
-        code = typos.checked_code(store=self.store, code=data["code"], actor=self.actor)
         try:
             redemption = redeem.redemption_create(
                 store=self.store,
-                code=code,
+                code=data["code"],
                 customer=serializer.customer(),
                 order=serializer.to_order(),
                 actor=self.actor,
                 transaction_number=data.get("transaction_number") or None,
             )
         except DomainError as error:
-            self.guessing.refuse_on(error, data.get("customer_id"))
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error
