@@ -12,9 +12,9 @@ from django.utils import timezone
 from core import flake
 from core.daycounts import counts_per_day
 from core.errors import DomainError
-from coupons import errors
+from coupons import errors, typed_codes, typos
 from coupons.codes import fold_code
-from coupons.models import Coupon, DiscountType, Origin, Redemption
+from coupons.models import Coupon, DiscountType, Origin, Redemption, RedemptionLine
 from coupons.redeem import decide
 from coupons.redeem.decide import Order, Problem, Usage, Verdict
 from coupons.redeem.store import read_usage
@@ -86,7 +86,9 @@ def coupon_checks(
     need it (``decide.RULES_WITHOUT_BILL``) and the discount is 0.
     """
     at = at or timezone.now()
-    folded = {fold_code(code) for code in codes}
+    # A mistyped check-character code is not looked up (coupons.typos).
+    readings = {code: typed_codes.read_in(store, code) for code in codes}
+    folded = {fold_code(r.code) for r in readings.values() if r.code is not None}
     coupons: dict[str, Coupon] = {}
     if folded:
         # By code as a redemption finds it (``coupons.redeem.store``): live rows,
@@ -105,7 +107,13 @@ def coupon_checks(
     rules = decide.RULES if order is not None else decide.RULES_WITHOUT_BILL
     checks = []
     for code in codes:
-        coupon = coupons.get(fold_code(code))
+        looked_up = readings[code].code
+        if looked_up is None:
+            checks.append(
+                CodeCheck(code, None, Usage(), Verdict(problems=[typos.TYPO_PROBLEM]))
+            )
+            continue
+        coupon = coupons.get(fold_code(looked_up))
         if coupon is None:
             unknown = Problem(errors.COUPON_NOT_FOUND, "No coupon has this code.")
             checks.append(CodeCheck(code, None, Usage(), Verdict(problems=[unknown])))
@@ -128,7 +136,7 @@ def coupon_series_ended(*, store: Store, code: str, at: datetime | None = None) 
     return (
         Coupon.objects.for_store(store.id)
         .live()
-        .with_code(code)
+        .with_code(typed_codes.read_in(store, code).code or "")
         .filter(series__valid_till__isnull=False, series__valid_till__lte=at)
         .exists()
     )
@@ -178,3 +186,16 @@ def outstanding_liability(
         .order_by()
     )
     return {row["store_id"]: row for row in outstanding}
+
+
+def redemption_lines(
+    *, redemption_ids: Collection[int]
+) -> dict[int, list[RedemptionLine]]:
+    """The recorded cart lines of these redemptions (redemption id -> its lines, in
+    the cart's order; none for a redemption made without a cart), in one query."""
+    lines: dict[int, list[RedemptionLine]] = {rid: [] for rid in redemption_ids}
+    for line in RedemptionLine.objects.filter(
+        redemption_id__in=redemption_ids
+    ).order_by("redemption_id", "id"):
+        lines[line.redemption_id].append(line)
+    return lines

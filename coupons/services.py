@@ -15,7 +15,7 @@ from core import errors as core_errors
 from core import rows, sql
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
-from coupons import errors
+from coupons import errors, typed_codes
 from coupons.models import MAX_PERCENT, Coupon, DiscountType, Duration
 from stores.models import Store
 
@@ -161,11 +161,32 @@ def _code_taken(coupon: Coupon) -> DomainError:
     )
 
 
+def _typed_shapes(coupon: Coupon) -> tuple[typed_codes.Shape, ...]:
+    """The store's check-character shapes (one query unless the store is loaded)."""
+    if Coupon.store.is_cached(coupon):
+        return typed_codes.shapes_of(coupon.store)
+    shapes = Store.objects.filter(pk=coupon.store_id).values_list(
+        "typed_code_shapes", flat=True
+    )
+    return tuple(typed_codes.Shape.parse(value) for value in shapes.first() or ())
+
+
 def _save(coupon: Coupon, update_fields: list[str] | None = None) -> Coupon:
     """Save inside a savepoint; the folded-code unique index decides races.
 
     Updates name their fields: the counters are never written from a stale read.
+    A code that a lookup would read as a mistyped check-character code
+    (``coupons.typed_codes.reserved_by``) is taken by that series' format.
     """
+    if update_fields is None or "code" in update_fields:
+        shape = typed_codes.reserved_by(coupon.code, _typed_shapes(coupon))
+        if shape is not None:
+            raise DomainError(
+                errors.CODE_TAKEN,
+                f"The code {coupon.code!r} has the format of a check-character "
+                "series without its check character: it would be read as a typo.",
+                fields=[FieldIssue("code", "unique", "This code's format is taken.")],
+            )
     others = (
         Coupon.objects.for_store(coupon.store_id).holding_codes().with_code(coupon.code)
     )

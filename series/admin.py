@@ -185,6 +185,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
                     "random_code_length",
                     "code_prefix",
                     "code_suffix",
+                    "check_character",
                 ]
             },
         ),
@@ -242,7 +243,8 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         if obj is None:
             # A new series: its code format comes from generic_code (the service).
             return [*self.readonly_fields, "code_format"]
-        return self.readonly_fields
+        # The store's lookups read a check-character series' codes by their shape.
+        return [*self.readonly_fields, "check_character"]
 
     @admin.display(description="redeemed")
     def redeemed(self, series: Series) -> str:

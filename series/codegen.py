@@ -24,11 +24,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 
 from core import compact, flake
+from coupons import typed_codes
 from coupons.codes import fold_code, fold_codes
 from coupons.models import Coupon
 
 ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 DIGITS = "0123456789"
+# Codes people can type: Crockford's base32 and a check character (coupons.typed_codes).
+CROCKFORD = typed_codes.ALPHABET
 # Below this many codes a space is enumerated (exact, whatever its fill); above it,
 # codes are drawn at random and the unique index rejects the taken ones.
 ENUMERATE_LIMIT = 1_000_000
@@ -49,21 +52,40 @@ def _translation(alphabet: str) -> tuple[bytes, bytes]:
     return table, bytes(range(usable, 256))
 
 
-_TABLES = {alphabet: _translation(alphabet) for alphabet in (ALPHANUMERIC, DIGITS)}
+_TABLES = {
+    alphabet: _translation(alphabet) for alphabet in (ALPHANUMERIC, DIGITS, CROCKFORD)
+}
 
 
 @dataclass(frozen=True)
 class CodeSpec:
-    """The format of a series' random codes."""
+    """The format of a series' random codes. With ``check``: ``length`` symbols of
+    Crockford's base32 then their check character (``coupons.typed_codes``)."""
 
     alphabet: str
     length: int
     prefix: str = ""
     suffix: str = ""
+    check: bool = False
 
     @classmethod
-    def of(cls, *, alpha_numeric: bool, length: int, prefix: str, suffix: str):
+    def of(
+        cls,
+        *,
+        alpha_numeric: bool,
+        length: int,
+        prefix: str,
+        suffix: str,
+        check: bool = False,
+    ):
+        if check:
+            return cls(CROCKFORD, length, prefix, suffix, check=True)
         return cls(ALPHANUMERIC if alpha_numeric else DIGITS, length, prefix, suffix)
+
+    @property
+    def shape(self) -> typed_codes.Shape:
+        """How a lookup recognises the codes of a check-character format."""
+        return typed_codes.Shape(self.prefix, self.length, self.suffix)
 
     @property
     def space(self) -> int:
@@ -72,21 +94,27 @@ class CodeSpec:
 
     @property
     def total_length(self) -> int:
-        return len(self.prefix) + self.length + len(self.suffix)
+        return len(self.prefix) + self.length + self.check + len(self.suffix)
 
     @property
     def folded_regex(self) -> str:
         """Matches the folded codes of the format (``fold_code``: the unique index
         is on the folded code)."""
-        body = "[0-9]" if self.alphabet == DIGITS else "[A-Z0-9]"
+        body = {DIGITS: "[0-9]", CROCKFORD: "[0-9A-HJKMNP-TV-Z]"}.get(
+            self.alphabet, "[A-Z0-9]"
+        )
         return (
-            f"^{re.escape(fold_code(self.prefix))}{body}{{{self.length}}}"
+            f"^{re.escape(fold_code(self.prefix))}{body}{{{self.length + self.check}}}"
             f"{re.escape(fold_code(self.suffix))}$"
         )
 
     def describe(self) -> str:
-        kind = "digits" if self.alphabet == DIGITS else "letters/digits"
+        kind = {DIGITS: "digits", CROCKFORD: "base32 symbols"}.get(
+            self.alphabet, "letters/digits"
+        )
         parts = [f"{self.length} random {kind}"]
+        if self.check:
+            parts.append("a check character")
         if self.prefix:
             parts.insert(0, f"prefix {self.prefix!r}")
         if self.suffix:
@@ -104,6 +132,12 @@ class CodeSpec:
             buffer += os.urandom(missing * 256 // usable + 16).translate(table, delete)
         text = buffer[:need].decode("ascii")
         step, prefix, suffix = self.length, self.prefix, self.suffix
+        if self.check:
+            checks = typed_codes.check_symbols(text, step)
+            return [
+                prefix + text[i * step : (i + 1) * step] + check + suffix
+                for i, check in enumerate(checks)
+            ]
         return [prefix + text[i : i + step] + suffix for i in range(0, need, step)]
 
     def distinct(self, count: int) -> list[str]:
@@ -132,7 +166,10 @@ class CodeSpec:
         picks = rng.sample(range(self.space), min(self.space, count + len(taken)))
         codes: list[str] = []
         for index in picks:
-            code = self.prefix + self.body_of(index) + self.suffix
+            body = self.body_of(index)
+            if self.check:
+                body += typed_codes.check_symbol(body)
+            code = self.prefix + body + self.suffix
             if fold_code(code) not in taken:
                 codes.append(code)
                 if len(codes) == count:

@@ -65,6 +65,13 @@ class Series(models.Model):
     random_code_length = models.PositiveSmallIntegerField(default=8)
     code_prefix = models.CharField(max_length=32, blank=True, default="")
     code_suffix = models.CharField(max_length=32, blank=True, default="")
+    # Codes people can type (coupons.typed_codes): the random part is Crockford's
+    # base32 followed by a check character; prefix and suffix use the same symbols.
+    check_character = models.BooleanField(
+        default=False,
+        help_text="Random part in Crockford's base32 (no I, L, O, U) followed by a "
+        "check character: a mistyped code is refused as a typo without a lookup.",
+    )
 
     max_create = models.BigIntegerField(default=UNLIMITED, help_text="-1 = unlimited")
     issued_count = models.BigIntegerField(default=0, editable=False)

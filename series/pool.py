@@ -115,6 +115,7 @@ def series_spec(series: Series) -> CodeSpec:
         length=series.random_code_length,
         prefix=series.code_prefix,
         suffix=series.code_suffix,
+        check=series.check_character,
     )
 
 

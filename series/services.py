@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from assignments.models import Assignment
 from audit import services as audit
-from core import money, rows
+from core import keyset, money, rows
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
+from coupons import typed_codes
+from coupons.codes import fold_code
 from coupons.models import Coupon
 from series import codegen, errors, pool
 from series.models import (
@@ -58,6 +60,7 @@ SERIES_FIELDS = (
     "random_code_length",
     "code_prefix",
     "code_suffix",
+    "check_character",
     "max_create",
     "is_multiple_vouchers_per_user_allowed",
     "max_vouchers_per_user",
@@ -122,6 +125,14 @@ def check_series(series: Series, *, currency: str, at: datetime) -> None:
     for path in ("code_prefix", "code_suffix"):
         if not codegen.AFFIX_RE.match(getattr(series, path)):
             raise _invalid(path, "Only letters, digits, '-' and '_'.")
+        if series.check_character and not typed_codes.is_symbols(
+            fold_code(getattr(series, path))
+        ):
+            raise _invalid(
+                path,
+                "With a check character, only Crockford's base32 symbols "
+                "(digits and letters but I, L, O, U).",
+            )
     if not 1 <= series.random_code_length <= 64:
         raise _invalid("random_code_length", "Between 1 and 64.")
     spec = pool.series_spec(series)
@@ -147,8 +158,15 @@ def series_create(*, store: Store, actor: Actor = SYSTEM, **values) -> Series:
     series = Series(store=store, **values)
     generic = bool(series.generic_code)
     series.code_format = CodeFormat.GENERIC if generic else CodeFormat.RANDOM
+    if generic:
+        series.check_character = False
     at = timezone.now()
     check_series(series, currency=store.currency, at=at)
+    if series.check_character:
+        # Stored as a lookup reads them (coupons.typed_codes.normalise).
+        series.code_prefix = fold_code(series.code_prefix)
+        series.code_suffix = fold_code(series.code_suffix)
+        _reserve_shape(store, pool.series_spec(series).shape)
     series.save()
     if series.is_generic:
         pool.generic_coupon(series, store=store, actor=actor)
@@ -165,6 +183,42 @@ def series_create(*, store: Store, actor: Actor = SYSTEM, **values) -> Series:
     if initial > 0:
         pool.fill(series, initial, free=room, currency=store.currency, actor=actor)
     return series
+
+
+def _reserve_shape(store: Store, shape: typed_codes.Shape) -> None:
+    """Add ``shape`` to the store's check-character shapes, which every lookup reads
+    with the API key (``coupons.typed_codes.read``).
+
+    Refused (``invalid_series`` on ``check_character``) while the store holds a
+    code that would then be read as a typo (``typed_codes.reserved_by``): a typo is
+    never a code that exists. One scan of the store's codes, under the store's row
+    lock, so two series reserving shapes queue up.
+    """
+    locked = rows.lock(
+        Store.objects.all(),
+        pk=store.pk,
+        missing=DomainError(errors.INVALID_SERIES, "This store no longer exists."),
+        no_key=True,
+    )
+    shapes = [typed_codes.Shape.parse(value) for value in locked.typed_code_shapes]
+    if shape in shapes:
+        return
+    codes = keyset.values_in_chunks(
+        Coupon.objects.for_store(store.pk).holding_codes(), ["code"], size=5_000
+    )
+    clash = next(
+        (code for (code,) in codes if typed_codes.reserved_by(code, [shape])),
+        None,
+    )
+    if clash is not None:
+        raise _invalid(
+            "check_character",
+            f"The store's code {clash!r} has the shape of this series' codes "
+            "without their check character: it would be read as a typo.",
+        )
+    locked.typed_code_shapes = [*locked.typed_code_shapes, shape.stored()]
+    Store.objects.filter(pk=store.pk).update(typed_code_shapes=locked.typed_code_shapes)
+    store.typed_code_shapes = locked.typed_code_shapes
 
 
 # --- staff's edits --------------------------------------------------------------------

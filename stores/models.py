@@ -48,6 +48,10 @@ class Store(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The shapes ([prefix, length, suffix]) of the store's check-character series
+    # (coupons.typed_codes), kept by series_create: read with the API key, so a
+    # mistyped code is refused without a query.
+    typed_code_shapes = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

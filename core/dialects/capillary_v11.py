@@ -60,6 +60,7 @@ ITEM_ERRORS: dict[str, ErrorSpec] = {
     ),
     "series_not_found": ErrorSpec(400, 707, "Coupon series ID is invalid."),
     "coupon_not_found": ErrorSpec(400, 702, "Coupon code is invalid."),
+    "typo": ErrorSpec(400, 702, "Coupon code is invalid."),  # coupons.typed_codes
     "not_issued": ErrorSpec(400, 703, "Coupon not issued to this customer"),
     "not_issued_to_customer": ErrorSpec(400, 703, "Coupon not issued to this customer"),
     "restricted_to_another_customer": ErrorSpec(

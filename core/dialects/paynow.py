@@ -42,10 +42,14 @@ class PayNowDialect(Dialect):
         "customer_has_history": CONFLICT,
         # coupons
         "coupon_not_found": ErrorSpec(404, "not-found", "Coupon not found."),
+        "typo": NOT_FOUND,  # a mistyped check-character code (coupons.typed_codes)
         "code_taken": CONFLICT,
         "redemption_not_found": ErrorSpec(404, "not-found", "Redemption not found."),
         "redemption_refused": CONFLICT,
         "already_rolled_back": CONFLICT,
+        "over_return": CONFLICT,
+        "unknown_line": BAD_REQUEST,
+        "currency_mismatch": BAD_REQUEST,
     }
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from core.errors import DomainError
 from core.schema import error_responses
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
-from coupons import errors, selectors
+from coupons import errors, selectors, typos
 from coupons.codes import fold_code, lower_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType
@@ -346,14 +346,17 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         try:
             redemption = redeem.redemption_create(
                 store=store,
-                code=item["code"],
+                code=typos.checked_code(
+                    store=store, code=item["code"], actor=self.actor
+                ),
                 customer=CustomerRef.named(**identifiers(item["customer"])),
                 order=Order(order_value=order_value),
                 actor=self.actor,
                 transaction_number=number,
             )
         except DomainError as exc:
-            if exc.reason == customer_errors.CUSTOMER_NOT_FOUND:
+            # Neither reads the customer (a typo is refused before any query).
+            if exc.reason in (customer_errors.CUSTOMER_NOT_FOUND, errors.TYPO):
                 rendered["item_status"] = CAPILLARY_V11.item_failure(exc.reason)
                 return False, rendered
             if exc.reason == errors.REDEMPTION_REFUSED:

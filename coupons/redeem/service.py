@@ -23,7 +23,7 @@ from audit import services as audit
 from audit.models import AuditEvent
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
-from coupons import errors
+from coupons import errors, typos
 from coupons.codes import fold_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, Redemption, RedemptionLine
@@ -183,7 +183,7 @@ def redemption_create(
     at = at or timezone.now()
     _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupon(
-        store=store, customer=customer, code=code
+        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
     )
     coupon = _coupon(found, customer)
     verdict = _verdict(coupon, found.customer, order, at)
@@ -217,7 +217,7 @@ def redemption_validate(
     ``coupon_not_found``, else the verdict with every problem, or the discount."""
     _same_currency(store, order)
     found = redeem_store.read_customer_and_coupon(
-        store=store, customer=customer, code=code
+        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
     )
     coupon = _coupon(found, customer)
     return _verdict(coupon, found.customer, order, at or timezone.now())

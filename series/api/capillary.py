@@ -172,6 +172,16 @@ class CouponSeriesV2Input(serializers.Serializer):
     )
     couponPrefix = AffixField()
     couponSuffix = AffixField()
+    # Couponhub's extension (issue 20): codes people can type.
+    checkCharacter = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Couponhub extension: random codes over Crockford's base32 (no I, "
+        "L, O, U) with a check character appended (coupons.typed_codes); "
+        "`alphaNumeric` is then ignored, and `couponPrefix`/`couponSuffix` may use "
+        "only those symbols. Every dialect reads such a code in any case, without "
+        "spaces or dashes, O as 0 and I/L as 1, and refuses a mistyped one.",
+    )
     redemptionValidAfterDays = StrictIntegerField(
         required=False, min_value=0, max_value=36500, default=0
     )
@@ -220,6 +230,7 @@ class CouponSeriesV2Input(serializers.Serializer):
             "random_code_length": data["randomCodeLength"],
             "code_prefix": data["couponPrefix"],
             "code_suffix": data["couponSuffix"],
+            "check_character": data["checkCharacter"],
             "redemption_valid_after_days": data["redemptionValidAfterDays"],
             "min_bill_amount": data["minBillAmount"],
             "max_redemptions_per_coupon": data["redemptionPerCouponMaxLimit"],
