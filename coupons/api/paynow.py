@@ -31,7 +31,7 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
-from coupons import errors, selectors, services
+from coupons import errors, selectors, services, typos
 from coupons.codes import fold_code
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
 from coupons.redeem import cart
@@ -539,6 +539,8 @@ class CouponValidationViewSet(PayNowViewSet):
         except DomainError as error:
             if error.reason == customer_errors.CUSTOMER_NOT_FOUND:
                 raise _no_customer("customer_id") from error
+            if error.reason == errors.TYPO:
+                return Response(_validation(Verdict([typos.TYPO_PROBLEM]), order))
             if error.reason != errors.COUPON_NOT_FOUND:
                 raise
             verdict = Verdict(problems=[redeem.NO_SUCH_CODE])
@@ -611,10 +613,12 @@ class RedemptionViewSet(PayNowViewSet):
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # A mistyped code is refused (and audited) before the redemption begins.
+        code = typos.checked_code(store=self.store, code=data["code"], actor=self.actor)
         try:
             redemption = redeem.redemption_create(
                 store=self.store,
-                code=data["code"],
+                code=code,
                 customer=serializer.customer(),
                 order=serializer.to_order(),
                 actor=self.actor,
