@@ -20,6 +20,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # how long a slow client may take to send its request.
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "8"))
+# A worker holds no more connections than it has threads: one whose threads are all
+# taken (slow clients, long requests) stops accepting and leaves new connections to
+# the other workers, instead of queueing them behind its own (gunicorn's default of
+# 1,000 let one worker take every half-open client and then /healthz behind them).
+worker_connections = threads
 accesslog = "-"
 # The combined log format, except the user (%(u)s), always "-": gunicorn decodes it
 # from an ``Authorization: Basic`` header, and a client that sends
@@ -107,3 +112,24 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     os.environ["FLAKE_WORKER_ID"] = str(_machine_id() * SLOTS + worker.flake_slot)
+
+
+# prometheus-client's multiprocess mode (README, "Metrics and request ids"): each
+# worker keeps its counters in a file of PROMETHEUS_MULTIPROC_DIR, and a scrape sums
+# them. The files of a previous run would be summed too: the directory starts empty.
+
+
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

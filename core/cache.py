@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import caches
 from redis.exceptions import RedisError
 
+from core import metrics
+
 logger = logging.getLogger(__name__)
 
 # What a cache call raises when the cache server is unreachable or too slow: redis-py
@@ -48,8 +50,10 @@ def available() -> bool:
 
 
 def failed(exc: BaseException) -> None:
-    """A cache call failed: skip the cache for a while, warn once for that while."""
+    """A cache call failed: skip the cache for a while, warn once for that while
+    (each failure is counted: ``couponhub_cache_errors_total``)."""
     global _down_until
+    metrics.cache_failed(exc)
     retry = float(getattr(settings, "CACHE_RETRY_SECONDS", 5))
     with _lock:
         now = time.monotonic()
@@ -98,6 +102,7 @@ def probe() -> str:
         return "local"
     try:
         caches["default"].get("healthz:probe")
-    except CACHE_ERRORS:
+    except CACHE_ERRORS as exc:
+        metrics.cache_failed(exc)
         return "down"
     return "up"

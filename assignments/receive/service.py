@@ -21,6 +21,7 @@ from assignments.models import Assignment
 from assignments.receive import decide
 from assignments.receive import store as receive_store
 from assignments.services import assignment_events
+from core import metrics
 from core.actors import Actor
 from core.errors import DomainError
 from coupons.models import Coupon
@@ -126,6 +127,11 @@ def receive_coupons(
         )
         for coupon_id, count in received.items():
             locked.coupons[coupon_id].received_count += count
+        metrics.count_on_commit(
+            store_code=store.code,
+            operation=metrics.RECEIVE,
+            n=sum(received.values()),
+        )
     return ReceiveResult(customer=locked.customer, items=items)
 
 

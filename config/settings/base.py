@@ -1,5 +1,6 @@
 """Settings for every environment; production differs only by environment variables."""
 
+import ipaddress
 import os
 import re
 import warnings
@@ -70,6 +71,8 @@ STORE_MODEL = "stores.Store"
 STORE_MEMBERSHIP_MODEL = "stores.StoreMembership"
 
 MIDDLEWARE = [
+    # First: every answer carries X-Request-ID and is counted in /metrics.
+    "core.observability.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's and the API docs' assets) from the app itself, so
     # /api/docs/ works without a CDN or a separate file server.
@@ -255,20 +258,51 @@ for _rate in (API_KEY_RATE_LIMIT, AUTH_FAILURE_RATE_LIMIT):
 IDEMPOTENCY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_TTL_HOURS", "24"))
 IDEMPOTENCY_WAIT_SECONDS = float(os.environ.get("IDEMPOTENCY_WAIT_SECONDS", "10"))
 
+# LOG_FORMAT=json: one JSON object per line with the request's id (core.observability);
+# plain text otherwise.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT is text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {"()": "core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# /metrics (Prometheus text format) answers staff signed in to the admin and clients
+# in these networks (comma-separated CIDRs, e.g. the Prometheus server's 10.0.5.0/24);
+# anyone else gets a 404. The client is found as for the rate limits
+# (TRUSTED_PROXY_COUNT).
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS")
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: not a network: {_network!r}."
+        ) from _exc
+CLIENT_ADDRESS_FUNCTION = "stores.throttling.client_address"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 # Production (DEBUG off) redirects to HTTPS and sends HSTS unless told otherwise; the
-# load balancer's health check stays reachable over plain HTTP.
+# load balancer's health check and the Prometheus scrape stay reachable over plain
+# HTTP.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(
     os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
 )

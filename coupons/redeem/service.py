@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.models import AuditEvent
+from core import metrics
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
 from coupons import errors, typos
@@ -201,6 +202,7 @@ def redemption_create(
     )
     redeem_store.insert_redemption_and_count(redemption, event, lines)
     coupon.redeemed_count += 1
+    metrics.count_on_commit(store_code=store.code, operation=metrics.REDEEM)
     return redemption
 
 
@@ -348,6 +350,9 @@ def redemptions_create(
     redeem_store.insert_redemptions_and_count(redemptions, events, lines)
     for item in verdicts:
         item.coupon.redeemed_count += 1
+    metrics.count_on_commit(
+        store_code=store.code, operation=metrics.REDEEM, n=len(redemptions)
+    )
     return redemptions
 
 
@@ -384,4 +389,5 @@ def redemption_rollback(
         actor=actor,
     )
     redeem_store.mark_rolled_back_and_uncount(redemption, event)
+    metrics.count_on_commit(store_code=store.code, operation=metrics.ROLLBACK)
     return redemption

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from assignments import services as assignment_services
 from assignments.models import Assignment
-from core import flake
+from core import flake, metrics
 from core.actors import Actor
 from core.errors import DomainError
 from coupons.models import Coupon
@@ -117,6 +117,9 @@ def series_issue(
     if outcome is NEEDS_SERIES_LOCK:
         # Under the lock an attempt never needs it again.
         outcome = _attempt(ask, lock_series=True)
+    metrics.count_on_commit(
+        store_code=store.code, operation=metrics.ISSUE, n=len(outcome.assignments)
+    )
     return outcome
 
 
