@@ -209,11 +209,21 @@ class ReceiveCouponsViewSet(ShoplazzaViewSet):
                 "Content-Type must be application/json.",
             )
         data = validated(ReceiveInput(data=request.data))
+        customer_id = flake.parse(data["customer_id"])
+        self.guessing.check(customer_id)  # 429 while locked out (stores.guessing)
         result = receive.receive_coupons(
             store=self.store,
-            customer=CustomerRef(id=flake.parse(data["customer_id"])),
+            customer=CustomerRef(id=customer_id),
             coupon_ids=data.get("coupon_ids") or [],
             actor=self.actor,
+        )
+        # A coupon id that names none counts as a failed lookup, as a code does.
+        self.guessing.failed(
+            customer_id,
+            failures=sum(item.outcome == Outcome.NOT_FOUND for item in result.items),
+        )
+        self.guessing.settle(
+            wrote=any(item.outcome == Outcome.RECEIVED for item in result.items)
         )
         return Response(
             ReceiveOutput(result, context={"currency": self.store.currency}).data

@@ -315,7 +315,15 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         serializer = V11RedeemRequest(data=request.data, context={"store": store})
         serializer.is_valid(raise_exception=True)
         items = serializer.validated_data["root"]["coupon"]
+        for item in items:  # 429 if a customer named is locked out (stores.guessing)
+            ref = CustomerRef.named(**identifiers(item["customer"]))
+            lockout = self.guessing.locked_named(
+                lambda ref=ref: _customer_id(store, ref)
+            )
+            if lockout is not None:
+                raise lockout.error()
         results = [self._redeem(store, item) for item in items]
+        self.guessing.settle(wrote=any(ok for ok, _ in results))
         status, overall = CAPILLARY_V11.overall(ok for ok, _ in results)
         body = {
             "response": {
@@ -375,6 +383,8 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
             customer = customer_find(store=store, **ref.lookups())
             if customer is not None:
                 rendered["customer"] = customer_profile(customer)
+            if exc.reason == errors.COUPON_NOT_FOUND:
+                self.guessing.failed(customer.id if customer is not None else None)
             rendered["item_status"] = CAPILLARY_V11.item_failure(*reasons)
             return False, rendered
         rendered["customer"] = customer_profile(redemption.customer)
@@ -388,6 +398,11 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
             item_status=CAPILLARY_V11.item_status(COUPON_REDEEMED),
         )
         return True, rendered
+
+
+def _customer_id(store: Store, ref: CustomerRef) -> int | None:
+    customer = customer_find(store=store, **ref.lookups())
+    return customer.id if customer is not None else None
 
 
 # ASCII letters only, as codes compare (coupons.codes): an unknown "ßale" is shown
@@ -442,9 +457,12 @@ class CouponIsRedeemableViewSet(CapillaryV11ViewSet):
                 {"response": {"status": overall, "coupons": {"redeemable": items}}},
                 status=status,
             )
+        self.guessing.check(customer.id)
         checks = selectors.coupon_checks(
             store=store, codes=data["code"], customer_id=customer.id
         )
+        unknown = sum(1 for check in checks if check.coupon is None)
+        self.guessing.refuse(customer.id, failures=unknown)
         items = [self._item(store, customer, check, case, details) for check in checks]
         return Response(
             {"response": {"status": dict(SUCCESS), "coupons": {"redeemable": items}}}

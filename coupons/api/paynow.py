@@ -528,6 +528,8 @@ class CouponValidationViewSet(PayNowViewSet):
             return self._validate_codes(request)
         serializer = OrderInput(data=request.data)
         serializer.is_valid(raise_exception=True)
+        customer_id = serializer.validated_data.get("customer_id")
+        self.guessing.check(customer_id)  # 429 while locked out (stores.guessing)
         order = serializer.to_order()
         try:
             verdict = redeem.redemption_validate(
@@ -539,6 +541,7 @@ class CouponValidationViewSet(PayNowViewSet):
         except DomainError as error:
             if error.reason == customer_errors.CUSTOMER_NOT_FOUND:
                 raise _no_customer("customer_id") from error
+            self.guessing.refuse_on(error, customer_id)
             if error.reason == errors.TYPO:
                 return Response(_validation(Verdict([typos.TYPO_PROBLEM]), order))
             if error.reason != errors.COUPON_NOT_FOUND:
@@ -613,6 +616,7 @@ class RedemptionViewSet(PayNowViewSet):
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        self.guessing.check(data.get("customer_id"))
         # A mistyped code is refused (and audited) before the redemption begins.
         code = typos.checked_code(store=self.store, code=data["code"], actor=self.actor)
         try:
@@ -625,6 +629,7 @@ class RedemptionViewSet(PayNowViewSet):
                 transaction_number=data.get("transaction_number") or None,
             )
         except DomainError as error:
+            self.guessing.refuse_on(error, data.get("customer_id"))
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error

@@ -34,6 +34,7 @@ from core.serializers import (
     StrictIntegerField,
     validated,
 )
+from coupons.codes import fold_code
 from coupons.models import Coupon
 from legacy import rules, selectors, services
 from legacy.models import Kind, LegacyDefinition
@@ -473,7 +474,12 @@ class LegacyCouponViewSet(NewStoreViewSet):
     )
     def find(self, request):
         codes = _code_filter(request.query_params)
+        self.guessing.check(None)  # 429 while locked out (stores.guessing)
         coupons = selectors.legacy_coupon_list(store=self.store, codes=codes)
+        found = {coupon.code_folded for coupon in coupons}
+        self.guessing.refuse(
+            None, failures=len({fold_code(code) for code in codes} - found)
+        )
         return Response(NewStoreCouponListOutput({"items": coupons}).data)
 
     @extend_schema(

@@ -15,7 +15,7 @@ from core.dialects.capillary_v11 import CAPILLARY_V11
 from core.dialects.newstore import NEWSTORE
 from core.dialects.paynow import PAYNOW
 from core.dialects.shoplazza import SHOPLAZZA
-from stores import idempotency
+from stores import guessing, idempotency
 from stores.auth import (
     CapillaryBasicAuthentication,
     CapillaryOAuthAuthentication,
@@ -64,6 +64,12 @@ class DialectViewSet(viewsets.GenericViewSet):
         Built once per request; the views pass it to every service they call.
         """
         return Actor.api_key(self.request.auth, channel=self.dialect.name)
+
+    @cached_property
+    def guessing(self) -> guessing.Guard:
+        """This request's count of failed code lookups (``stores.guessing``): views
+        that look codes up ask it before and tell it where a lookup failed."""
+        return guessing.Guard(store=self.store, actor=self.actor)
 
     def dispatch(self, request, *args, **kwargs):
         try:
