@@ -285,6 +285,19 @@ class Guard:
         if self.lockout is not None and not wrote:
             raise self.lockout.error()
 
+    def failed_on(
+        self,
+        error: DomainError,
+        customer: int | Callable[[], int | None] | None,
+    ) -> Lockout | None:
+        """``failed`` if ``error`` is a failed lookup; ``customer`` may be a function
+        that finds its id, called only then and only while a limit holds."""
+        reason = FAILED_LOOKUPS.get(error.reason)
+        if reason is None or self.policy is None:
+            return None
+        customer_id = customer() if callable(customer) else customer
+        return self.failed(customer_id, reason=reason)
+
     def _lock(
         self, customer_id: int | None, count: int, reason: str, now: float
     ) -> Lockout:

@@ -363,6 +363,9 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
                 transaction_number=number,
             )
         except DomainError as exc:
+            if exc.reason == errors.TYPO:  # a failed lookup too (stores.guessing)
+                ref = CustomerRef.named(**identifiers(item["customer"]))
+                self.guessing.failed_on(exc, lambda: _customer_id(store, ref))
             # Neither reads the customer (a typo is refused before any query).
             if exc.reason in (customer_errors.CUSTOMER_NOT_FOUND, errors.TYPO):
                 rendered["item_status"] = CAPILLARY_V11.item_failure(exc.reason)

@@ -618,8 +618,10 @@ class RedemptionViewSet(PayNowViewSet):
         data = serializer.validated_data
         self.guessing.check(data.get("customer_id"))
         # A mistyped code is refused (and audited) before the redemption begins.
-        code = typos.checked_code(store=self.store, code=data["code"], actor=self.actor)
         try:
+            code = typos.checked_code(
+                store=self.store, code=data["code"], actor=self.actor
+            )
             redemption = redeem.redemption_create(
                 store=self.store,
                 code=code,

@@ -486,3 +486,53 @@ def test_parallel_guesses_get_no_more_than_the_threshold_through(redis_db9):
             row.failures for row in FailedLookupCount.objects.filter(api_key=key)
         )
         assert LIMIT <= counted <= 16
+
+
+# --- mistyped check-character codes (coupons.typos) -----------------------------------
+
+
+def test_a_mistyped_check_character_code_counts_as_a_failed_lookup(world, frozen):
+    from tests.coupons.test_typed_codes_api import TYPO, check_series
+
+    store, key, customer = world["store"], world["key"], world["customer"]
+    check_series(store)
+    url = f"/v1/stores/{store.id}/redemptions"
+    body = {"code": TYPO, "customer_id": str(customer.id)}
+    redeems = [paynow(key).post(url, body, format="json") for _ in range(LIMIT - 2)]
+    typo = validate(key, TYPO, customer)
+    last = paynow(key).post(url, body, format="json")
+
+    assert [r.status_code for r in redeems] == [404] * (LIMIT - 2)
+    assert {r.json()["errors"][0]["code"] for r in redeems} == {"typo"}
+    assert typo.status_code == 200
+    assert typo.json()["reasons"][0]["code"] == "typo"
+    assert (last.status_code, last.json()) == (429, paynow_429())
+    assert [(r.reason, r.failures) for r in FailedLookupCount.objects.all()] == [
+        ("typo", LIMIT)
+    ]
+    [event] = lockouts(store)
+    assert event.changes["reason"] == "typo"
+
+
+def test_capillary_v11_counts_a_mistyped_code_for_the_customer_named(world, frozen):
+    from tests.coupons.test_typed_codes_api import TYPO, check_series
+
+    store, key = world["store"], world["key"]
+    check_series(store)
+
+    def redeem(code: str):
+        return v11(key).post(
+            "/v1.1/coupon/redeem",
+            {
+                "root": {
+                    "coupon": [{"code": code, "customer": {"email": "ada@example.com"}}]
+                }
+            },
+            format="json",
+        )
+
+    responses = [redeem(TYPO) for _ in range(LIMIT)]
+    assert [r.status_code for r in responses] == [400] * (LIMIT - 1) + [429]
+    assert responses[-1].json() == V11_429
+    # The same customer named by its id through PayNow: locked out too.
+    assert validate(key, "REAL-CODE", world["customer"]).status_code == 429
