@@ -367,51 +367,46 @@ def _write(
         if not codes:
             return
     actor = run.actor
-    assignments = [
-        Assignment(
-            id=assignment_id,
-            store_id=store.id,
-            coupon_id=code_id,
-            customer_id=customer_id,
-            series_id=series.id,
-            outlet_id=actor.outlet_id,
-            api_key=actor.key,
-            channel=actor.channel,
-            valid_till=window.valid_till,
-            transaction_number=None,
-            purpose=f"{run.marker}{line}",
-            created_at=at,
-        )
-        for assignment_id, code_id, (line, customer_id) in zip(
-            flake.next_ids(len(codes)), codes, granted, strict=True
-        )
-    ]
-    events = assignment_services.assignment_events(
-        assignments,
+    # What every assignment and audit event of the batch shares: the single
+    # issue's own forms (``series_issue``, ``assignment_events``).
+    assignment = Assignment(
+        store_id=store.id,
+        coupon_id=0,
+        customer_id=0,
+        series_id=series.id,
+        outlet_id=actor.outlet_id,
+        api_key=actor.key,
+        channel=actor.channel,
+        valid_till=window.valid_till,
+        transaction_number=None,
+        purpose="",
+        created_at=at,
+    )
+    [event] = assignment_services.assignment_events(
+        [assignment],
         action="issue",
         changes={"valid_till": window.valid_till, "purpose": ""},
         actor=actor,
     )
-    for event, assignment in zip(events, assignments, strict=True):
-        event.changes = {**event.changes, "purpose": assignment.purpose}
-    counted = issue_store.insert_issue_and_count(
-        assignments=assignments,
-        events=events,
-        dated=[] if series.is_generic else [_Code(code) for code in set(codes)],
+    count = len(codes)
+    rows = [
+        (assignment_id, code_id, customer_id, f"{run.marker}{line}", event_id)
+        for assignment_id, event_id, code_id, (line, customer_id) in zip(
+            flake.next_ids(count), flake.next_ids(count), codes, granted, strict=True
+        )
+    ]
+    counted = issue_store.write_bulk_issue(
+        assignment=assignment,
+        event=event,
+        rows=rows,
+        dated=[] if series.is_generic else codes,
         usable_at=window.usable_at,
         valid_till=window.valid_till,
         series=series,
     )
     if not counted:  # cannot happen under the series lock: undo the batch
         raise DomainError(errors.OUT_OF_STOCK)
-    run.result.issued += len(assignments)
-
-
-@dataclass(frozen=True)
-class _Code:
-    """A claimed code as ``insert_issue_and_count`` dates it (by id)."""
-
-    id: int
+    run.result.issued += count
 
 
 def _claim(store, series: Series, customer_ids: list[int]) -> list[int]:

@@ -9,6 +9,7 @@ pooled codes (FOR UPDATE SKIP LOCKED).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -205,17 +206,40 @@ def insert_issue_and_count(
     expiry being the one the window was taken from (staff may have extended it since
     an unlocked read), as its row stands then (the check constraint behind the
     cap). False: that UPDATE matched no row, and the caller undoes the rest."""
-    issued = len(assignments)
+    counted = sql.write(
+        assignments,
+        events,
+        then=_window_and_count(
+            [coupon.id for coupon in dated],
+            usable_at,
+            valid_till,
+            series,
+            len(assignments),
+        ),
+    )
+    return counted == 1
+
+
+def _window_and_count(
+    dated: Sequence[int],
+    usable_at: datetime | None,
+    valid_till: datetime | None,
+    series: Series,
+    issued: int,
+) -> list[sql.Statement]:
+    """The statements that follow an issue's inserts (``insert_issue_and_count``):
+    the codes' window, then the counter's conditional UPDATE, last."""
     window = []
     if dated and (usable_at is not None or valid_till is not None):
+        codes, codes_params = _any("id", dated)
         window.append(
             (
                 "UPDATE coupons_coupon SET usable_at = %s, expires_at = %s "
-                f"WHERE id IN ({', '.join(['%s'] * len(dated))})",
+                f"WHERE {codes}",
                 [
                     _prep(Coupon, "usable_at", usable_at),
                     _prep(Coupon, "expires_at", valid_till),
-                    *(coupon.id for coupon in dated),
+                    *codes_params,
                 ],
             )
         )
@@ -224,21 +248,16 @@ def insert_issue_and_count(
     else:
         same_expiry = "valid_till = %s"
         expiry_params = [_prep(Series, "valid_till", series.valid_till)]
-    counted = sql.write(
-        assignments,
-        events,
-        then=[
-            *window,
-            (
-                "UPDATE series_series SET issued_count = issued_count + %s "
-                "WHERE id = %s AND is_active "
-                "AND (max_create = %s OR issued_count <= max_create - %s) "
-                f"AND {same_expiry}",
-                [issued, series.id, UNLIMITED, issued, *expiry_params],
-            ),
-        ],
-    )
-    return counted == 1
+    return [
+        *window,
+        (
+            "UPDATE series_series SET issued_count = issued_count + %s "
+            "WHERE id = %s AND is_active "
+            "AND (max_create = %s OR issued_count <= max_create - %s) "
+            f"AND {same_expiry}",
+            [issued, series.id, UNLIMITED, issued, *expiry_params],
+        ),
+    ]
 
 
 def _prep(model: type[Coupon | Series], name: str, value: datetime | None) -> object:
@@ -406,3 +425,90 @@ def claim_pooled_codes_for(
                 [*(value for code in claimed for value in code), False],
             )
     return claimed
+
+
+# One issued code of a bulk issue: (assignment id, code id, customer id, purpose,
+# audit event id).
+IssuedRow = tuple[int, int, int, str, int]
+
+
+def write_bulk_issue(
+    *,
+    assignment: Assignment,
+    event: AuditEvent,
+    rows: Sequence[IssuedRow],
+    dated: Sequence[int],
+    usable_at: datetime | None,
+    valid_till: datetime | None,
+    series: Series,
+) -> bool:
+    """``insert_issue_and_count`` for a batch of a bulk issue: ``assignment`` and
+    ``event`` are the unsaved templates of every row's (their other fields are
+    shared), each row gives what differs (the event's ``changes`` get the row's
+    purpose). On PostgreSQL the assignments and events are COPYed (a fraction of
+    the cost of an INSERT's parameters) and the same window and counter
+    statements follow in one round trip; elsewhere it is
+    ``insert_issue_and_count``. False: the counter's UPDATE matched no row."""
+    then = _window_and_count(dated, usable_at, valid_till, series, len(rows))
+    if connection.vendor != "postgresql":
+        assignments, events = _bulk_instances(assignment, event, rows)
+        return sql.write(assignments, events, then=then) == 1
+    changes = dict(event.changes)
+    sql.copy(
+        assignment,
+        ["id", "coupon_id", "customer_id", "purpose"],
+        (row[:4] for row in rows),
+    )
+    sql.copy(
+        event,
+        ["id", "object_id", "coupon_id", "customer_id", "changes"],
+        (
+            (event_id, assignment_id, coupon_id, customer_id, _json(changes, purpose))
+            for assignment_id, coupon_id, customer_id, purpose, event_id in rows
+        ),
+    )
+    return sql.write(then=then) == 1
+
+
+def _json(changes: dict, purpose: str) -> str:
+    changes["purpose"] = purpose
+    return json.dumps(changes)
+
+
+def _bulk_instances(
+    assignment: Assignment, event: AuditEvent, rows: Sequence[IssuedRow]
+) -> tuple[list[Assignment], list[AuditEvent]]:
+    """The rows as model instances (``sql.write``'s INSERTs)."""
+    shared = {
+        f.attname: getattr(assignment, f.attname)
+        for f in Assignment._meta.concrete_fields
+    }
+    shared_event = {
+        f.attname: getattr(event, f.attname) for f in AuditEvent._meta.concrete_fields
+    }
+    assignments, events = [], []
+    for assignment_id, coupon_id, customer_id, purpose, event_id in rows:
+        assignments.append(
+            Assignment(
+                **{
+                    **shared,
+                    "id": assignment_id,
+                    "coupon_id": coupon_id,
+                    "customer_id": customer_id,
+                    "purpose": purpose,
+                }
+            )
+        )
+        events.append(
+            AuditEvent(
+                **{
+                    **shared_event,
+                    "id": event_id,
+                    "object_id": assignment_id,
+                    "coupon_id": coupon_id,
+                    "customer_id": customer_id,
+                    "changes": {**event.changes, "purpose": purpose},
+                }
+            )
+        )
+    return assignments, events

@@ -315,8 +315,8 @@ def test_stopped_between_batches_a_rerun_issues_the_rest_once(store, people, tmp
         (issue_store, "lock_series_and_read_holdings"),
         # after the claim, before anything is written
         (bulk_issue.assignment_services, "assignment_events"),
-        # the writes themselves
-        (issue_store, "insert_issue_and_count"),
+        # the writes: on PostgreSQL after the COPYs, before the counter
+        (issue_store.sql, "write"),
     ],
     ids=["after-locks", "after-claim", "in-the-writes"],
 )
