@@ -10,6 +10,8 @@ a query.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from audit import services as audit
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
@@ -57,3 +59,11 @@ def checked_code(*, store: Store, code: str, actor: Actor | None = None) -> str:
     if actor is not None:
         record_typo(store=store, code=code, actor=actor)
     raise typo_error()
+
+
+def looked_up(store: Store, codes: Sequence[str]) -> tuple[list[str | None], list[str]]:
+    """For several codes at once (a cart): each code as looked up (None for a typo),
+    and the codes to query. A typo is queried as typed, which finds nothing: no
+    code that would read as a typo can exist (``typed_codes.reserved_by``)."""
+    keys = [typed_codes.read_in(store, code).code for code in codes]
+    return keys, [key or code for key, code in zip(keys, codes, strict=True)]

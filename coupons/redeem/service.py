@@ -239,18 +239,26 @@ NO_SUCH_CODE = Problem(Refusal.NOT_FOUND, "No coupon has this code.")
 
 
 def _stacked(
-    found: redeem_store.FoundMany, codes: Sequence[str], order: Order, at: datetime
+    found: redeem_store.FoundMany,
+    codes: Sequence[str],
+    keys: Sequence[str | None],
+    order: Order,
+    at: datetime,
 ) -> list[CodeVerdict]:
     """Each code's verdict in the order given, each on what the valid codes before
-    it left of the cart (``cart.after``); a code that fails takes nothing."""
+    it left of the cart (``cart.after``); a code that fails takes nothing. ``keys``:
+    each code as looked up (``typos.looked_up``), None for a mistyped one."""
     customer_id = found.customer.id if found.customer is not None else None
     usage = redeem_store.read_usage(
         list(found.coupons.values()), customer_id=customer_id
     )
     lines = order.lines or ()
     verdicts = []
-    for code in codes:
-        coupon = found.coupons.get(fold_code(code))
+    for code, key in zip(codes, keys, strict=True):
+        if key is None:
+            verdicts.append(CodeVerdict(code, None, Verdict([typos.TYPO_PROBLEM])))
+            continue
+        coupon = found.coupons.get(fold_code(key))
         if coupon is None:
             verdicts.append(CodeVerdict(code, None, Verdict(problems=[NO_SUCH_CODE])))
             continue
@@ -287,11 +295,12 @@ def redemptions_validate(
     the ones before it left; a code that fails (or that no coupon has) is reported
     with its reasons and skipped. Writes and locks nothing."""
     _same_currency(store, order)
+    keys, queried = typos.looked_up(store, codes)
     found = redeem_store.read_customer_and_coupons(
-        store=store, customer=customer, codes=codes
+        store=store, customer=customer, codes=queried
     )
     _customer_found(found, customer)
-    return _stacked(found, codes, order, at or timezone.now())
+    return _stacked(found, codes, keys, order, at or timezone.now())
 
 
 @transaction.atomic
@@ -314,11 +323,12 @@ def redemptions_create(
     before any rule is read, as ``redemption_create`` does for one code."""
     at = at or timezone.now()
     _same_currency(store, order)
+    keys, queried = typos.looked_up(store, codes)
     found = redeem_store.lock_customer_and_coupons(
-        store=store, customer=customer, codes=codes
+        store=store, customer=customer, codes=queried
     )
     _customer_found(found, customer)
-    verdicts = _stacked(found, codes, order, at)
+    verdicts = _stacked(found, codes, keys, order, at)
     failed = [
         (n, problem)
         for n, item in enumerate(verdicts)

@@ -13,8 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from core.actors import Actor
+from core.errors import DomainError
 from coupons import typed_codes
 from coupons.models import Coupon, Redemption
+from coupons.redeem import cart
+from coupons.redeem import service as redeem
+from coupons.redeem.decide import Order
 from coupons.typos import TYPO_MESSAGE
 from series import services as series_services
 from stores.models import Store
@@ -111,8 +116,6 @@ def test_a_second_series_of_the_same_shape_keeps_one_shape(store, series):
 
 
 def test_a_check_series_prefix_is_crockford_symbols_only(store):
-    from core.errors import DomainError
-
     with pytest.raises(DomainError) as caught:
         check_series(store, code_prefix="SALE")  # L is not a symbol
     assert caught.value.reason == "invalid_series"
@@ -122,8 +125,6 @@ def test_a_check_series_prefix_is_crockford_symbols_only(store):
 
 
 def test_a_check_series_is_refused_while_a_code_would_read_as_a_typo(store):
-    from core.errors import DomainError
-
     CouponFactory(store=store, code="BF9KX2ABCDZ")  # the shape, check wrong
     with pytest.raises(DomainError) as caught:
         check_series(store)
@@ -393,3 +394,64 @@ def test_v11_isredeemable_reads_loose_codes_and_refuses_typos_unread(
         (coupon.code, "true"),
         (typo, "false"),
     ]
+
+
+# --- PayNow (native): several codes on a cart -----------------------------------------
+
+
+def test_validate_codes_on_a_cart_reads_each_code_the_same_way(
+    paynow, base, store, series
+):
+    CouponFactory(store=store, code=CODE, discount_type="amount", discount_amount=100)
+    order = {
+        "currency": store.currency,
+        "lines": [{"id": "l1", "quantity": 1, "unit_price": 1000}],
+    }
+
+    response = paynow.post(
+        f"{base}/coupons/validate", {"codes": [TYPED, TYPO], "order": order}, "json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "valid": False,
+        "discount": 100,
+        "lines": [{"id": "l1", "discount": 100}],
+        "codes": [
+            {
+                "code": TYPED,
+                "valid": True,
+                "reasons": [],
+                "discount": 100,
+                "lines": [{"id": "l1", "discount": 100}],
+            },
+            {
+                "code": TYPO,
+                "valid": False,
+                "reasons": [TYPO_REASON],
+                "discount": 0,
+                "lines": [{"id": "l1", "discount": 0}],
+            },
+        ],
+    }
+
+
+def test_redeeming_codes_with_a_typo_is_refused_whole(store, series, api_key):
+    # The service of the native redemptions with several codes (issue 19).
+    CouponFactory(store=store, code=CODE)
+    order = Order.of_cart(
+        lines=(cart.Line(id="l1", quantity=1, unit_price=1000),),
+        currency=store.currency,
+    )
+
+    with pytest.raises(DomainError) as refused:
+        redeem.redemptions_create(
+            store=store,
+            codes=[TYPED, TYPO],
+            order=order,
+            actor=Actor.api_key(api_key, channel="paynow"),
+        )
+
+    assert refused.value.reason == "redemption_refused"
+    assert [(f.path, f.code) for f in refused.value.fields] == [("codes.1", "typo")]
+    assert not Redemption.objects.exists()
