@@ -1,7 +1,10 @@
+from datetime import UTC
+
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timeuntil
 
 from core import flake
 from core.admin import BigTableMixin, StoreListFilter, StoreScopedMixin, values_filter
@@ -18,7 +21,9 @@ def _kinds() -> list[tuple[str, str]]:
 @admin.register(Job)
 class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
     """Jobs of the user's stores; a running job's page refreshes itself until it
-    ends (templates/admin/jobs/job/change_form.html).
+    ends (templates/admin/jobs/job/change_form.html) and shows its rows done, its
+    rate and when it should end; a queued or running job can be cancelled (the
+    "cancel" action, or the button on its page).
 
     Listed newest first; each filter has an index leading with its column and the
     id (``job_status_idx``, ``job_kind_idx``, ``job_store_id_idx``).
@@ -60,22 +65,44 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
         "created_by",
         "created_at",
         "started_at",
+        "heartbeat_at",
+        "cancel_requested_at",
         "finished_at",
     ]
-    actions = ["retry"]
+    actions = ["retry", "cancel"]
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:
         if job.progress_total:
-            return format_html(
+            shown = format_html(
                 '<progress max="100" value="{}"></progress> '
                 '<span class="job-progress">{}/{} ({}%)</span>',
                 job.percent,
-                job.progress_done,
-                job.progress_total,
+                f"{job.progress_done:,}",
+                f"{job.progress_total:,}",
                 job.percent,
             )
-        return str(job.progress_done) if job.progress_done else "-"
+        elif job.progress_done:
+            shown = format_html(
+                '<span class="job-progress">{}</span>', f"{job.progress_done:,}"
+            )
+        else:
+            shown = "-"
+        if job.status != Status.RUNNING or job.rate is None:
+            return shown
+        end = job.estimated_end
+        return format_html(
+            '{} <span class="job-rate">{} rows/s</span>{}',
+            shown,
+            f"{job.rate:,.0f}" if job.rate >= 10 else f"{job.rate:.1f}",
+            format_html(
+                ', <span class="job-eta">ends about {} UTC (in {})</span>',
+                end.astimezone(UTC).strftime("%H:%M:%S"),
+                timeuntil(end, timezone.now()) if end > timezone.now() else "0 minutes",
+            )
+            if end
+            else "",
+        )
 
     @admin.display(description="outcome")
     def outcome(self, job: Job) -> str:
@@ -86,11 +113,20 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
             )
         if job.status == Status.FAILED:
             return format_html('<span class="job-outcome">Failed: {}</span>', job.error)
+        if job.status == Status.CANCELLED:
+            message = (job.result or {}).get("message") or "Cancelled."
+            return format_html('<span class="job-outcome">{}</span>', message)
         if services.is_abandoned(job, at=timezone.now()):
             return format_html(
                 '<span class="job-outcome">Abandoned: no progress since {}; its '
                 "worker stopped. Retry it to resume.</span>",
                 job.heartbeat_at or job.started_at,
+            )
+        if job.cancel_requested_at is not None:
+            return format_html(
+                '<span class="job-outcome">{}</span>',
+                "Cancelling: the job stops after its current batch... "
+                "(this page refreshes itself)",
             )
         return format_html(
             '<span class="job-outcome">{}... (this page refreshes itself)</span>',
@@ -129,3 +165,26 @@ class JobAdmin(StoreScopedMixin, BigTableMixin, admin.ModelAdmin):
             else:
                 retried += 1
         self.message_user(request, f"{retried} job(s) queued again.", messages.SUCCESS)
+
+    @admin.action(
+        description="Cancel the selected queued or running jobs",
+        permissions=["change"],
+    )
+    def cancel(self, request, queryset):
+        cancelled = asked = 0
+        for job in queryset.filter(status__in=[Status.QUEUED, Status.RUNNING]):
+            try:
+                job = services.job_cancel(job=job)
+            except DomainError as exc:
+                self.message_user(request, f"{job}: {exc.message}", messages.WARNING)
+            else:
+                if job.status == Status.CANCELLED:
+                    cancelled += 1
+                else:
+                    asked += 1
+        self.message_user(
+            request,
+            f"{cancelled} job(s) cancelled; {asked} running job(s) asked to stop "
+            "after their current batch.",
+            messages.SUCCESS,
+        )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,6 +15,7 @@ class Status(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Job(models.Model):
@@ -49,6 +52,12 @@ class Job(models.Model):
     # each progress write; a RUNNING job whose heartbeat is older than
     # ``JOBS_LEASE_SECONDS`` lost its worker and may be claimed again.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # progress_done when this run claimed the job (a resumed job starts past 0):
+    # the run's rate counts only the rows it did itself.
+    run_started_done = models.BigIntegerField(default=0)
+    # Staff asked the job to stop; the running worker notices at its next progress
+    # write (between batches) and stops, the job CANCELLED.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -74,3 +83,25 @@ class Job(models.Model):
         if not self.progress_total:
             return 100 if self.status == Status.SUCCEEDED else 0
         return min(100, self.progress_done * 100 // self.progress_total)
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second of the current (or last) run: the rows it did, over the
+        time from its claim to its last progress write; None before it wrote any."""
+        if self.started_at is None or self.heartbeat_at is None:
+            return None
+        seconds = (self.heartbeat_at - self.started_at).total_seconds()
+        rows = self.progress_done - self.run_started_done
+        if seconds <= 0 or rows <= 0:
+            return None
+        return rows / seconds
+
+    @property
+    def estimated_end(self) -> datetime | None:
+        """When a running job should be done at its rate (from its last progress
+        write); None when not running, or its total or rate is unknown."""
+        rate = self.rate
+        if self.status != Status.RUNNING or not rate or not self.progress_total:
+            return None
+        left = max(0, self.progress_total - self.progress_done)
+        return self.heartbeat_at + timedelta(seconds=left / rate)

@@ -12,6 +12,11 @@ claimable again: by the task when the broker delivers it again (Celery's late ac
 or by staff's "retry". The claim is one conditional UPDATE, so exactly one worker
 wins it; the run it replaced, if it was only slow, finds at its next progress write
 that the job is no longer its own (``LeaseLost``) and stops without writing.
+
+Staff may cancel a job (``job_cancel``): a queued one is cancelled at once; a running
+one is asked to stop, and its worker notices at its next progress write, which
+handlers make between batches (``JobCancelled``): the batches committed stay, the
+job is CANCELLED and says after how many rows.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN_KIND = "job_unknown_kind"
 NOT_RETRYABLE = "job_not_retryable"
+NOT_CANCELLABLE = "job_not_cancellable"
 DEFAULT_LEASE_SECONDS = 600
 
 
@@ -67,6 +73,11 @@ class LeaseLost(Exception):
     (or staff queued it again). The run stops without writing anything more."""
 
 
+class JobCancelled(Exception):
+    """Staff cancelled the job: the run stops at this progress write (between two
+    batches) and the job ends CANCELLED. A handler need not catch it."""
+
+
 def _own(job_id: int, run: int) -> QuerySet[Job]:
     """The job while it is still run number ``run`` (its attempts count)."""
     return Job.objects.filter(pk=job_id, status=Status.RUNNING, attempts=run)
@@ -82,20 +93,34 @@ class Progress:
         self.run = job.attempts
         self.interval = interval
         self._last = 0.0
+        # The rows done and to do as last reported (what a cancel says it stopped
+        # after).
+        self.done = job.progress_done
+        self.total = job.progress_total
 
     def __call__(self, done: int, total: int | None = None, *, force: bool = False):
         now = time.monotonic()
         if not force and now - self._last < self.interval:
             return
         self._last = now
+        self.done = done
         changes: dict[str, Any] = {
             "progress_done": done,
             "heartbeat_at": timezone.now(),
         }
         if total is not None:
-            changes["progress_total"] = total
-        if not _own(self.job.pk, self.run).update(**changes):
-            raise LeaseLost(f"job {self.job.pk}: run {self.run} was replaced")
+            changes["progress_total"] = self.total = total
+        # One statement while nobody asked to cancel; a cancel, or the loss of the
+        # lease, is told apart only when the write matched nothing.
+        if (
+            _own(self.job.pk, self.run)
+            .filter(cancel_requested_at=None)
+            .update(**changes)
+        ):
+            return
+        if _own(self.job.pk, self.run).exists():
+            raise JobCancelled(f"job {self.job.pk}: cancelled")
+        raise LeaseLost(f"job {self.job.pk}: run {self.run} was replaced")
 
 
 def job_enqueue(
@@ -146,6 +171,7 @@ def job_run(*, job_id: int) -> Job | None:
         started_at=now,
         heartbeat_at=now,
         attempts=F("attempts") + 1,
+        run_started_done=F("progress_done"),
         error="",
     )
     if not claimed:
@@ -158,6 +184,15 @@ def job_run(*, job_id: int) -> Job | None:
     except LeaseLost:
         logger.warning("job %s (%s): run %s replaced", job.pk, job.kind, job.attempts)
         return None
+    except JobCancelled:
+        logger.info("job %s (%s) cancelled", job.pk, job.kind)
+        job.progress_done, job.progress_total = progress.done, progress.total
+        own.update(
+            status=Status.CANCELLED,
+            progress_done=progress.done,
+            result={"message": _cancelled_message(job)},
+            finished_at=timezone.now(),
+        )
     except Exception as exc:  # a job records any failure instead of dying silently
         logger.exception("job %s (%s) failed", job.pk, job.kind)
         own.update(
@@ -172,6 +207,44 @@ def job_run(*, job_id: int) -> Job | None:
             finished_at=timezone.now(),
         )
     job.refresh_from_db()
+    return job
+
+
+def _cancelled_message(job: Job) -> str:
+    if job.progress_total:
+        return f"Cancelled after {job.progress_done:,} of {job.progress_total:,} rows."
+    return f"Cancelled after {job.progress_done:,} rows."
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Cancel a job. A queued one, or a running one whose worker is gone
+    (``abandoned``), is CANCELLED at once; a running one is asked to stop, which
+    its worker does at its next progress write (between batches; what it committed
+    stays). ``job_not_cancellable`` once it ended. Each step is one conditional
+    UPDATE, so a worker finishing meanwhile is never overwritten."""
+    now = timezone.now()
+    job.refresh_from_db()
+    stopped = Job.objects.filter(
+        Q(status=Status.QUEUED) | abandoned(now), pk=job.pk
+    ).update(
+        status=Status.CANCELLED,
+        cancel_requested_at=now,
+        finished_at=now,
+        result={
+            "message": _cancelled_message(job)
+            if job.status == Status.RUNNING
+            else "Cancelled before it started."
+        },
+    )
+    if not stopped:
+        Job.objects.filter(
+            pk=job.pk, status=Status.RUNNING, cancel_requested_at=None
+        ).update(cancel_requested_at=now)
+    job.refresh_from_db()
+    if job.status not in (Status.CANCELLED, Status.RUNNING):
+        raise DomainError(
+            NOT_CANCELLABLE, "Only a queued or running job can be cancelled."
+        )
     return job
 
 
