@@ -202,7 +202,6 @@ def bulk_counts(coupons: CouponFilter, action: BulkAction) -> Counts:
 class Outcome:
     changed: int
     batches: int
-    stopped: bool
 
 
 # What each action sets, the SQL condition that it still applies, and the audit
@@ -305,23 +304,21 @@ def bulk_apply(
     actor: Actor,
     size: int = BATCH,
     progress: Callable[[int], None] | None = None,
-    stop: Callable[[], bool] | None = None,
 ) -> Outcome:
     """Apply a writing ``action`` to the filtered coupons, a batch per transaction
     (module docstring). ``progress(n)`` is told each batch's changed rows after its
-    commit; ``stop()``, asked between batches, ends the run early (cancelled):
-    what was committed stays, with its events, and a rerun does the rest."""
+    commit, so an exception it raises (a job cancelled: ``jobs.services``'
+    ``JobCancelled``) stops the run between batches: what was committed stays, with
+    its events, and a rerun does the rest."""
     if action.action not in WRITES:
         raise ValueError(f"{action.action!r} changes nothing")
     action.check(at=timezone.now())
     found = coupons.queryset()
     changed = batches = after = 0
     while True:
-        if stop is not None and stop():
-            return Outcome(changed=changed, batches=batches, stopped=True)
         done, after = _batch(found, action, after=after, size=size, actor=actor)
         if not after:
-            return Outcome(changed=changed, batches=batches, stopped=False)
+            return Outcome(changed=changed, batches=batches)
         changed += done
         batches += 1
         if progress is not None:
