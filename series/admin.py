@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
@@ -23,6 +24,7 @@ from coupons.models import Coupon
 from coupons.services import Actor
 from jobs import services as job_services
 from jobs.models import Job
+from series import bulk_issue
 from series import pool as series_pool
 from series import selectors as series_selectors
 from series import services as series_services
@@ -52,6 +54,18 @@ class GenerateCodesForm(forms.Form):
         min_value=1,
         max_value=MAX_GENERATE,
         help_text="How many codes to add to each selected series' pool.",
+    )
+
+
+class IssueToListForm(forms.Form):
+    file = forms.FileField(
+        label="Customer list (CSV)",
+        help_text=(
+            "A header row naming the identifier columns ("
+            + ", ".join(bulk_issue.IDENTIFIERS)
+            + "), then one customer a row. Each gets one code of the series; "
+            "nobody is issued twice, even by a second run of the same file."
+        ),
     )
 
 
@@ -232,6 +246,7 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
     list_per_page = 100
     actions = [
         "generate_codes",
+        "issue_to_list",
         "export_codes_csv",
         "disable",
         "extend_expiry",
@@ -358,6 +373,58 @@ class SeriesAdmin(AuditTimelineMixin, StoreOwnedAdmin):
         return HttpResponseRedirect(
             reverse("admin:jobs_job_changelist") + "?kind=generate_codes"
         )
+
+    @admin.action(
+        description="Issue a code to each customer of a CSV list",
+        permissions=["change"],
+    )
+    def issue_to_list(self, request, queryset):
+        """One series: staff upload the list, a background job issues to it
+        (``series.bulk_issue``, in batches; progress, the rejected rows' report and
+        a retry that issues nobody twice on the job's page)."""
+        if len(queryset) != 1:
+            self.message_user(
+                request, "Select one series to issue to a list.", messages.ERROR
+            )
+            return None
+        applied = "apply" in request.POST
+        form = IssueToListForm(
+            request.POST if applied else None, request.FILES if applied else None
+        )
+        if form.is_valid():
+            try:
+                path, total = bulk_issue.save_list(
+                    form.cleaned_data["file"].chunks(),
+                    folder=settings.EXPORT_DIR / "uploads",
+                )
+            except bulk_issue.IssueFileError as exc:
+                form.add_error("file", str(exc))
+        if not form.is_valid():
+            return self._action_form(
+                request,
+                queryset,
+                action="issue_to_list",
+                form=form,
+                title="Issue to a list",
+                intro=(
+                    "One code of the series to each customer listed, in the "
+                    "background, a batch at a time; every cap holds."
+                ),
+            )
+        [series] = queryset
+        job = job_services.job_enqueue(
+            kind="issue_to_customers",
+            params={"series_id": str(series.pk), "path": str(path)},
+            store=series.store,
+            user=request.user,
+            total=total,
+        )
+        self.message_user(
+            request,
+            f"Issuing to the {total:,} rows of the list in the background.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
     @admin.action(description="Export codes as CSV", permissions=["view"])
     def export_codes_csv(self, request, queryset):

@@ -90,6 +90,23 @@ class BulkIssueResult:
         }
 
 
+def save_list(upload: Iterable[bytes], *, folder: Path) -> tuple[Path, int]:
+    """Store an uploaded customer list (its chunks) in ``folder`` for a job to
+    read; returns its path and row count. A file that cannot be used (bad header)
+    is removed again and its ``IssueFileError`` raised."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"issue-list-{flake.next_id()}.csv"
+    with path.open("wb") as handle:
+        for chunk in upload:
+            handle.write(chunk)
+    try:
+        total, _ = read_rows(path)
+    except (IssueFileError, UnicodeDecodeError) as exc:
+        path.unlink()
+        raise IssueFileError(str(exc)) from exc
+    return path, total
+
+
 def write_report(path: Path, problems: list[RowProblem]) -> None:
     """The rejected rows as CSV (line, reason), cells safe for spreadsheets."""
     with path.open("w", newline="", encoding="utf-8") as handle:

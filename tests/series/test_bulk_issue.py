@@ -7,7 +7,9 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
@@ -15,7 +17,7 @@ from core.actors import Actor
 from coupons.models import Coupon
 from customers.refs import CustomerRef
 from jobs import services as job_services
-from jobs.models import Status
+from jobs.models import Job, Status
 from series import bulk_issue, pool
 from series.issue import service as issue_service
 from series.issue import store as issue_store
@@ -411,3 +413,84 @@ def test_the_job_issues_reports_and_a_retry_issues_nobody_twice(
     assert job.result["issued"] == 0
     assert job.result["already_issued"] == 10
     assert_consistent(series, 10)
+
+
+# --- the admin's action ---------------------------------------------------------------
+
+CHANGELIST = reverse("admin:series_series_changelist")
+
+
+def act(admin_client, *series: Series, **data):
+    return admin_client.post(
+        CHANGELIST,
+        {
+            "action": "issue_to_list",
+            "_selected_action": [str(s.pk) for s in series],
+            **data,
+        },
+    )
+
+
+def test_the_admin_action_asks_for_the_list_first(admin_client, store):
+    series = make_series(store)
+
+    response = act(admin_client, series)
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/series/series/action_form.html"
+    assert b'enctype="multipart/form-data"' in response.content
+    assert list(response.context["form"].fields) == ["file"]
+    assert not Job.objects.exists()
+
+
+def test_the_admin_action_uploads_the_list_and_runs_the_job(
+    admin_client, store, people, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.JOBS_RUN_INLINE = True
+    settings.CELERY_BROKER_URL = ""
+    settings.EXPORT_DIR = tmp_path
+    series = make_series(store)
+    upload = SimpleUploadedFile(
+        "list.csv", ("mobile\n" + "".join(f"{p.mobile}\n" for p in people)).encode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = act(admin_client, series, file=upload, apply="1")
+
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("admin:jobs_job_change", args=[job.pk])
+    assert (job.kind, job.status, job.progress_total) == (
+        "issue_to_customers",
+        Status.SUCCEEDED,
+        12,
+    )
+    assert job.result["message"] == "Issued 12, already issued 0, rejected 0."
+    assert job.params["path"].startswith(str(tmp_path / "uploads"))
+    assert holdings(series) == {p.id: 1 for p in people}
+    page = admin_client.get(response.url)
+    assert b"Issued 12, already issued 0, rejected 0." in page.content
+
+
+def test_the_admin_action_refuses_a_bad_list_and_two_series(
+    admin_client, store, settings, tmp_path
+):
+    settings.EXPORT_DIR = tmp_path
+    series = make_series(store)
+    upload = SimpleUploadedFile("list.csv", b"phone\n123\n")
+
+    response = act(admin_client, series, file=upload, apply="1")
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == [
+        "Unknown column(s): phone. Use customer identifiers: mobile, email, "
+        "external_id, id."
+    ]
+    assert list((tmp_path / "uploads").iterdir()) == []
+    response = act(admin_client, series, make_series(store), apply="1")
+    assert response.status_code == 302
+    follow = admin_client.get(response.url)
+    assert [str(m) for m in follow.context["messages"]] == [
+        "Select one series to issue to a list."
+    ]
+    assert not Job.objects.exists()
