@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Channel
-from core import csvsafe, flake
+from core import csvsafe, flake, metrics
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from customers.identifiers import fold_email
@@ -423,6 +423,7 @@ def _write(
     )
     if not counted:  # cannot happen under the series lock: undo the batch
         raise DomainError(errors.OUT_OF_STOCK)
+    metrics.count_on_commit(store_code=store.code, operation=metrics.ISSUE, n=count)
     run.result.issued += count
 
 

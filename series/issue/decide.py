@@ -13,6 +13,9 @@ An issue asks for ``count`` codes of a series for a customer. In order:
    ``maxVouchersPerUser``, the series issues at most ``maxCreate``.
 5. ``settle``: the pool (or the generic code) holds only so many.
 
+A bulk issue (``series.bulk_issue``) applies the same rules to a batch of customers:
+``grant_each`` is ``grant`` for each in turn, the series' count moving with each.
+
 A grant of 0 is a refusal (its reason); fewer than asked is a partial success whose
 reason the answer shows. The service reads the values these take under its locks
 (``series.issue.service``); a new limit is one more line in ``grant`` and a row in

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from prometheus_client import REGISTRY
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
@@ -102,6 +103,20 @@ def test_issues_one_code_to_each_customer_in_batches(store, people, tmp_path):
     event = AuditEvent.objects.get(object_id=assignment.id)
     assert event.changes["purpose"] == marker
     assert event.channel == "command"
+
+
+def test_the_codes_issued_are_counted_in_the_metrics_once_committed(
+    store, people, tmp_path, django_capture_on_commit_callbacks
+):
+    series = make_series(store, max_create=10)
+    labels = {"store": store.code, "operation": "issue"}
+    name = "couponhub_coupon_operations_total"
+    before = REGISTRY.get_sample_value(name, labels) or 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run(series, write_list(tmp_path, people), batch_size=5)
+
+    assert REGISTRY.get_sample_value(name, labels) - before == 10
 
 
 def test_the_series_cap_is_reached_in_the_middle_of_a_batch(store, people, tmp_path):
