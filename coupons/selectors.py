@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core import flake
-from core.daycounts import counts_per_day
+from core.daycounts import counts_per_day, counts_per_hour, first_id_at
 from core.errors import DomainError
 from coupons import errors, typed_codes, typos
 from coupons.codes import fold_code
@@ -162,6 +163,47 @@ def redemptions_per_day(
     """Redemptions that count (not rolled back) per store and day."""
     return counts_per_day(
         Redemption.objects.counting(), store_ids=store_ids, since_id=since_id
+    )
+
+
+def redemptions_per_hour(
+    *, store_ids: Collection[int], since_id: int
+) -> dict[int, dict[datetime, int]]:
+    """Redemptions that count per store and hour (its start, UTC)."""
+    return counts_per_hour(
+        Redemption.objects.counting(), store_ids=store_ids, since_id=since_id
+    )
+
+
+def redemption_jumps(
+    *,
+    store_ids: Collection[int],
+    since: datetime,
+    hour_from: datetime,
+    ratio: int,
+    minimum: int,
+) -> list[dict[str, Any]]:
+    """Coupons whose redemptions jump (a leaked code): at least ``minimum`` in the
+    last hour (from ``hour_from`` on) and more than ``ratio`` times their usual hour,
+    the mean of the hours from ``since`` to ``hour_from``. One grouped read of the
+    period's redemptions (the (store, id) index), most redeemed first:
+    ``{"store_id", "coupon_id", "code", "last_hour", "before"}``."""
+    hours_before = max(1, round((hour_from - since).total_seconds() / 3600))
+    last = Q(created_at__gte=hour_from)
+    return list(
+        Redemption.objects.counting()
+        # The ids bound the index range; the times decide.
+        .filter(store_id__in=store_ids, id__gte=first_id_at(since))
+        .filter(created_at__gte=since)
+        .values("store_id", "coupon_id", code=F("coupon__code"))
+        .annotate(
+            last_hour=Count("id", filter=last),
+            before=Count("id", filter=~last),
+        )
+        # last_hour > ratio * (before / hours_before), without a division
+        .annotate(excess=F("last_hour") * hours_before - F("before") * ratio)
+        .filter(last_hour__gte=minimum, excess__gt=0)
+        .order_by("-last_hour", "coupon_id")
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections import defaultdict
 from collections.abc import Collection
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from core import flake, sql
-from stores.models import ApiKey, Outlet, Store
+from stores.models import ApiKey, FailedLookupCount, Outlet, Store
 from stores.services import hash_secret
 
 
@@ -88,3 +90,20 @@ def stores_by_name(*, ids: Collection[int] | None, limit: int) -> list[Store]:
     if ids is not None:
         stores = stores.filter(pk__in=ids)
     return list(stores.order_by("name")[:limit])
+
+
+def failed_lookups_per_hour(
+    *, store_ids: Collection[int], since: datetime
+) -> dict[int, dict[datetime, int]]:
+    """Failed code lookups per store and hour (its start, UTC) from ``since`` on,
+    every key and reason summed (``stores.guessing``'s durable counts)."""
+    rows = (
+        FailedLookupCount.objects.filter(store_id__in=store_ids, hour__gte=since)
+        .values("store_id", "hour")
+        .annotate(n=Sum("failures"))
+        .order_by()
+    )
+    counts: dict[int, dict[datetime, int]] = defaultdict(dict)
+    for row in rows:
+        counts[row["store_id"]][row["hour"]] = row["n"]
+    return counts

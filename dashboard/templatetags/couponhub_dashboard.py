@@ -1,16 +1,18 @@
 """The admin index dashboard: per store, the last 30 days as server-drawn SVG charts,
-the top series by redemptions, and the outstanding liability.
+the top series by redemptions, and the outstanding liability; and the last day hour by
+hour (redemptions, failed code lookups) with the coupons whose redemptions jump.
 
 Every figure is scoped to the user's stores (``core.admin.allowed_store_ids``) and read
 by the selectors of the app that owns it; the day counts read only the last 30 days
 through the ``(store, id)`` indexes (``core.daycounts``). The liability reads every
 live coupon of the shown stores, so the whole dashboard is cached for a minute per set
-of stores.
+of stores. Failed lookups per hour are ``stores.guessing``'s durable counts
+(``FailedLookupCount``), never the cache's.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django import template
@@ -22,14 +24,16 @@ from assignments.selectors import assignments_per_day
 from core import cache as shared_cache
 from core import money
 from core.admin import allowed_store_ids
-from core.daycounts import first_id_of
+from core.daycounts import first_id_at, first_id_of
 from coupons.selectors import (
     coupons_made_per_day,
     outstanding_liability,
+    redemption_jumps,
     redemptions_per_day,
+    redemptions_per_hour,
 )
 from series.selectors import series_most_redeemed
-from stores.selectors import stores_by_name
+from stores.selectors import failed_lookups_per_hour, stores_by_name
 
 register = template.Library()
 
@@ -43,10 +47,28 @@ LINES = (
     ("created", "Made by hand", "#999999"),
     ("redeemed", "Redeemed", "#d2691e"),
 )
+HOURS = 24
+HOUR_LINES = (
+    ("redeemed", "Redeemed", "#d2691e"),
+    ("failed", "Failed code lookups", "#b22222"),
+)
+# A coupon is flagged when its last hour has at least JUMP_MINIMUM redemptions and
+# more than JUMP_RATIO times its usual hour (its mean over the 23 hours before).
+JUMP_RATIO = 5
+JUMP_MINIMUM = 10
+MAX_JUMPS = 20
 
 
-def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> SafeString:
-    """A line chart of the day counts, drawn as inline SVG (no script, no CDN)."""
+def svg_chart(
+    days: list[date] | list[datetime],
+    lines: dict[str, list[int]],
+    label: str,
+    *,
+    series: tuple[tuple[str, str, str], ...] = LINES,
+    unit: str = "days",
+) -> SafeString:
+    """A line chart of the day (or hour) counts, drawn as inline SVG (no script, no
+    CDN)."""
     top = max([1, *(n for values in lines.values() for n in values)])
     step = (WIDTH - 2 * PAD) / max(len(days) - 1, 1)
 
@@ -58,7 +80,7 @@ def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> Safe
     polylines = format_html_join(
         "",
         '<polyline fill="none" stroke="{}" stroke-width="2" points="{}">'
-        "<title>{}: {} in {} days</title></polyline>",
+        "<title>{}: {} in {} {}</title></polyline>",
         (
             (
                 color,
@@ -66,8 +88,9 @@ def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> Safe
                 name,
                 sum(lines[key]),
                 len(days),
+                unit,
             )
-            for key, name, color in LINES
+            for key, name, color in series
         ),
     )
     legend = format_html_join(
@@ -76,7 +99,7 @@ def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> Safe
         '<text x="{}" y="13" font-size="11">{} ({})</text>',
         (
             (PAD + i * 190, color, PAD + i * 190 + 14, name, sum(lines[key]))
-            for i, (key, name, color) in enumerate(LINES)
+            for i, (key, name, color) in enumerate(series)
         ),
     )
     return format_html(
@@ -104,13 +127,67 @@ def svg_chart(days: list[date], lines: dict[str, list[int]], label: str) -> Safe
         HEIGHT - PAD,
         PAD,
         HEIGHT - 8,
-        days[0].isoformat(),
+        _label(days[0]),
         WIDTH - PAD,
         HEIGHT - 8,
-        days[-1].isoformat(),
+        _label(days[-1]),
         legend,
         polylines,
     )
+
+
+def _label(moment: date | datetime) -> str:
+    if isinstance(moment, datetime):
+        return moment.strftime("%H:00")
+    return moment.isoformat()
+
+
+def last_day_data(stores: list, now: datetime) -> dict[str, Any]:
+    """Per store, redemptions and failed code lookups per hour over the last
+    ``HOURS`` hours (UTC, the current hour last), and the coupons whose redemptions
+    jump."""
+    ids = [store.pk for store in stores]
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [current - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
+    redeemed = redemptions_per_hour(store_ids=ids, since_id=first_id_at(hours[0]))
+    failed = failed_lookups_per_hour(store_ids=ids, since=hours[0])
+    jumps = redemption_jumps(
+        store_ids=ids,
+        since=now - timedelta(hours=HOURS),
+        hour_from=now - timedelta(hours=1),
+        ratio=JUMP_RATIO,
+        minimum=JUMP_MINIMUM,
+    )[:MAX_JUMPS]
+    names = {store.pk: store for store in stores}
+    per_store = {}
+    for store in stores:
+        lines = {
+            "redeemed": [redeemed[store.pk].get(hour, 0) for hour in hours],
+            "failed": [failed[store.pk].get(hour, 0) for hour in hours],
+        }
+        per_store[store.pk] = {
+            "redeemed_last_day": sum(lines["redeemed"]),
+            "failed_last_day": sum(lines["failed"]),
+            "hourly": lines,
+            "hourly_chart": svg_chart(
+                hours,
+                lines,
+                f"{store.name}: last {HOURS} hours",
+                series=HOUR_LINES,
+                unit="hours",
+            ),
+        }
+    return {
+        "per_store": per_store,
+        "jumps": [
+            {
+                **jump,
+                "store": names[jump["store_id"]],
+                "usual": round(jump["before"] / (HOURS - 1), 1),
+            }
+            for jump in jumps
+        ],
+    }
 
 
 def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
@@ -127,6 +204,7 @@ def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
     redeemed = redemptions_per_day(store_ids=ids, since_id=since)
     top_series = series_most_redeemed(store_ids=ids, since_id=since, limit=TOP_SERIES)
     liability = outstanding_liability(store_ids=ids, at=timezone.now())
+    last_day = last_day_data(stores, timezone.now())
 
     per_store = []
     for store in stores:
@@ -148,12 +226,17 @@ def dashboard_data(store_ids: frozenset[int] | None) -> dict[str, Any]:
                 ),
                 "liability_coupons": owed.get("amount_count") or 0,
                 "percent_coupons": owed.get("percent_count") or 0,
+                **last_day["per_store"][store.pk],
             }
         )
     return {
         "stores": per_store,
         "more_stores": more,
         "top_series": top_series,
+        "jumps": last_day["jumps"],
+        "hours": HOURS,
+        "jump_ratio": JUMP_RATIO,
+        "jump_minimum": JUMP_MINIMUM,
         "days": DAYS,
         "since": days[0],
     }
