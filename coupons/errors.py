@@ -8,7 +8,8 @@ ALREADY_ROLLED_BACK = "already_rolled_back"
 # A check-character code whose check character is wrong (coupons.typed_codes).
 TYPO = "typo"
 CURRENCY_MISMATCH = "currency_mismatch"
-OVER_RETURN = "over_return"
+OVER_RETURN = "over_return"  # a return of more than is left of a redemption
+UNKNOWN_LINE = "unknown_line"  # a return names a line the redemption has not
 
 
 class Refusal:

@@ -506,6 +506,77 @@ class RedemptionOutput(SharedFieldsOutput):
     rolled_back_at = MillisDateTimeField(allow_null=True)
 
 
+class RedemptionLineOutput(serializers.Serializer):
+    id = serializers.CharField(source="line_id")
+    product_id = IdStringField(allow_null=True)
+    quantity = serializers.IntegerField()
+    unit_price = serializers.IntegerField()
+    sale_unit_price = serializers.IntegerField(allow_null=True)
+    discount = serializers.IntegerField()
+    returned_quantity = serializers.IntegerField()
+    returned_discount = serializers.IntegerField()
+
+
+class CartRedemptionOutput(RedemptionOutput):
+    """A redemption made with a cart, or partly returned: ``discount`` is what is
+    left of its discount (as ``discount_amount``), beside what was returned (of the
+    order's value, of the discount) and its lines (none without a cart)."""
+
+    discount = serializers.IntegerField(source="discount_amount")
+    value_returned = serializers.IntegerField()
+    discount_returned = serializers.IntegerField()
+    lines = RedemptionLineOutput(many=True, source="cart_lines")
+
+
+def _redemption_body(redemption: Any, lines: list[Any]) -> dict[str, Any]:
+    """A redemption's answer: the cart's shape when it has lines or was partly
+    returned, else the shape it always had."""
+    if not lines and not redemption.value_returned:
+        return RedemptionOutput(redemption).data
+    redemption.cart_lines = lines
+    return CartRedemptionOutput(redemption).data
+
+
+class CodesRedemptionOutput(serializers.Serializer):
+    """Several codes redeemed on one cart: the total discount, per line too, and
+    one redemption per code, in the order given."""
+
+    discount = serializers.IntegerField()
+    lines = LineDiscountOutput(many=True)
+    redemptions = CartRedemptionOutput(many=True)
+
+
+class ReturnLineInput(ObjectInput):
+    id = StrictCharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class ReturnLineList(ListInput):
+    child = ReturnLineInput()
+
+
+class RollbackInput(ObjectInput):
+    """Optional: a partial return, by ``lines`` (units of the cart's lines) or by
+    ``amount`` (of the order's value, smallest unit); neither: the whole
+    redemption."""
+
+    lines = ReturnLineList(required=False, min_length=1, max_length=MAX_LINES)
+    amount = Money(required=False, min_value=1)
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [line["id"] for line in value]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError("Each line id may appear once.")
+        return value
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if "lines" in data and "amount" in data:
+            raise serializers.ValidationError(
+                {"amount": ["Give lines or amount, not both."]}
+            )
+        return data
+
+
 class RedemptionFilter(filters.FilterSet):
     coupon_id = FlakeIdFilter(field_name="coupon_id")
     customer_id = FlakeIdFilter(field_name="customer_id")
@@ -613,9 +684,12 @@ class RedemptionViewSet(PayNowViewSet):
         return Response(RedemptionOutput(redemptions, many=True).data)
 
     def create(self, request, store_id: str):
+        if _has_codes(request.data):
+            return self._create_codes(request)
         serializer = RedeemInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        order = serializer.to_order()
         self.guessing.check(data.get("customer_id"))
         # A mistyped code is refused (and audited) before the redemption begins.
         try:
@@ -626,7 +700,7 @@ class RedemptionViewSet(PayNowViewSet):
                 store=self.store,
                 code=code,
                 customer=serializer.customer(),
-                order=serializer.to_order(),
+                order=order,
                 actor=self.actor,
                 transaction_number=data.get("transaction_number") or None,
             )
@@ -635,18 +709,67 @@ class RedemptionViewSet(PayNowViewSet):
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error
-        return Response(RedemptionOutput(redemption).data)
+        if order.lines is None:
+            return Response(RedemptionOutput(redemption).data)
+        lines = selectors.redemption_lines(redemption_ids=[redemption.id])
+        return Response(_redemption_body(redemption, lines[redemption.id]))
+
+    def _create_codes(self, request):
+        serializer = RedeemCodesInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = serializer.to_order()
+        try:
+            redemptions = redeem.redemptions_create(
+                store=self.store,
+                codes=data["codes"],
+                customer=serializer.customer(),
+                order=order,
+                actor=self.actor,
+                transaction_number=data.get("transaction_number") or None,
+            )
+        except DomainError as error:
+            if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
+                raise
+            raise _no_customer("customer_id") from error
+        lines = selectors.redemption_lines(
+            redemption_ids=[redemption.id for redemption in redemptions]
+        )
+        totals = dict.fromkeys((line.id for line in order.lines), 0)
+        for redemption in redemptions:
+            for line in lines[redemption.id]:
+                totals[line.line_id] += line.discount
+        return Response(
+            {
+                "discount": sum(r.discount_amount for r in redemptions),
+                "lines": _line_discounts(tuple(totals.items())),
+                "redemptions": [
+                    _redemption_body(redemption, lines[redemption.id])
+                    for redemption in redemptions
+                ],
+            }
+        )
 
     @action(detail=True, methods=["post"])
     def rollback(self, request, store_id: str, redemption_id: str):
+        data = validated(RollbackInput(data=request.data))
         redemption = selectors.redemption_get(
             store=self.store, redemption_id=redemption_id
         )
+        returned = data.get("lines")
         redeem.redemption_rollback(
-            store=self.store, redemption_id=redemption.id, actor=self.actor
+            store=self.store,
+            redemption_id=redemption.id,
+            actor=self.actor,
+            lines=(
+                None
+                if returned is None
+                else [(line["id"], line["quantity"]) for line in returned]
+            ),
+            amount=data.get("amount"),
         )
-        return Response(
-            RedemptionOutput(
-                selectors.redemption_get(store=self.store, redemption_id=redemption.id)
-            ).data
+        redemption = selectors.redemption_get(
+            store=self.store, redemption_id=redemption.id
         )
+        lines = selectors.redemption_lines(redemption_ids=[redemption.id])
+        return Response(_redemption_body(redemption, lines[redemption.id]))

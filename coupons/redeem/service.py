@@ -28,7 +28,7 @@ from coupons import errors, typos
 from coupons.codes import fold_code
 from coupons.errors import Refusal
 from coupons.models import Coupon, Redemption, RedemptionLine
-from coupons.redeem import cart, decide
+from coupons.redeem import cart, decide, returns
 from coupons.redeem import store as redeem_store
 from coupons.redeem.decide import Order, Problem, Verdict
 from customers import errors as customer_errors
@@ -368,14 +368,26 @@ def redemptions_create(
 
 @transaction.atomic
 def redemption_rollback(
-    *, store: Store, redemption_id: int, actor: Actor, at: datetime | None = None
+    *,
+    store: Store,
+    redemption_id: int,
+    actor: Actor,
+    at: datetime | None = None,
+    lines: Sequence[tuple[str, int]] | None = None,
+    amount: int | None = None,
 ) -> Redemption:
     """Mark the store's redemption rolled back and free the use it counted; its row
     stays, as history. Rolling back twice changes nothing and says so
     (``already_rolled_back``).
 
+    With ``lines`` (line id, units) or ``amount`` (of the order's value) only that
+    part is returned (``coupons.redeem.returns``): the discount shrinks by its
+    share, and the use is freed by the return that completes the order; more than
+    is left is ``over_return``, nothing changing.
+
     Locks the coupon, then the redemption, as a redemption takes the coupon: of
-    concurrent rollbacks of one redemption exactly one frees its use.
+    concurrent rollbacks of one redemption exactly one frees its use, and
+    concurrent returns queue up, each reading what the previous one left.
     """
     redemption = redeem_store.lock_coupon_and_redemption(
         store=store, redemption_id=redemption_id
@@ -387,6 +399,8 @@ def redemption_rollback(
             errors.ALREADY_ROLLED_BACK,
             "This redemption was already rolled back; nothing changed.",
         )
+    if lines is not None or amount is not None:
+        return _partial_rollback(redemption, actor, at, lines, amount)
     redemption.rolled_back_at = at or timezone.now()
     event = audit.event(
         action="rollback",
@@ -400,4 +414,81 @@ def redemption_rollback(
     )
     redeem_store.mark_rolled_back_and_uncount(redemption, event)
     metrics.count_on_commit(store_code=store.code, operation=metrics.ROLLBACK)
+    return redemption
+
+
+def _partial_rollback(
+    redemption: Redemption,
+    actor: Actor,
+    at: datetime | None,
+    lines: Sequence[tuple[str, int]] | None,
+    amount: int | None,
+) -> Redemption:
+    """A return of part of a locked redemption (``redemption_rollback``)."""
+    held = redeem_store.read_lines(redemption) if lines is not None else []
+    redeemed = returns.Redeemed(
+        order_value=redemption.order_value,
+        discount=redemption.discount_amount,
+        value_returned=redemption.value_returned,
+        discount_returned=redemption.discount_returned,
+        lines=tuple(
+            returns.Held(
+                id=line.line_id,
+                quantity=line.quantity,
+                unit_pays=(
+                    line.unit_price
+                    if line.sale_unit_price is None
+                    else line.sale_unit_price
+                ),
+                discount=line.discount,
+                returned_quantity=line.returned_quantity,
+                returned_discount=line.returned_discount,
+            )
+            for line in held
+        ),
+    )
+    if lines is not None:
+        outcome = returns.by_lines(redeemed, tuple(lines))
+    else:
+        outcome = returns.by_amount(redeemed, amount or 0)
+    if not outcome.ok:
+        path = "lines" if lines is not None else "amount"
+        raise DomainError(
+            outcome.problem,
+            outcome.message,
+            fields=[FieldIssue(path, outcome.problem, outcome.message)],
+        )
+    by_id = {line.line_id: line for line in held}
+    for line_id, units, given in outcome.lines:
+        by_id[line_id].returned_quantity += units
+        by_id[line_id].returned_discount += given
+    redemption.value_returned += outcome.value
+    redemption.discount_returned += outcome.discount
+    redemption.discount_amount -= outcome.discount
+    if outcome.complete:
+        redemption.rolled_back_at = at or timezone.now()
+    event = audit.event(
+        action="rollback" if outcome.complete else "return",
+        object_type="redemption",
+        object_id=redemption.pk,
+        store_id=redemption.store_id,
+        coupon_id=redemption.coupon_id,
+        customer_id=redemption.customer_id,
+        changes={
+            "value_returned": outcome.value,
+            "discount_returned": outcome.discount,
+            "lines": [
+                {"id": line_id, "quantity": units, "discount": given}
+                for line_id, units, given in outcome.lines
+            ],
+            "rolled_back_at": redemption.rolled_back_at,
+        },
+        actor=actor,
+    )
+    redeem_store.record_return(
+        redemption,
+        [by_id[line_id] for line_id, _u, _g in outcome.lines],
+        event,
+        uncount=outcome.complete,
+    )
     return redemption

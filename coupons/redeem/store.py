@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import connection
 from django.db.models import Count, Max
@@ -266,6 +267,10 @@ def insert_redemptions_and_count(
     )
 
 
+# One use fewer on a coupon's counter (a rollback; the coupon row is locked).
+UNCOUNT = "UPDATE coupons_coupon SET redeemed_count = redeemed_count - 1 WHERE id = %s"
+
+
 def lock_coupon_and_redemption(
     *, store: Store, redemption_id: int
 ) -> Redemption | None:
@@ -308,10 +313,45 @@ def mark_rolled_back_and_uncount(redemption: Redemption, event: AuditEvent) -> N
                 "UPDATE coupons_redemption SET rolled_back_at = %s WHERE id = %s",
                 [rolled_back_at, redemption.pk],
             ),
-            (
-                "UPDATE coupons_coupon SET redeemed_count = redeemed_count - 1 "
-                "WHERE id = %s",
-                [redemption.coupon_id],
-            ),
+            (UNCOUNT, [redemption.coupon_id]),
         ],
     )
+
+
+def read_lines(redemption: Redemption) -> list[RedemptionLine]:
+    """The redemption's recorded lines (read under its lock, for a return)."""
+    return list(RedemptionLine.objects.filter(redemption_id=redemption.pk))
+
+
+def record_return(
+    redemption: Redemption,
+    lines: Sequence[RedemptionLine],
+    event: AuditEvent,
+    *,
+    uncount: bool,
+) -> None:
+    """A return on the locked redemption: its returned value and discount (and
+    ``rolled_back_at`` when it completes the rollback), the lines' returned units
+    and discounts (one UPDATE), its audit event, and one use fewer on the coupon's
+    counter when ``uncount``."""
+    prep = partial(sql.prep, Redemption)
+    statements = [
+        (
+            "UPDATE coupons_redemption SET discount_amount = %s, value_returned = %s, "
+            "discount_returned = %s, rolled_back_at = %s WHERE id = %s",
+            [
+                redemption.discount_amount,
+                redemption.value_returned,
+                redemption.discount_returned,
+                prep("rolled_back_at", redemption.rolled_back_at),
+                redemption.pk,
+            ],
+        )
+    ]
+    if uncount:
+        statements.append((UNCOUNT, [redemption.coupon_id]))
+    if lines:
+        RedemptionLine.objects.bulk_update(
+            lines, ["returned_quantity", "returned_discount"]
+        )
+    sql.write([event], then=statements)

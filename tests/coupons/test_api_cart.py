@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import CouponFactory
+from audit.models import AuditEvent
+from coupons.models import Coupon, Redemption, RedemptionLine
+from tests.coupons.test_api_redemptions import REDEMPTION_KEYS as PLAIN_REDEMPTION_KEYS
+from tests.factories import CouponFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -374,3 +377,327 @@ def test_validate_codes_for_an_unknown_customer_is_400(paynow, base, store):
     assert [(e["path"], e["message"]) for e in body["errors"]] == [
         ("customer_id", "No such customer in this store.")
     ]
+
+
+# --- redeem with an order --------------------------------------------------------
+
+# A redemption's keys (tests/coupons/test_api_redemptions.py), then a cart's.
+REDEMPTION_KEYS = [
+    *PLAIN_REDEMPTION_KEYS,
+    "discount",
+    "value_returned",
+    "discount_returned",
+    "lines",
+]
+
+
+def redeem(api, base, body, status=200, **headers):
+    response = api.post(
+        f"{base}/redemptions", body, format="json", HTTP_X_REQUEST_ID=TRACE, **headers
+    )
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+def rolled(api, base, redemption_id, body=None, status=200, **headers):
+    response = api.post(
+        f"{base}/redemptions/{redemption_id}/rollback",
+        body or {},
+        format="json",
+        HTTP_X_REQUEST_ID=TRACE,
+        **headers,
+    )
+    assert response.status_code == status, response.content
+    return response
+
+
+def held(line_id, quantity, unit_price, sale, product, discount, rq=0, rd=0):
+    return {
+        "id": line_id,
+        "product_id": product,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "sale_unit_price": sale,
+        "discount": discount,
+        "returned_quantity": rq,
+        "returned_discount": rd,
+    }
+
+
+CART_HELD = [
+    held("l1", 2, 1000, 800, SHOE, 160),
+    held("l2", 1, 500, None, SOCK, 50),
+    held("l3", 3, 333, None, HAT, 100),
+]
+
+
+def ten_percent(store, code="TEN", **fields):
+    currency(store, "EUR")
+    return coupon(store, code, **PERCENT, discount_amount=100, **fields)
+
+
+def test_redeem_an_order_records_its_lines(paynow, base, store):
+    ten = ten_percent(store)
+    body = redeem(paynow, base, {"code": "ten", "order": cart("EUR", *CART)})
+    assert list(body) == REDEMPTION_KEYS
+    assert {key: body[key] for key in REDEMPTION_KEYS[6:]} | {"created_at": 0} == {
+        "transaction_number": None,
+        "order_value": 3099,
+        "discount_amount": 310,
+        "purchase_type": "one_time",
+        "created_at": 0,
+        "rolled_back": False,
+        "rolled_back_at": None,
+        "discount": 310,
+        "value_returned": 0,
+        "discount_returned": 0,
+        "lines": CART_HELD,
+    }
+    rows = RedemptionLine.objects.filter(redemption_id=int(body["id"])).order_by("id")
+    assert [(r.line_id, r.quantity, r.discount, r.tag_ids) for r in rows] == [
+        ("l1", 2, 160, []),
+        ("l2", 1, 50, [RED]),
+        ("l3", 3, 100, [BLUE]),
+    ]
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 1
+
+
+def test_redeem_an_order_in_another_currency_writes_nothing(paynow, base, store):
+    ten = ten_percent(store)
+    body = redeem(paynow, base, {"code": "TEN", "order": cart("JPY", *CART)}, 400)
+    assert (body["code"], body["errors"][0]["path"]) == (
+        "bad-request",
+        "order.currency",
+    )
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 0
+    assert not Redemption.objects.exists()
+
+
+def test_redeem_codes_records_one_redemption_per_code(paynow, base, store):
+    customer = CustomerFactory(store=store)
+    currency(store, "EUR")
+    off = coupon(store, "OFF10", **AMOUNT, discount_amount=1000)
+    pct = coupon(store, "PCT", **PERCENT, discount_amount=100)
+    body = redeem(
+        paynow,
+        base,
+        {
+            "codes": ["off10", "pct"],
+            "customer_id": str(customer.id),
+            "transaction_number": "T-1",
+            "order": cart("EUR", *CART),
+        },
+    )
+    assert list(body) == ["discount", "lines", "redemptions"]
+    assert body["discount"] == 1210
+    assert body["lines"] == [
+        {"id": "l1", "discount": 624},
+        {"id": "l2", "discount": 195},
+        {"id": "l3", "discount": 391},
+    ]
+    first, second = body["redemptions"]
+    assert (first["code"], first["discount"], second["code"], second["discount"]) == (
+        "OFF10",
+        1000,
+        "PCT",
+        210,
+    )
+    assert [line["discount"] for line in first["lines"]] == [516, 161, 323]
+    assert [line["discount"] for line in second["lines"]] == [108, 34, 68]
+    assert {first["transaction_number"], second["transaction_number"]} == {"T-1"}
+    assert {first["customer_id"], second["customer_id"]} == {str(customer.id)}
+    assert [
+        c.redeemed_count
+        for c in Coupon.objects.filter(id__in=[off.id, pct.id]).order_by("id")
+    ] == [1, 1]
+    assert RedemptionLine.objects.count() == 6
+
+
+@pytest.mark.parametrize(
+    ("codes", "errors"),
+    [
+        (
+            ["OK", "OFF"],
+            [("codes.1", "disabled", "The coupon is disabled.")],
+        ),
+        (
+            ["NOPE", "OK"],
+            [("codes.0", "not_found", "No coupon has this code.")],
+        ),
+    ],
+)
+def test_redeem_codes_when_one_fails_writes_nothing(paynow, base, store, codes, errors):
+    currency(store, "EUR")
+    ok_coupon = coupon(store, "OK", **AMOUNT, discount_amount=100)
+    coupon(store, "OFF", **AMOUNT, discount_amount=100, enabled=False)
+    body = redeem(paynow, base, {"codes": codes, "order": cart("EUR", *CART)}, 409)
+    assert body["code"] == "conflict"
+    assert [(e["path"], e["code"], e["message"]) for e in body["errors"]] == errors
+    ok_coupon.refresh_from_db()
+    assert ok_coupon.redeemed_count == 0
+    assert not Redemption.objects.exists()
+    assert not RedemptionLine.objects.exists()
+    assert not AuditEvent.objects.filter(action="redeem").exists()
+
+
+# --- partial rollbacks -----------------------------------------------------------
+
+
+def test_return_lines_gives_back_their_share_and_frees_the_use_when_complete(
+    paynow, base, store
+):
+    ten = ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    body = rolled(paynow, base, first["id"], {"lines": [{"id": "l1", "quantity": 1}]})
+    body = body.json()
+    assert list(body) == REDEMPTION_KEYS
+    assert (body["discount"], body["discount_amount"]) == (230, 230)
+    assert (body["value_returned"], body["discount_returned"]) == (800, 80)
+    assert body["rolled_back"] is False
+    assert body["lines"][0] == held("l1", 2, 1000, 800, SHOE, 160, 1, 80)
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 1
+
+    body = rolled(
+        paynow,
+        base,
+        first["id"],
+        {
+            "lines": [
+                {"id": "l3", "quantity": 3},
+                {"id": "l1", "quantity": 1},
+                {"id": "l2", "quantity": 1},
+            ]
+        },
+    ).json()
+    assert (body["discount"], body["value_returned"], body["discount_returned"]) == (
+        0,
+        3099,
+        310,
+    )
+    assert body["rolled_back"] is True
+    assert body["lines"] == [
+        held("l1", 2, 1000, 800, SHOE, 160, 2, 160),
+        held("l2", 1, 500, None, SOCK, 50, 1, 50),
+        held("l3", 3, 333, None, HAT, 100, 3, 100),
+    ]
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 0
+    assert list(
+        AuditEvent.objects.filter(object_id=int(first["id"]))
+        .order_by("id")
+        .values_list("action", flat=True)
+    ) == ["redeem", "return", "rollback"]
+
+
+def test_return_more_than_is_left_is_409_and_changes_nothing(paynow, base, store):
+    ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    rolled(paynow, base, first["id"], {"lines": [{"id": "l1", "quantity": 1}]})
+    response = rolled(
+        paynow, base, first["id"], {"lines": [{"id": "l1", "quantity": 2}]}, 409
+    )
+    message = "Line 'l1' has 1 unit(s) left to return, not 2."
+    assert response.json() == {
+        "status": 409,
+        "code": "conflict",
+        "message": message,
+        "trace_id": TRACE,
+        "errors": [
+            {
+                "code": "over_return",
+                "message": message,
+                "path": "lines",
+                "validation": "over_return",
+            }
+        ],
+    }
+    redemption = Redemption.objects.get()
+    assert (redemption.value_returned, redemption.discount_amount) == (800, 230)
+
+
+def test_return_by_amount(paynow, base, store):
+    ten = ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    body = rolled(paynow, base, first["id"], {"amount": 1000}).json()
+    # 310 x 1000 / 3099 = 100.03 -> 100
+    assert (body["discount"], body["value_returned"], body["discount_returned"]) == (
+        210,
+        1000,
+        100,
+    )
+    over = rolled(paynow, base, first["id"], {"amount": 2100}, 409).json()
+    assert over["message"] == "2099 of the order's value is left to return, not 2100."
+    body = rolled(paynow, base, first["id"], {"amount": 2099}).json()
+    assert (body["discount"], body["discount_returned"], body["rolled_back"]) == (
+        0,
+        310,
+        True,
+    )
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 0
+    again = rolled(paynow, base, first["id"], {"amount": 1}, 409).json()
+    assert again["message"] == (
+        "This redemption was already rolled back; nothing changed."
+    )
+
+
+def test_return_by_amount_of_a_redemption_without_a_cart(paynow, base, store):
+    coupon(store, "FIVE", **AMOUNT, discount_amount=500)
+    first = redeem(paynow, base, {"code": "FIVE", "order_value": 2000})
+    assert "lines" not in first
+    body = rolled(paynow, base, first["id"], {"amount": 500}).json()
+    assert list(body) == REDEMPTION_KEYS
+    assert (body["discount"], body["discount_returned"], body["lines"]) == (
+        375,
+        125,
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "path"),
+    [
+        ({"lines": [{"id": "zz", "quantity": 1}]}, 400, "lines"),
+        ({"lines": [{"id": "l1", "quantity": 0}]}, 400, "lines.0.quantity"),
+        ({"lines": []}, 400, "lines"),
+        (
+            {"lines": [{"id": "l1", "quantity": 1}, {"id": "l1", "quantity": 1}]},
+            400,
+            "lines",
+        ),
+        ({"lines": [{"id": "l1", "quantity": 1}], "amount": 5}, 400, "amount"),
+        ({"amount": 0}, 400, "amount"),
+        ({"amount": "5"}, 400, "amount"),
+    ],
+)
+def test_a_bad_return_is_refused(paynow, base, store, body, status, path):
+    ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    response = rolled(paynow, base, first["id"], body, status)
+    assert [error["path"] for error in response.json()["errors"]] == [path]
+    assert Redemption.objects.get().value_returned == 0
+
+
+def test_a_return_with_an_idempotency_key_is_made_once(paynow, base, store):
+    ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    ask = {"lines": [{"id": "l3", "quantity": 1}]}
+    once = rolled(paynow, base, first["id"], ask, HTTP_IDEMPOTENCY_KEY="r-1")
+    twice = rolled(paynow, base, first["id"], ask, HTTP_IDEMPOTENCY_KEY="r-1")
+    assert twice["Idempotent-Replayed"] == "true"
+    assert twice.json() == once.json()
+    line = RedemptionLine.objects.get(line_id="l3")
+    assert (line.returned_quantity, line.returned_discount) == (1, 33)
+
+
+def test_a_whole_rollback_after_returns_frees_the_use(paynow, base, store):
+    ten = ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    rolled(paynow, base, first["id"], {"amount": 99})
+    body = rolled(paynow, base, first["id"]).json()
+    assert body["rolled_back"] is True
+    ten.refresh_from_db()
+    assert ten.redeemed_count == 0

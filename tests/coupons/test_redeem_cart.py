@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coupons.redeem.cart import (
@@ -233,6 +233,7 @@ rates = st.builds(
 ).map(lambda r: replace(r, amount=min(r.amount, 1000)) if r.kind == PERCENT else r)
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
 @given(rate=rates, lines=lines_())
 def test_discounts_are_never_negative_nor_above_what_a_line_pays(rate, lines):
     result = split(rate, lines)
@@ -241,6 +242,7 @@ def test_discounts_are_never_negative_nor_above_what_a_line_pays(rate, lines):
         assert 0 <= discount <= line.pays
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
 @given(rate=rates, lines=lines_())
 def test_line_discounts_sum_to_the_total_and_respect_the_coupon(rate, lines):
     result = split(rate, lines)
@@ -252,12 +254,14 @@ def test_line_discounts_sum_to_the_total_and_respect_the_coupon(rate, lines):
         assert result.total <= rate.max_amount
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
 @given(rate=rates, lines=lines_(), data=st.data())
 def test_the_order_of_lines_does_not_change_the_result(rate, lines, data):
     shuffled = data.draw(st.permutations(lines))
     assert dict(split(rate, shuffled).lines) == dict(split(rate, lines).lines)
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
 @given(lines=lines_(), before_sales=st.booleans(), individually=st.booleans())
 def test_zero_percent_and_zero_amount_change_nothing(lines, before_sales, individually):
     for rate in (
@@ -269,6 +273,7 @@ def test_zero_percent_and_zero_amount_change_nothing(lines, before_sales, indivi
         assert after(lines, result) == lines
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
 @given(first=rates, second=rates, lines=lines_())
 def test_stacked_codes_never_take_more_than_a_line_pays(first, second, lines):
     once = after(lines, split(first, lines))
