@@ -203,6 +203,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
+# A running job's lease (jobs.services): a worker silent this long is taken for gone
+# and its job is claimed again. Redis hands an unacknowledged task (its worker died)
+# to another worker after the visibility timeout, which must be longer: a task back
+# while the dead worker's lease still holds would find the job taken and end.
+JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", "600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= JOBS_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must be longer than JOBS_LEASE_SECONDS: a task "
+        "delivered again within the lease of its dead worker finds its job taken."
+    )
 EXPORT_DIR = Path(os.environ.get("EXPORT_DIR", BASE_DIR / "exports"))
 
 # A shared cache (Redis in production) for rate limits; per-process memory otherwise

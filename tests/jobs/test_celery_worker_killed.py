@@ -1,0 +1,142 @@
+"""A Celery worker killed in the middle of a job (issue 21 item 4): real worker
+processes (``celery -A config worker``) on Redis (db 12), SIGKILLed while the job
+runs. The task was never acknowledged (late ack), so Redis gives it to the next
+worker once its visibility timeout ends; by then the dead worker's lease has ended,
+the new worker claims the job (attempt 2) and its handler resumes: every row is done
+once. The timeouts are shortened through the environment, as an operator sets them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from customers.models import Customer
+from jobs.models import Job, Status
+from jobs.tasks import run_job
+from tests.factories import CustomerFactory, StoreFactory
+from tests.interleave import Holder, wait_for_waiters
+from tests.stores.cache_servers import needs_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER = "redis://127.0.0.1:6379/12"
+LEASE = 2
+VISIBILITY = 5
+
+
+def _worker(name: str) -> subprocess.Popen:
+    """A real Celery worker process on the test database and Redis db 12."""
+    db = settings.DATABASES["default"]
+    url = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{connection.settings_dict['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": BROKER,
+        "JOBS_LEASE_SECONDS": str(LEASE),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+            "-n",
+            f"{name}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop(worker: subprocess.Popen, sig: int) -> None:
+    if worker.poll() is None:
+        worker.send_signal(sig)
+    worker.wait(timeout=30)
+
+
+def _wait_for(job: Job, timeout: float) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (Status.SUCCEEDED, Status.FAILED):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job.status} after {timeout} s")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_celery_worker_s_job_is_run_again_by_another_once(tmp_path):
+    needs_redis()
+    import redis
+
+    from config.celery import app
+
+    redis.Redis.from_url(BROKER).flushdb()  # db 12 is this test's alone
+    store = StoreFactory()
+    held = CustomerFactory(store=store, email="a@example.com", first_name="Old")
+    path = tmp_path / "customers.csv"
+    path.write_text("email,first_name\na@example.com,A\nb@example.com,B\n")
+    job = Job.objects.create(
+        kind="import_customers", params={"store_id": store.id, "path": str(path)}
+    )
+
+    first = _worker("first")
+    second = None
+    try:
+        with Holder() as holder:
+            # The import locks the customers it updates: hold one, so the worker is
+            # mid-job (claimed, RUNNING, waiting) when it is killed.
+            holder.run(
+                "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE", [held.pk]
+            )
+            with app.connection_for_write(BROKER) as broker:
+                run_job.apply_async((job.pk,), connection=broker)
+            try:
+                wait_for_waiters(1, timeout=60)
+            finally:
+                _stop(first, signal.SIGKILL)
+            holder.rollback()
+
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (Status.RUNNING, 1)
+        assert Customer.objects.filter(store=store).count() == 1  # nothing written
+
+        second = _worker("second")
+        job = _wait_for(job, timeout=90)
+    finally:
+        if second is not None:
+            _stop(second, signal.SIGTERM)
+        connection.close()
+
+    assert (job.status, job.attempts) == (Status.SUCCEEDED, 2), job.error
+    assert job.result == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert (job.progress_done, job.progress_total) == (2, 2)
+    assert sorted(
+        Customer.objects.filter(store=store).values_list("email", "first_name")
+    ) == [("a@example.com", "A"), ("b@example.com", "B")]
+    # The task is gone from the broker: acknowledged once, by the second worker.
+    client = redis.Redis.from_url(BROKER)
+    assert client.llen("celery") == 0
+    assert client.hlen("unacked") == 0
