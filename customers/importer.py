@@ -173,7 +173,9 @@ def apply_in_order(
     *, store: Store, good: list[tuple[int, dict[str, str]]], result: ImportResult
 ) -> None:
     """Apply good rows one after another in file order (three lookups in all), in
-    the caller's transaction. Counts into ``result``."""
+    the caller's transaction. Counts into ``result``: the rows of a customer that
+    changed count as updated (of a new one: the first created, the others updated),
+    those of a customer whose rows leave it as it was as unchanged."""
     existing = Customer.objects.for_store(store.id)
     emails = {fold_email(row["email"]) for _, row in good if row.get("email")}
     mobiles = {row["mobile"] for _, row in good if row.get("mobile")}
@@ -201,16 +203,17 @@ def apply_in_order(
             if value:
                 index[(key, fold_email(value) if key == "email" else value)] = customer
 
-    now = timezone.now()
-    to_create: list[Customer] = []
-    to_update: dict[int, Customer] = {}
+    # Rows are applied one after another to these objects; what is written is each
+    # customer's net result, once: a customer whose rows end where it began is not
+    # written (so a rerun writes nothing, whatever the order of its rows).
+    touched: dict[int, list] = {}  # id(customer) -> [customer, rows, before]
     for line, row in good:
         keys = [
             (key, fold_email(row[key]) if key == "email" else row[key])
             for key in IDENTIFIERS
             if row.get(key)
         ]
-        matches = {index[k].pk: index[k] for k in keys if k in index}
+        matches = {id(index[k]): index[k] for k in keys if k in index}
         if len(matches) > 1:
             names = ", ".join(name for name, value in keys if (name, value) in index)
             result.errors.append(
@@ -220,27 +223,40 @@ def apply_in_order(
         values = {key: row[key] for key in COLUMNS if row.get(key)}
         if matches:
             customer = next(iter(matches.values()))
-            changed = {k: v for k, v in values.items() if getattr(customer, k) != v}
-            if not changed:
-                result.unchanged += 1
-                continue
-            for key, value in changed.items():
+            entry = touched.setdefault(id(customer), [customer, 0, _values(customer)])
+            for key, value in values.items():
                 setattr(customer, key, value)
-            customer.updated_at = now
-            if customer.pk and not customer._state.adding:
-                to_update[customer.pk] = customer
-            result.updated += 1
         else:
-            customer = Customer(store=store, created_at=now, updated_at=now, **values)
-            to_create.append(customer)
-            result.created += 1
+            customer = Customer(store=store, **values)
+            entry = touched[id(customer)] = [customer, 0, None]
+        entry[1] += 1
         for key in keys:
             index[key] = customer
+    now = timezone.now()
+    to_create: list[Customer] = []
+    to_update: list[Customer] = []
+    for customer, rows, before in touched.values():
+        if before is None:
+            # A new customer: its first row created it, the others added to it.
+            customer.created_at = customer.updated_at = now
+            to_create.append(customer)
+            result.created += 1
+            result.updated += rows - 1
+        elif _values(customer) != before:
+            customer.updated_at = now
+            to_update.append(customer)
+            result.updated += rows
+        else:
+            result.unchanged += rows
     Customer.objects.bulk_create(to_create, batch_size=1000)
     if to_update:
         Customer.objects.bulk_update(
-            list(to_update.values()), [*COLUMNS, "updated_at"], batch_size=1000
+            to_update, [*COLUMNS, "updated_at"], batch_size=1000
         )
+
+
+def _values(customer: Customer) -> tuple:
+    return tuple(getattr(customer, key) for key in COLUMNS)
 
 
 def import_batch(
