@@ -113,6 +113,19 @@ PAYNOW_ERRORS = error_responses(
 )
 
 
+# What the endpoints that look codes up (stores.guessing) answer with 429 besides the
+# key's rate limit, in each dialect's own error body.
+GUESSING_429 = (
+    "Rate limited, or too many failed code lookups (unknown or mistyped codes) by "
+    "this API key for this customer: the pair is locked out for a cool-down, valid "
+    "codes too (`Retry-After`: seconds to wait)."
+)
+PAYNOW_LOOKUP_ERRORS = {
+    **PAYNOW_ERRORS,
+    429: OpenApiResponse(PAYNOW_ERROR, description=GUESSING_429),
+}
+
+
 def keyset_parameters() -> list[OpenApiParameter]:
     return [
         OpenApiParameter("limit", int, description="1..100, default 100."),

@@ -19,6 +19,7 @@ from core import errors as core_errors
 from core import flake, money
 from core.dialects.fields import ObjectInput
 from core.errors import DomainError
+from core.schema import GUESSING_429
 from core.serializers import (
     ListInput,
     SharedFieldsInput,
@@ -198,6 +199,11 @@ class ReceiveCouponsViewSet(ShoplazzaViewSet):
                 _ERRORS,
                 description='["CouponIds is required"] (none given), or more than '
                 f"{MAX_COUPON_IDS} ids.",
+            ),
+            429: OpenApiResponse(
+                _ERRORS,
+                description=GUESSING_429 + " A coupon id that names no coupon counts "
+                "as a failed lookup.",
             ),
         },
     )

@@ -36,7 +36,7 @@ from core.dialects.capillary_v11 import (
 )
 from core.dialects.fields import AmountField, ChoiceField, ObjectInput
 from core.errors import DomainError
-from core.schema import error_responses
+from core.schema import GUESSING_429, error_responses
 from core.serializers import StrictCharField
 from core.timefmt import local_seconds
 from coupons import errors, selectors, typos
@@ -283,6 +283,7 @@ def _errors(bad_request: str) -> dict[int, OpenApiResponse]:
             (400, bad_request),
             (401, "Missing or bad credentials."),
             (403, "The key lacks the `series` scope."),
+            (429, GUESSING_429),
         ),
     )
 

@@ -17,7 +17,7 @@ from core import money
 from core.dialects.fields import ChoiceField, ObjectInput
 from core.errors import DomainError
 from core.filters import FlakeIdFilter, filtered_page
-from core.schema import PAYNOW_ERRORS, keyset_parameters
+from core.schema import PAYNOW_ERRORS, PAYNOW_LOOKUP_ERRORS, keyset_parameters
 from core.serializers import (
     FlakeIdInputField,
     IdStringField,
@@ -586,7 +586,7 @@ class RedemptionFilter(filters.FilterSet):
     validate=extend_schema(
         summary="Check a code for a customer and an order (every failing rule)",
         request=OrderInput,
-        responses={200: ValidationOutput, **PAYNOW_ERRORS},
+        responses={200: ValidationOutput, **PAYNOW_LOOKUP_ERRORS},
     ),
 )
 class CouponValidationViewSet(PayNowViewSet):
@@ -662,7 +662,7 @@ class CouponValidationViewSet(PayNowViewSet):
     create=extend_schema(
         summary="Redeem a code (409 with every reason when it cannot be)",
         request=RedeemInput,
-        responses={200: RedemptionOutput, **PAYNOW_ERRORS},
+        responses={200: RedemptionOutput, **PAYNOW_LOOKUP_ERRORS},
     ),
     rollback=extend_schema(
         summary="Roll back a redemption (frees the limits it used)",

@@ -25,7 +25,7 @@ from rest_framework.response import Response
 
 from core import money
 from core.dialects.fields import AmountField, ChoiceField, ObjectInput
-from core.schema import error_responses
+from core.schema import GUESSING_429, error_responses
 from core.serializers import (
     IsoDateTimeField,
     ListInput,
@@ -65,6 +65,7 @@ def newstore_errors(*statuses: int) -> dict[int, OpenApiResponse]:
             "`duplicate_label`, `code_space_exhausted`, `validation_rule_conflict`, "
             "`coupon_definition_in_use`, `coupon_definition_deleted`, `code_taken`."
         ),
+        429: GUESSING_429,
     }
     return error_responses(
         NEWSTORE_ERROR, ((code, described[code]) for code in (401, 403, *statuses))
@@ -470,7 +471,7 @@ class LegacyCouponViewSet(NewStoreViewSet):
                 ),
             )
         ],
-        responses={200: NewStoreCouponListOutput, **newstore_errors(400)},
+        responses={200: NewStoreCouponListOutput, **newstore_errors(400, 429)},
     )
     def find(self, request):
         codes = _code_filter(request.query_params)

@@ -536,3 +536,29 @@ def test_capillary_v11_counts_a_mistyped_code_for_the_customer_named(world, froz
     assert responses[-1].json() == V11_429
     # The same customer named by its id through PayNow: locked out too.
     assert validate(key, "REAL-CODE", world["customer"]).status_code == 429
+
+
+# --- OpenAPI ----------------------------------------------------------------------
+
+
+def test_openapi_documents_the_429_of_every_endpoint_that_looks_codes_up(client):
+    from core.schema import GUESSING_429
+
+    paths = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()["paths"]
+    documented = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if GUESSING_429
+        in operation.get("responses", {}).get("429", {}).get("description", "")
+    }
+    assert documented == {
+        ("POST", "/v1/stores/{store_id}/coupons/validate"),
+        ("POST", "/v1/stores/{store_id}/redemptions"),
+        ("POST", "/v1.1/coupon/redeem"),
+        ("GET", "/v1.1/coupon/isredeemable"),
+        ("POST", "/openapi/2022-01/coupons/receive"),
+        ("GET", "/v0/d/coupons"),
+    }
