@@ -12,11 +12,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from customers.models import Customer
@@ -24,6 +22,7 @@ from jobs.models import Job, Status
 from jobs.tasks import run_job
 from tests.factories import CustomerFactory, StoreFactory
 from tests.interleave import Holder, wait_for_waiters
+from tests.jobs.helpers import database_url, wait_until_done
 from tests.stores.cache_servers import needs_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,15 +33,10 @@ VISIBILITY = 5
 
 def _worker(name: str) -> subprocess.Popen:
     """A real Celery worker process on the test database and Redis db 12."""
-    db = settings.DATABASES["default"]
-    url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{connection.settings_dict['NAME']}"
-    )
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": BROKER,
         "JOBS_LEASE_SECONDS": str(LEASE),
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
@@ -73,16 +67,6 @@ def _stop(worker: subprocess.Popen, sig: int) -> None:
     if worker.poll() is None:
         worker.send_signal(sig)
     worker.wait(timeout=30)
-
-
-def _wait_for(job: Job, timeout: float) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (Status.SUCCEEDED, Status.FAILED):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job still {job.status} after {timeout} s")
 
 
 @pytest.mark.postgres
@@ -124,7 +108,7 @@ def test_a_killed_celery_worker_s_job_is_run_again_by_another_once(tmp_path):
         assert Customer.objects.filter(store=store).count() == 1  # nothing written
 
         second = _worker("second")
-        job = _wait_for(job, timeout=90)
+        job = wait_until_done(job, timeout=90, every=0.2)
     finally:
         if second is not None:
             _stop(second, signal.SIGTERM)

@@ -18,8 +18,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +29,7 @@ from jobs.tasks import run_job
 from tests.concurrency import race
 from tests.factories import CustomerFactory, StoreFactory
 from tests.interleave import Holder, wait_for_waiters
+from tests.jobs.helpers import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 600
@@ -163,12 +162,7 @@ def test_workers_racing_for_an_abandoned_job_run_it_once(trial):
 
 def _worker(job_id: int) -> subprocess.Popen:
     """``job_run`` in a process of its own, on the test database."""
-    db = settings.DATABASES["default"]
-    url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{connection.settings_dict['NAME']}"
-    )
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": database_url()}
     code = f"from jobs.services import job_run; job_run(job_id={job_id})"
     return subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", code],

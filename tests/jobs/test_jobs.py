@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 from django.db import connection
@@ -13,6 +12,7 @@ from jobs import services
 from jobs.models import Job, Status
 from jobs.registry import handler
 from tests.factories import CouponFactory, StoreFactory
+from tests.jobs.helpers import wait_until_done
 
 CSV = "email,first_name\na@example.com,A\nb@example.com,B\n"
 
@@ -126,7 +126,7 @@ def test_in_process_thread_when_no_broker(tmp_path, settings):
     job = services.job_enqueue(
         kind="import_customers", params={"store_id": store.id, "path": str(path)}
     )
-    _wait_for(job)
+    wait_until_done(job)
     assert Customer.objects.filter(store=store).count() == 2
 
 
@@ -136,16 +136,6 @@ def _redis_up() -> bool:
             return True
     except OSError:
         return False
-
-
-def _wait_for(job: Job, timeout: float = 20.0) -> Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (Status.SUCCEEDED, Status.FAILED):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job still {job.status} after {timeout} s")
 
 
 @pytest.mark.postgres
@@ -168,7 +158,7 @@ def test_job_through_a_real_celery_worker_on_redis(tmp_path, settings):
         job = services.job_enqueue(
             kind="import_customers", params={"store_id": store.id, "path": str(path)}
         )
-        job = _wait_for(job)
+        job = wait_until_done(job)
     connection.close()
     assert job.status == Status.SUCCEEDED, job.error
     assert job.result["created"] == 2
