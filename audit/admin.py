@@ -34,8 +34,16 @@ ACTIONS = (
     "receive",
     "redeem",
     "rollback",
+    "lockout",  # an API key and customer locked out for guessing (stores.guessing)
 )
-OBJECT_TYPES = ("coupon", "customer", "series", "assignment", "redemption")
+OBJECT_TYPES = (
+    "coupon",
+    "customer",
+    "series",
+    "assignment",
+    "redemption",
+    "api_key",
+)
 
 
 def _same(values) -> list[tuple[str, str]]:
@@ -45,7 +53,9 @@ def _same(values) -> list[tuple[str, str]]:
 def _channels() -> list[tuple[str, str]]:
     from assignments.models import Channel
 
-    return list(Channel.choices)
+    # Assignments are made through a vendor; events also through Capillary's v1.1
+    # endpoints, which audit as their own channel.
+    return [*Channel.choices, ("capillary_v11", "Capillary v1.1")]
 
 
 @admin.register(AuditEvent)
