@@ -165,3 +165,27 @@ def test_postgres_refuses_raw_updates_and_deletes(paynow, store):
         ):
             cursor.execute(sql)
     assert AuditEvent.objects.count() == 1
+
+
+def test_the_channel_filter_offers_every_channel_events_are_recorded_through(
+    admin_client, store
+):
+    from core.admin import STORE_PARAMETER
+    from core.dialects.capillary import CAPILLARY_V2
+    from core.dialects.capillary_v11 import CAPILLARY_V11
+    from core.dialects.newstore import NEWSTORE
+    from core.dialects.paynow import PAYNOW
+    from core.dialects.shoplazza import SHOPLAZZA
+
+    listing = admin_client.get(
+        reverse("admin:audit_auditevent_changelist"), {STORE_PARAMETER: store.pk}
+    )
+
+    (channel,) = [
+        spec
+        for spec in listing.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == "channel"
+    ]
+    offered = {value for value, _label in channel.lookup_choices}
+    dialects = [CAPILLARY_V2, CAPILLARY_V11, NEWSTORE, PAYNOW, SHOPLAZZA]
+    assert offered == {dialect.name for dialect in dialects} | {"admin", "command"}
