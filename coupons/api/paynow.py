@@ -8,7 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -399,6 +404,8 @@ class CodesInput(OrderInput):
     """Several codes on one cart, applied in the order given (``order`` required)."""
 
     code = None
+    # The cart says these (a 400 when given: ``OrderInput.validate``).
+    order_value = product_ids = tag_ids = None
     codes = CodeList(min_length=1, max_length=MAX_CODES)
     order = CartInput()
 
@@ -577,6 +584,27 @@ class RollbackInput(ObjectInput):
         return data
 
 
+def _one_of(name: str, *serializers_: Any) -> PolymorphicProxySerializer:
+    """A body of one of these shapes (no type field tells them apart: ``codes``
+    instead of ``code``, an ``order`` or none)."""
+    return PolymorphicProxySerializer(
+        component_name=name,
+        serializers=list(serializers_),
+        resource_type_field_name=None,
+    )
+
+
+VALIDATE_REQUEST = _one_of("ValidateRequest", OrderInput, CodesInput)
+VALIDATE_RESPONSE = _one_of("ValidateResponse", ValidationOutput, CodesValidationOutput)
+REDEEM_REQUEST = _one_of("RedeemRequest", RedeemInput, RedeemCodesInput)
+REDEEM_RESPONSE = _one_of(
+    "RedeemResponse", RedemptionOutput, CartRedemptionOutput, CodesRedemptionOutput
+)
+REDEMPTION_RESPONSE = _one_of(
+    "RedemptionResponse", RedemptionOutput, CartRedemptionOutput
+)
+
+
 class RedemptionFilter(filters.FilterSet):
     coupon_id = FlakeIdFilter(field_name="coupon_id")
     customer_id = FlakeIdFilter(field_name="customer_id")
@@ -585,8 +613,14 @@ class RedemptionFilter(filters.FilterSet):
 @extend_schema_view(
     validate=extend_schema(
         summary="Check a code for a customer and an order (every failing rule)",
-        request=OrderInput,
-        responses={200: ValidationOutput, **PAYNOW_LOOKUP_ERRORS},
+        description=(
+            "With `order` (a cart in the store's currency) the answer adds the "
+            "discount of each line; with `codes` (up to 10, with an `order`) the "
+            "codes apply in the order given, each on what the ones before it "
+            "left, and each code's verdict is given with the totals."
+        ),
+        request=VALIDATE_REQUEST,
+        responses={200: VALIDATE_RESPONSE, **PAYNOW_LOOKUP_ERRORS},
     ),
 )
 class CouponValidationViewSet(PayNowViewSet):
@@ -661,13 +695,24 @@ class CouponValidationViewSet(PayNowViewSet):
     ),
     create=extend_schema(
         summary="Redeem a code (409 with every reason when it cannot be)",
-        request=RedeemInput,
-        responses={200: RedemptionOutput, **PAYNOW_LOOKUP_ERRORS},
+        description=(
+            "With `order` the redemption records the cart's lines and each "
+            "line's discount; with `codes` one redemption per code, all or none "
+            "(a code that fails is a 409 naming it at `codes.<n>`)."
+        ),
+        request=REDEEM_REQUEST,
+        responses={200: REDEEM_RESPONSE, **PAYNOW_LOOKUP_ERRORS},
     ),
     rollback=extend_schema(
         summary="Roll back a redemption (frees the limits it used)",
-        request=None,
-        responses={200: RedemptionOutput, **PAYNOW_ERRORS},
+        description=(
+            "Without a body the whole redemption. With `lines` (units of the "
+            "cart's lines) or `amount` (of the order's value) a partial return: "
+            "the discount shrinks by its share, and the use is freed by the "
+            "return that completes the order; more than is left is a 409."
+        ),
+        request=RollbackInput,
+        responses={200: REDEMPTION_RESPONSE, **PAYNOW_ERRORS},
     ),
 )
 class RedemptionViewSet(PayNowViewSet):

@@ -701,3 +701,54 @@ def test_a_whole_rollback_after_returns_frees_the_use(paynow, base, store):
     assert body["rolled_back"] is True
     ten.refresh_from_db()
     assert ten.redeemed_count == 0
+
+
+# --- OpenAPI ---------------------------------------------------------------------
+
+
+def test_openapi_documents_the_cart_shapes(client):
+    response = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+    schema = response.json()
+    paths, components = schema["paths"], schema["components"]["schemas"]
+
+    def body(path, key="requestBody"):
+        op = paths[path]["post"]
+        content = op[key] if key == "requestBody" else op["responses"]["200"]
+        return content["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+
+    def one_of(name):
+        return [ref["$ref"].split("/")[-1] for ref in components[name]["oneOf"]]
+
+    base = "/v1/stores/{store_id}"
+    assert one_of(body(f"{base}/coupons/validate")) == [
+        "OrderInputRequest",
+        "CodesInputRequest",
+    ]
+    assert one_of(body(f"{base}/coupons/validate", "response")) == [
+        "ValidationOutput",
+        "CodesValidationOutput",
+    ]
+    assert one_of(body(f"{base}/redemptions", "response")) == [
+        "RedemptionOutput",
+        "CartRedemptionOutput",
+        "CodesRedemptionOutput",
+    ]
+    assert body(f"{base}/redemptions/{{redemption_id}}/rollback") == (
+        "RollbackInputRequest"
+    )
+    line = components["LineInputRequest"]
+    assert list(line["properties"]) == [
+        "id",
+        "product_id",
+        "tag_ids",
+        "quantity",
+        "unit_price",
+        "sale_unit_price",
+    ]
+    assert line["required"] == ["id", "quantity", "unit_price"]
+    codes = components["CodesInputRequest"]
+    assert "code" not in codes["properties"]
+    assert "order_value" not in codes["properties"]
+    assert codes["required"] == ["codes", "order"]
