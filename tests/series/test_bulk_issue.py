@@ -22,8 +22,13 @@ from jobs.models import Job, Status
 from series import bulk_issue, pool
 from series.issue import service as issue_service
 from series.issue import store as issue_store
-from series.models import Series
-from tests.factories import CustomerFactory, StoreFactory
+from series.models import CodeFormat, Series
+from tests.factories import (
+    CouponFactory,
+    CustomerFactory,
+    SeriesFactory,
+    StoreFactory,
+)
 from tests.series.conftest import make_series
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +216,30 @@ def test_a_dry_pool_is_refilled_under_the_lock(store, people, tmp_path, settings
     assert result.issued == 10
     assert [p.line for p in result.problems] == [12, 13]
     assert_consistent(series, 10)
+
+
+def test_an_uploaded_series_issues_its_live_codes_and_reports_the_rest(
+    store, people, tmp_path
+):
+    series = SeriesFactory(store=store, code_format=CodeFormat.UPLOADED)
+    codes = [
+        CouponFactory(store=store, code=f"UPL-{n}", series=series, pooled=True)
+        for n in range(5)
+    ]
+    pool.series_pool_retire(series=series, coupon_ids=[codes[0].id])
+
+    result = run(series, write_list(tmp_path, people[:6]), batch_size=4)
+
+    assert result.issued == 4
+    assert [(p.line, p.reason) for p in result.problems] == [
+        (6, "pool_empty: The series has no code left to issue."),
+        (7, "pool_empty: The series has no code left to issue."),
+    ]
+    issued = set(
+        Assignment.objects.filter(series=series).values_list("coupon__code", flat=1)
+    )
+    assert issued == {"UPL-1", "UPL-2", "UPL-3", "UPL-4"}
+    assert_consistent(series, 4)
 
 
 def test_a_generic_series_gives_everyone_its_code(store, people, tmp_path):

@@ -1,7 +1,14 @@
 """The bulk issue racing API issues (``POST /v2/coupon/issue/multiple``) on the same
-series, on PostgreSQL: never above a cap, never a code handed out twice."""
+series, on PostgreSQL: never above a cap, never a code handed out twice; and a real
+command process killed in the middle of a batch."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +19,13 @@ from series import bulk_issue
 from series.models import Series
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CustomerFactory, StoreFactory
+from tests.interleave import Holder, wait_for_waiters
+from tests.jobs.helpers import database_url
 from tests.series.conftest import ISSUE_URL, capillary_client, make_series
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +41,17 @@ def write_list(tmp_path, customers):
     return path
 
 
-def api_issues(key, customer, *, times: int, count: int) -> list[tuple[int, dict]]:
+def api_issues(
+    key, series: Series, customer, *, times: int, count: int
+) -> list[tuple[int, dict]]:
+    """``times`` issues of ``count`` codes to ``customer``, one after the other."""
     client = capillary_client(key)
     results = []
     for _ in range(times):
         response = client.post(
             ISSUE_URL,
             {
-                "seriesId": series_id(customer),
+                "seriesId": series.id,
                 "count": count,
                 "customer": {"id": customer.id},
             },
@@ -45,13 +59,6 @@ def api_issues(key, customer, *, times: int, count: int) -> list[tuple[int, dict
         )
         results.append((response.status_code, response.json()))
     return results
-
-
-_SERIES: dict[int, int] = {}
-
-
-def series_id(customer) -> int:
-    return _SERIES[customer.store_id]
 
 
 def assert_each_code_once(series: Series) -> list[Assignment]:
@@ -75,7 +82,6 @@ def test_bulk_and_api_issues_stop_exactly_at_the_series_cap(tmp_path):
     listed = CustomerFactory.create_batch(100, store=store)
     shoppers = CustomerFactory.create_batch(6, store=store)
     series = make_series(store, max_create=100, max_vouchers_per_user=2)
-    _SERIES[store.id] = series.id
     path = write_list(tmp_path, listed)
 
     def work(index: int):
@@ -84,8 +90,9 @@ def test_bulk_and_api_issues_stop_exactly_at_the_series_cap(tmp_path):
                 series=series, path=path, batch_size=10
             )
         # Each API thread: its own shopper, and one of the listed customers.
-        return api_issues(key, shoppers[index - 1], times=4, count=2) + api_issues(
-            key, listed[index - 1], times=1, count=2
+        shopper, listed_one = shoppers[index - 1], listed[index - 1]
+        return api_issues(key, series, shopper, times=4, count=2) + api_issues(
+            key, series, listed_one, times=1, count=2
         )
 
     bulk, *api = race(7, work)
@@ -118,13 +125,12 @@ def test_two_runs_of_one_list_beside_api_issues_issue_each_customer_once(tmp_pat
     listed = CustomerFactory.create_batch(80, store=store)
     shoppers = CustomerFactory.create_batch(4, store=store)
     series = make_series(store)
-    _SERIES[store.id] = series.id
     path = write_list(tmp_path, listed)
 
     def work(index: int):
         if index < 2:
             return bulk_issue.issue_to_customers(series=series, path=path, batch_size=7)
-        return api_issues(key, shoppers[index - 2], times=5, count=3)
+        return api_issues(key, series, shoppers[index - 2], times=5, count=3)
 
     first, second, *api = race(6, work)
 
@@ -137,3 +143,52 @@ def test_two_runs_of_one_list_beside_api_issues_issue_each_customer_once(tmp_pat
     assert len(from_list) == len({row.customer_id for row in from_list}) == 80
     assert len(rows) == 80 + 4 * 5 * 3
     assert all(status == 200 for results in api for status, _ in results)
+
+
+def test_a_command_killed_in_the_middle_of_a_batch_leaves_whole_batches(tmp_path):
+    """A real process, SIGKILLed while its second batch holds customers' locks (it
+    waits for the last one): the first batch stays whole, nothing of the second
+    is written, and a rerun issues the rest once."""
+    store = StoreFactory()
+    listed = CustomerFactory.create_batch(30, store=store)  # ids in list order
+    series = make_series(store)
+    pooled = Coupon.objects.filter(series=series, pooled=True).count()
+    path = write_list(tmp_path, listed)
+
+    with Holder() as holder:
+        holder.run(
+            "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE",
+            [listed[19].pk],
+        )
+        command = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "issue_to_customers",
+                "--series",
+                str(series.pk),
+                "--batch",
+                "10",
+                str(path),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url()},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_waiters(1, timeout=60)
+        finally:
+            command.send_signal(signal.SIGKILL)
+            command.wait(timeout=30)
+        holder.rollback()
+
+    rows = assert_each_code_once(series)
+    assert {row.customer_id for row in rows} == {c.id for c in listed[:10]}
+    assert Coupon.objects.filter(series=series, pooled=True).count() == pooled - 10
+
+    result = bulk_issue.issue_to_customers(series=series, path=path, batch_size=10)
+
+    assert (result.issued, result.already_done, result.problems) == (20, 10, [])
+    rows = assert_each_code_once(series)
+    assert sorted(row.customer_id for row in rows) == sorted(c.id for c in listed)
