@@ -56,6 +56,7 @@ from series import errors, pool
 from series.issue import decide
 from series.issue import store as issue_store
 from series.models import CodeFormat, Series
+from stores.models import Store
 
 IDENTIFIERS = ("mobile", "email", "external_id", "id")
 MARKER = "issue_to_customers"
@@ -264,7 +265,9 @@ def _batches(
         yield batch
 
 
-def _issue_batch(store, run: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+def _issue_batch(
+    store: Store, run: _Run, batch: list[tuple[int, dict[str, str]]]
+) -> None:
     """One batch, one transaction (a dry run's is rolled back)."""
     named = [_named(line, row) for line, row in batch]
     given = [row for row in named if isinstance(row, _Named)]
@@ -365,7 +368,7 @@ def _rows_to_issue(
 
 
 def _write(
-    store,
+    store: Store,
     run: _Run,
     series: Series,
     granted: list[tuple[int, int]],
@@ -427,7 +430,7 @@ def _write(
     run.result.issued += count
 
 
-def _claim(store, series: Series, customer_ids: list[int]) -> list[int]:
+def _claim(store: Store, series: Series, customer_ids: list[int]) -> list[int]:
     """The code ids for the first customers of ``customer_ids`` (all of them when
     the pool, refilled for a random series, holds enough), in their order."""
     if series.is_generic:

@@ -1,5 +1,6 @@
-"""Issue codes of a series to a customer (Capillary ``POST /v2/coupon/issue/multiple``,
-the bulk ``issue_to_customers``): ``series_issue``.
+"""Issue codes of a series to a customer (Capillary ``POST /v2/coupon/issue/multiple``):
+``series_issue``. The bulk ``issue_to_customers`` (``series.bulk_issue``) takes the
+same locks in the same order for a batch of customers, with the same rules.
 
 Lock order: the customer (FOR NO KEY UPDATE) -> the series -> the pooled codes
 (FOR UPDATE SKIP LOCKED, in id order). The rules are ``series.issue.decide``'s, the
