@@ -190,6 +190,7 @@ def job_run(*, job_id: int) -> Job | None:
         own.update(
             status=Status.CANCELLED,
             progress_done=progress.done,
+            progress_total=progress.total,
             result={"message": _cancelled_message(job)},
             finished_at=timezone.now(),
         )
