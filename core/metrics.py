@@ -71,6 +71,28 @@ CACHE_ERRORS = Counter(
     ["error"],
 )
 
+# Each request's two series, by their labels: ``labels()`` costs several times the
+# observation itself, and there are as few of these as routes x methods x statuses.
+_request_series: dict[tuple[str, str, str, str], tuple] = {}
+
+
+def observe_request(
+    dialect: str, route: str, method: str, status: str, seconds: float
+) -> None:
+    key = (dialect, route, method, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series.setdefault(
+            key,
+            (
+                LATENCY.labels(dialect, route, method),
+                REQUESTS.labels(dialect, route, method, status),
+            ),
+        )
+    series[0].observe(seconds)
+    series[1].inc()
+
+
 ISSUE = "issue"
 RECEIVE = "receive"
 REDEEM = "redeem"

@@ -76,8 +76,9 @@ class RequestMiddleware:
         elapsed = time.perf_counter() - started
         dialect, route = route_of(request)
         method = request.method if request.method in METHODS else "other"
-        metrics.LATENCY.labels(dialect, route, method).observe(elapsed)
-        metrics.REQUESTS.labels(dialect, route, method, str(response.status_code)).inc()
+        metrics.observe_request(
+            dialect, route, method, str(response.status_code), elapsed
+        )
         response[HEADER] = rid
         return response
 

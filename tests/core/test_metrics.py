@@ -160,8 +160,9 @@ def test_redemptions_and_rollbacks_are_counted_per_store_when_they_succeed(
     with django_capture_on_commit_callbacks(execute=True):
         first = api.post(redeem, {"code": "ONCE"}, content_type="application/json")
         refused = api.post(redeem, {"code": "ONCE"}, content_type="application/json")
-        rolled = api.post(f"{redeem}/{first.json()['id']}/rollback")
-        again = api.post(f"{redeem}/{first.json()['id']}/rollback")
+        rollback = f"{redeem}/{first.json()['id']}/rollback"
+        rolled = api.post(rollback, {}, content_type="application/json")
+        again = api.post(rollback, {}, content_type="application/json")
     after = scrape(staff)
 
     assert [r.status_code for r in (first, refused, rolled, again)] == [
