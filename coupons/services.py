@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,13 +163,22 @@ def _code_taken(coupon: Coupon) -> DomainError:
 
 
 def _typed_shapes(coupon: Coupon) -> tuple[typed_codes.Shape, ...]:
-    """The store's check-character shapes (one query unless the store is loaded)."""
-    if Coupon.store.is_cached(coupon):
-        return typed_codes.shapes_of(coupon.store)
-    shapes = Store.objects.filter(pk=coupon.store_id).values_list(
-        "typed_code_shapes", flat=True
-    )
-    return tuple(typed_codes.Shape.parse(value) for value in shapes.first() or ())
+    """The store's check-character shapes, read with the store row held FOR SHARE
+    on PostgreSQL: a check-character series reserving a shape (which locks the row
+    FOR NO KEY UPDATE and then scans the store's codes) waits for this coupon's
+    transaction and sees its code, or this read waits for the series and sees its
+    shape. Coupons created at once share the lock and do not wait for each other."""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT typed_code_shapes FROM stores_store WHERE id = %s{lock}",
+            [coupon.store_id],
+        )
+        row = cursor.fetchone()
+    value = row[0] if row else None
+    if isinstance(value, str):  # SQLite hands JSON back as text
+        value = json.loads(value)
+    return tuple(typed_codes.Shape.parse(shape) for shape in value or ())
 
 
 def _save(coupon: Coupon, update_fields: list[str] | None = None) -> Coupon:
