@@ -52,7 +52,8 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -74,8 +75,10 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN_CODE = "unknown_code"
 TYPO = "typo"
-# The domain reasons of a failed lookup, and what is counted for each.
+# The domain reasons of a failed lookup, and what is counted for each; and the
+# refusal codes of one code among several (``coupons.errors.Refusal``).
 FAILED_LOOKUPS = {"coupon_not_found": UNKNOWN_CODE, TYPO: TYPO}
+FAILED_PROBLEMS = {"not_found": UNKNOWN_CODE, TYPO: TYPO}
 MESSAGE = "Too many failed code lookups for this customer."
 
 _local = threading.Lock()
@@ -297,6 +300,18 @@ class Guard:
             return None
         customer_id = customer() if callable(customer) else customer
         return self.failed(customer_id, reason=reason)
+
+    def refuse_problems(self, customer_id: int | None, problems: Iterable[Any]) -> None:
+        """Several codes looked up at once (a cart): counts the problems (``code``)
+        that are failed lookups, each reason once; 429 at the limit."""
+        counts = Counter(
+            FAILED_PROBLEMS[problem.code]
+            for problem in problems
+            if problem.code in FAILED_PROBLEMS
+        )
+        for reason, failures in sorted(counts.items()):
+            self.failed(customer_id, failures=failures, reason=reason)
+        self.settle(wrote=False)
 
     def _lock(
         self, customer_id: int | None, count: int, reason: str, now: float

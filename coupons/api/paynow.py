@@ -658,6 +658,8 @@ class CouponValidationViewSet(PayNowViewSet):
         serializer = CodesInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = serializer.to_order()
+        customer_id = serializer.validated_data.get("customer_id")
+        self.guessing.check(customer_id)  # 429 while locked out (stores.guessing)
         try:
             verdicts = redeem.redemptions_validate(
                 store=self.store,
@@ -669,6 +671,9 @@ class CouponValidationViewSet(PayNowViewSet):
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error
+        self.guessing.refuse_problems(
+            customer_id, (p for item in verdicts for p in item.verdict.problems)
+        )
         totals = dict.fromkeys((line.id for line in order.lines), 0)
         for item in verdicts:
             for line_id, discount in item.verdict.lines:
@@ -764,6 +769,7 @@ class RedemptionViewSet(PayNowViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         order = serializer.to_order()
+        self.guessing.check(data.get("customer_id"))
         try:
             redemptions = redeem.redemptions_create(
                 store=self.store,
@@ -774,6 +780,10 @@ class RedemptionViewSet(PayNowViewSet):
                 transaction_number=data.get("transaction_number") or None,
             )
         except DomainError as error:
+            if error.reason == errors.REDEMPTION_REFUSED:  # nothing was written
+                self.guessing.refuse_problems(
+                    data.get("customer_id"), error.details["problems"]
+                )
             if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
                 raise
             raise _no_customer("customer_id") from error

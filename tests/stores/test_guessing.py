@@ -562,3 +562,29 @@ def test_openapi_documents_the_429_of_every_endpoint_that_looks_codes_up(client)
         ("POST", "/openapi/2022-01/coupons/receive"),
         ("GET", "/v0/d/coupons"),
     }
+
+
+# --- several codes on one cart (issue 19's codes) ---------------------------------
+
+
+CART = {"currency": "USD", "lines": [{"id": "l1", "quantity": 1, "unit_price": 1000}]}
+
+
+def test_several_codes_on_a_cart_count_each_code_that_names_no_coupon(world, frozen):
+    key, customer = world["key"], world["customer"]
+    base = f"/v1/stores/{key.store_id}"
+
+    def codes(url: str, *guesses: str):
+        body = {"codes": list(guesses), "order": CART, "customer_id": str(customer.id)}
+        return paynow(key).post(f"{base}/{url}", body, format="json")
+
+    few = codes("coupons/validate", "REAL-CODE", *(f"G-{i}" for i in range(3)))
+    assert few.status_code == 200
+    assert [c["valid"] for c in few.json()["codes"]] == [True, False, False, False]
+    refused = codes("redemptions", "REAL-CODE", "G-3")  # all or none: none
+    assert refused.status_code == 409
+    last = codes("coupons/validate", "G-4")
+    assert (last.status_code, last.json()) == (429, paynow_429())
+    real = codes("redemptions", "REAL-CODE")
+    assert (real.status_code, real.json()) == (429, paynow_429())
+    assert world["coupon"].redemptions.count() == 0
