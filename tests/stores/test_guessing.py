@@ -588,3 +588,28 @@ def test_several_codes_on_a_cart_count_each_code_that_names_no_coupon(world, fro
     real = codes("redemptions", "REAL-CODE")
     assert (real.status_code, real.json()) == (429, paynow_429())
     assert world["coupon"].redemptions.count() == 0
+
+
+def test_capillary_v11_a_batch_that_redeemed_something_is_answered_as_usual(
+    world, frozen
+):
+    key = world["key"]
+    ada = {"email": "ada@example.com"}
+
+    def redeem(*codes: str):
+        coupons = [{"code": code, "customer": ada} for code in codes]
+        return v11(key).post(
+            "/v1.1/coupon/redeem", {"root": {"coupon": coupons}}, format="json"
+        )
+
+    assert redeem("G-1", "G-2", "G-3").status_code == 400
+    batch = redeem("REAL-CODE", "G-4", "G-5")  # the 5th failure, and a redemption
+    assert batch.status_code == 200
+    assert batch.json()["response"]["status"]["code"] == 201
+    assert [
+        c["item_status"]["code"] for c in batch.json()["response"]["coupons"]["coupon"]
+    ] == [700, 702, 702]
+    assert world["coupon"].redemptions.count() == 1
+    after = redeem("REAL-CODE")
+    assert (after.status_code, after.json()) == (429, V11_429)
+    assert len(lockouts(world["store"])) == 1
