@@ -249,6 +249,10 @@ def _update_returning(
         *ids,
         *still_values(action),
     ]
+    # As the ORM writes them: SQLite stores a datetime as Django's text, and a value
+    # written in another form would compare wrongly with every other.
+    adapt = connection.ops.adapt_datetimefield_value
+    values = [adapt(v) if isinstance(v, datetime) else v for v in values]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
         return [row[0] for row in cursor.fetchall()]

@@ -3,6 +3,7 @@ run's exact counts, the job and what it changes, store scoping and permissions."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -274,3 +275,43 @@ def test_series_action_opens_the_codes_list(admin_client, shop):
         *(c.pk for c in shop["on"]),
         shop["off"].pk,
     }
+
+
+def confirm_form(response) -> dict[str, str]:
+    """The hidden inputs of the dry-run page's confirm form, as a browser posts them."""
+    form = (
+        response.content.decode().split('id="bulk-confirm"', 1)[1].split("</form>")[0]
+    )
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_the_dry_run_page_posts_back_what_it_counted(
+    admin_client, shop, inline_jobs, django_capture_on_commit_callbacks
+):
+    target = (timezone.now() + timedelta(days=30)).replace(second=0, microsecond=0)
+    Coupon.objects.filter(store=shop["store"]).update(
+        expires_at=target - timedelta(days=29)
+    )
+    url = BULK + query(shop, enabled__exact=1)
+    dry = admin_client.post(
+        url,
+        {
+            "action": "extend_expiry",
+            "expires_at_0": target.strftime("%Y-%m-%d"),
+            "expires_at_1": target.strftime("%H:%M"),
+        },
+    )
+    posted = confirm_form(dry)
+    assert posted["confirm"] == "yes"
+    posted.pop("csrfmiddlewaretoken", None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, posted)
+
+    assert response.status_code == 302
+    job = Job.objects.get()
+    assert job.params["expires_at"] == target.isoformat()
+    assert job.result["changed"] == dry.context["counts"].to_change == 5
+    assert set(
+        Coupon.objects.filter(expires_at=target).values_list("pk", flat=True)
+    ) == {c.pk for c in shop["on"]} | {shop["other"].pk}
