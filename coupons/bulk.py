@@ -2,9 +2,9 @@
 
 The set is a ``CouponFilter``: what the coupons change list filters by (store,
 series, enabled, origin, discount type, pooled, archived) and its search box, as
-plain values a job or a command carries. The admin (``CouponAdmin.bulk_view``), the
-``bulk_coupons`` command and the job (``coupons/jobs.py``) all act through
-``bulk_run``.
+plain values a job or a command carries. The admin's bulk page
+(``coupons/admin_bulk.py``), the ``bulk_coupons`` job (``coupons/jobs.py``) and the
+``bulk_coupons`` command all count with ``bulk_counts`` and act with ``bulk_apply``.
 
 Set-based, one short transaction per batch: the batch's rows that the action would
 change are selected in id order and locked (FOR UPDATE, the order the checkouts
