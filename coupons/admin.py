@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
+from audit.models import AuditEvent
 from core.admin import (
     BigTableMixin,
     RelatedPagesMixin,
@@ -25,7 +27,7 @@ from core.errors import DomainError
 from coupons import admin_search, bulk, errors, services
 from coupons.admin_bulk import BulkActionsMixin
 from coupons.admin_search import ExactSearchMixin
-from coupons.models import ActorType, Coupon, Redemption
+from coupons.models import ActorType, Coupon, Redemption, RedemptionLine
 from coupons.redeem import service as redeem
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
@@ -367,6 +369,31 @@ class CouponAdmin(
                 self.message_user(request, f"{coupon.code}: {message}", messages.ERROR)
 
 
+class RedemptionLineInline(admin.TabularInline):
+    """A redemption's cart lines, each with its discount and what was returned."""
+
+    model = RedemptionLine
+    fields = [
+        "line_id",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "sale_unit_price",
+        "discount",
+        "returned_quantity",
+        "returned_discount",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Redemption)
 class RedemptionAdmin(
     HoldingSearchMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
@@ -417,11 +444,15 @@ class RedemptionAdmin(
         "transaction_number",
         "order_value",
         "discount_amount",
+        "value_returned",
+        "discount_returned",
         "purchase_type",
         "created_at",
         "rolled_back_at",
+        "returns",
     ]
     readonly_fields = fields
+    inlines = [RedemptionLineInline]
     list_per_page = 50
     actions = ["roll_back"]
 
@@ -436,6 +467,44 @@ class RedemptionAdmin(
 
     def has_rollback_permission(self, request):
         return request.user.has_perm("coupons.change_redemption")
+
+    @admin.display(description="Returns and rollback")
+    def returns(self, obj: Redemption) -> str:
+        """Each partial return and the rollback, oldest first (the audit trail)."""
+        events = list(
+            AuditEvent.objects.filter(
+                object_id=obj.pk,
+                object_type="redemption",
+                action__in=["return", "rollback"],
+            ).order_by("id")
+        )
+        if not events:
+            return "None."
+        return format_html(
+            "<table><thead><tr><th>when (UTC)</th><th>action</th><th>by</th>"
+            "<th>value returned</th><th>discount returned</th><th>lines</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                "<td>{}</td></tr>",
+                (
+                    (
+                        event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        event.action,
+                        event.actor_label,
+                        event.changes.get("value_returned", "all"),
+                        event.changes.get("discount_returned", "-"),
+                        ", ".join(
+                            f"{line['id']} x{line['quantity']}"
+                            for line in event.changes.get("lines", [])
+                        )
+                        or "-",
+                    )
+                    for event in events
+                ),
+            ),
+        )
 
     @admin.action(
         description="Roll back the selected redemptions", permissions=["rollback"]
