@@ -1,7 +1,8 @@
 """``/metrics`` under the production server (issue 21 item 6): gunicorn with two
 workers in prometheus-client's multiprocess mode. Each worker counts in its own
 file of ``PROMETHEUS_MULTIPROC_DIR`` and a scrape, whichever worker answers it,
-sums them (requests to unmatched paths: only this test makes them); a previous run's files are removed when gunicorn starts."""
+sums them (requests to unmatched paths: only this test makes them); a previous
+run's files are removed when gunicorn starts."""
 
 from __future__ import annotations
 
