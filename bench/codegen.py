@@ -10,10 +10,14 @@ Median of ``--rounds`` (default 3) rounds each; prints both and their ratio. Two
 more COPYs are printed for scale: into the same table without its foreign keys, and
 into the same columns without any index (the floor of writing the rows).
 
+``--check``: the series makes codes people can type (``check_character``: Crockford
+base32 and a check character, ``coupons.typed_codes``), and the COPY gets the same
+codes, check characters included.
+
 It WIPES the coupon tables of the database it runs on: give it its own database.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/couponhub_h_bench \\
-        .venv/bin/python bench/codegen.py [--count 1000000] [--rounds 3]
+        .venv/bin/python bench/codegen.py [--count 1000000] [--rounds 3] [--check]
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ def _wipe() -> None:
         )
 
 
-def _fresh_series(round_no: int):
+def _fresh_series(round_no: int, *, check: bool):
     store = store_create(name=f"Bench {round_no}", code=f"bench-{flake.next_id()}")
     return services.series_create(
         store=store,
@@ -81,12 +85,13 @@ def _fresh_series(round_no: int):
         alpha_numeric=True,
         random_code_length=10,
         max_create=-1,
+        check_character=check,
     )
 
 
-def time_generation(count: int, round_no: int) -> tuple[float, Series]:
+def time_generation(count: int, round_no: int, *, check: bool) -> tuple[float, Series]:
     _wipe()
-    series = _fresh_series(round_no)
+    series = _fresh_series(round_no, check=check)
     started = time.perf_counter()
     done = pool.series_generate_codes(series=series, count=count)
     seconds = time.perf_counter() - started
@@ -137,6 +142,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--check", action="store_true", help="codes with a check character"
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/codegen.py needs PostgreSQL: set DATABASE_URL=postgres://...")
@@ -162,12 +170,13 @@ def main() -> None:
             )
     print(
         f"PostgreSQL {connection.cursor().connection.info.server_version}, "
-        f"{args.count:,} codes, {args.rounds} rounds, "
+        f"{args.count:,} codes{' with a check character' if args.check else ''}, "
+        f"{args.rounds} rounds, "
         f"batch {pool.GENERATE_BATCH:,}, pool target {pool.pool_target()}"
     )
     generation, copy_like, copy_nofk, copy_bare = [], [], [], []
     for round_no in range(1, args.rounds + 1):
-        seconds, series = time_generation(args.count, round_no)
+        seconds, series = time_generation(args.count, round_no, check=args.check)
         generation.append(seconds)
         # The same number of rows, of the same series (the foreign keys hold).
         data, columns = _copy_rows(series, args.count)

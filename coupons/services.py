@@ -162,17 +162,18 @@ def _code_taken(coupon: Coupon) -> DomainError:
     )
 
 
-def _typed_shapes(coupon: Coupon) -> tuple[typed_codes.Shape, ...]:
-    """The store's check-character shapes, read with the store row held FOR SHARE
-    on PostgreSQL: a check-character series reserving a shape (which locks the row
-    FOR NO KEY UPDATE and then scans the store's codes) waits for this coupon's
-    transaction and sees its code, or this read waits for the series and sees its
-    shape. Coupons created at once share the lock and do not wait for each other."""
+def typed_shapes(store_id: int) -> tuple[typed_codes.Shape, ...]:
+    """The store's check-character shapes, for a writer of codes: read with the store
+    row held FOR SHARE on PostgreSQL, so a check-character series reserving a shape
+    (which locks the row FOR NO KEY UPDATE and then scans the store's codes) waits
+    for the writer's transaction and sees its codes, or this read waits for the
+    series and sees its shape. Writers share the lock and do not wait for each
+    other."""
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT typed_code_shapes FROM stores_store WHERE id = %s{lock}",
-            [coupon.store_id],
+            [store_id],
         )
         row = cursor.fetchone()
     value = row[0] if row else None
@@ -189,7 +190,7 @@ def _save(coupon: Coupon, update_fields: list[str] | None = None) -> Coupon:
     (``coupons.typed_codes.reserved_by``) is taken by that series' format.
     """
     if update_fields is None or "code" in update_fields:
-        shape = typed_codes.reserved_by(coupon.code, _typed_shapes(coupon))
+        shape = typed_codes.reserved_by(coupon.code, typed_shapes(coupon.store_id))
         if shape is not None:
             raise DomainError(
                 errors.CODE_TAKEN,

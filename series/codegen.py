@@ -177,6 +177,42 @@ class CodeSpec:
         return codes
 
 
+def readable(
+    codes: Sequence[str], spec: CodeSpec, shapes: Sequence[typed_codes.Shape]
+) -> Sequence[str]:
+    """``codes`` without those a lookup would read as a mistyped check-character
+    code in a store whose check-character series have ``shapes``
+    (``typed_codes.reserved_by``): such a code could never be redeemed. A check
+    format's own codes never are; a format whose codes cannot have a shape's length
+    is not looked at (no cost)."""
+    if spec.check or not shapes:
+        return codes
+    length = (
+        len(typed_codes.normalise(spec.prefix))
+        + spec.length
+        + len(typed_codes.normalise(spec.suffix))
+    )
+    if all(shape.total_length != length for shape in shapes):
+        return codes
+    return [code for code in codes if typed_codes.reserved_by(code, shapes) is None]
+
+
+def distinct_readable(
+    spec: CodeSpec, count: int, shapes: Sequence[typed_codes.Shape]
+) -> Sequence[str]:
+    """``spec.distinct(count)``, drawing again for the codes ``readable`` drops (at
+    most 20 draws: a format of which almost nothing is readable gets fewer)."""
+    codes = readable(spec.distinct(count), spec, shapes)
+    if len(codes) >= count:
+        return codes
+    kept = dict.fromkeys(codes)
+    for _ in range(20):
+        kept.update(dict.fromkeys(readable(spec.distinct(count), spec, shapes)))
+        if len(kept) >= count:
+            break
+    return list(kept)[:count]
+
+
 def taken_in_space(*, store_id: int, spec: CodeSpec) -> Any:
     """The store's taken codes (folded: live, or held by an archived coupon someone
     received or used) that fall inside ``spec``'s space: a queryset of folded codes.

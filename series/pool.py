@@ -158,12 +158,16 @@ def fill(
     count = min(count, free)
     if count <= 0:
         return 0
+    # Codes a lookup would read as typos in this store are never made (issue 20).
+    shapes = coupon_services.typed_shapes(series.store_id)
     if spec.space <= ENUMERATE_LIMIT:
         # Small space: sample exactly among the free codes.
         inserted = 0
         for _ in range(3):  # a concurrent writer may take a sampled code
             taken = set(codegen.taken_in_space(store_id=series.store_id, spec=spec))
-            codes = spec.sample_free(count - inserted, taken)
+            codes = codegen.readable(
+                spec.sample_free(count - inserted, taken), spec, shapes
+            )
             inserted += codegen.insert_pooled(values=values, codes=codes)
             if inserted >= count or not codes:
                 break
@@ -176,7 +180,7 @@ def fill(
             # Sparse: draw as many as needed; the unique index drops the few taken.
             got = codegen.insert_pooled(
                 values=values,
-                codes=spec.distinct(want),
+                codes=codegen.distinct_readable(spec, want, shapes),
                 # Expected collisions with taken codes well below one.
                 sparse=want * (1 - fraction) < 0.05,
             )
@@ -184,7 +188,9 @@ def fill(
             # Dense: oversample, insert at most ``want``.
             draw = min(int(want / fraction * 1.25) + 16, codegen.MAX_CANDIDATES)
             got = codegen.insert_pooled(
-                values=values, codes=spec.distinct(draw), limit=want
+                values=values,
+                codes=codegen.distinct_readable(spec, draw, shapes),
+                limit=want,
             )
         inserted += got
         idle = 0 if got else idle + 1

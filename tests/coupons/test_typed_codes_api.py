@@ -455,3 +455,23 @@ def test_redeeming_codes_with_a_typo_is_refused_whole(store, series, api_key):
     assert refused.value.reason == "redemption_refused"
     assert [(f.path, f.code) for f in refused.value.fields] == [("codes.1", "typo")]
     assert not Redemption.objects.exists()
+
+
+def test_another_series_of_the_store_never_makes_a_code_that_reads_as_a_typo(
+    store, series
+):
+    # Same prefix and normalised length as the check series' codes: most of its
+    # random codes would read as typos (an O or an I, or a wrong "check").
+    other = check_series(
+        store,
+        description="Plain",
+        check_character=False,
+        alpha_numeric=True,
+        random_code_length=9,
+        code_prefix="BF",
+    )
+
+    codes = list(Coupon.objects.filter(series=other).values_list("code", flat=True))
+    assert len(codes) == 20
+    shapes = typed_codes.shapes_of(Store.objects.get(pk=store.pk))
+    assert [code for code in codes if typed_codes.reserved_by(code, shapes)] == []

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from coupons import typed_codes
 from coupons.models import Coupon
+from series import codegen
 from series.codegen import CROCKFORD, CodeSpec
 from series.models import Series
 from stores.models import Store
@@ -188,3 +189,17 @@ def test_admin_check_series_prefix_error_is_on_the_form(admin_client):
         "letters but I, L, O, U)."
     ]
     assert not Series.objects.filter(description="Bad").exists()
+
+
+def test_readable_drops_the_codes_a_lookup_would_read_as_typos():
+    shapes = (typed_codes.Shape("BF", 8, ""),)
+    plain = CodeSpec.of(alpha_numeric=True, length=9, prefix="BF", suffix="")
+    good = "BF9KX2ABCDY"
+    codes = [good, "BF9KX2ABCDZ", "BFOKX2ABCDY", "BF9KX2ABCUY", "BF9KX2ABC"]
+
+    assert codegen.readable(codes, plain, shapes) == [good, "BF9KX2ABCUY", "BF9KX2ABC"]
+    # Nothing to look at: a check format, no shapes, or another length.
+    assert codegen.readable(codes, spec(suffix=""), shapes) == codes
+    assert codegen.readable(codes, plain, ()) == codes
+    other = CodeSpec.of(alpha_numeric=True, length=5, prefix="BF", suffix="")
+    assert codegen.readable(codes, other, shapes) == codes
