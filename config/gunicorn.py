@@ -121,6 +121,12 @@ def post_fork(server, worker):
 
 def on_starting(server):
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder and workers > 1:
+        server.log.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: /metrics shows the counts of "
+            "whichever of the %d workers answers the scrape, not their sum",
+            workers,
+        )
     if folder:
         os.makedirs(folder, exist_ok=True)
         for name in os.listdir(folder):
