@@ -14,4 +14,5 @@ urlpatterns = [
     path("bench/ideal/issue", views.Issue.as_view()),
     path("bench/ideal/receive", views.Receive.as_view()),
     path("bench/ideal/redeem", views.Redeem.as_view()),
+    path("bench/ideal/validate-cart", views.ValidateCart.as_view()),
 ]

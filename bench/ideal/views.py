@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -10,6 +12,7 @@ from rest_framework.views import APIView
 
 from core import flake
 from coupons.codes import fold_code
+from coupons.redeem import cart
 
 # Claim ``count`` issuable pooled codes of a series (live, enabled), skipping rows
 # other claims hold, read through the pool index, whose condition this repeats (the
@@ -144,3 +147,60 @@ class Redeem(_Bare):
                 ],
             )
         return Response({"id": str(coupon_id)}, status=201)
+
+
+# A coupon's discount fields, by code, in one indexed read.
+COUPON_TERMS = """
+SELECT discount_type, discount_amount, discount_max_amount,
+       discount_apply_individually, discount_apply_before_sales,
+       apply_to_products, apply_to_tags
+FROM coupons_coupon
+WHERE store_id = %s AND code_folded = %s AND archived_at IS NULL AND enabled
+"""
+
+
+@extend_schema(exclude=True)
+class ValidateCart(_Bare):
+    """A cart's discount by one code: one read, then the calculation itself
+    (``coupons.redeem.cart.split``, the same arithmetic ours runs)."""
+
+    def post(self, request):
+        data = request.data
+        with connection.cursor() as cursor:
+            cursor.execute(
+                COUPON_TERMS, [int(data["store_id"]), fold_code(data["code"])]
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return Response({"valid": False})
+        kind, amount, cap, individually, before_sales, products, tags = row
+        if isinstance(products, str):  # SQLite hands JSON back as text
+            products, tags = json.loads(products), json.loads(tags or "null")
+        rate = cart.Rate(
+            kind=kind,
+            amount=amount,
+            individually=individually,
+            before_sales=before_sales,
+            max_amount=cap,
+            products=frozenset(map(int, products or ())),
+            tags=frozenset(map(int, tags or ())),
+        )
+        lines = tuple(
+            cart.Line(
+                id=line["id"],
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+                sale_unit_price=line.get("sale_unit_price"),
+                product_id=int(line["product_id"]) if "product_id" in line else None,
+                tag_ids=tuple(int(tag) for tag in line.get("tag_ids", ())),
+            )
+            for line in data["order"]["lines"]
+        )
+        split = cart.split(rate, lines)
+        return Response(
+            {
+                "valid": True,
+                "discount": split.total,
+                "lines": [{"id": i, "discount": d} for i, d in split.lines],
+            }
+        )
