@@ -30,3 +30,13 @@ class Refusal:
     NOT_ISSUED = "not_issued"
     NOT_ISSUED_TO_CUSTOMER = "not_issued_to_customer"
     NOT_FOUND = "not_found"  # no coupon has the code (one of several codes)
+
+
+# Holds (issue 20): a hold that is not the store's (or not the coupon's, on a
+# redemption), one that cannot be made (every reason validate gives), and one that
+# can no longer be released or converted.
+HOLD_NOT_FOUND = "hold_not_found"
+HOLD_REFUSED = "hold_refused"
+HOLD_EXPIRED = "hold_expired"
+HOLD_RELEASED = "hold_released"
+HOLD_REDEEMED = "hold_redeemed"

@@ -505,3 +505,82 @@ class RedemptionLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} x{self.quantity}"
+
+
+class HoldState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RELEASED = "released", "Released"
+    REDEEMED = "redeemed", "Redeemed"
+    EXPIRED = "expired", "Expired (tidied)"
+
+
+class HoldQuerySet(models.QuerySet):
+    def live(self, *, at: datetime) -> HoldQuerySet:
+        """The holds that count as a use now: active and not past their end (an
+        expired hold stops counting at once, whether or not it was tidied)."""
+        return self.filter(state=HoldState.ACTIVE, expires_at__gt=at)
+
+
+class Hold(models.Model):
+    """One use of a coupon reserved until ``expires_at`` (issue 20): while active and
+    not expired it counts against the coupon's store-wide and per-customer limits;
+    a redemption made with it takes its use (``redemption``) instead of another."""
+
+    id = FlakeIdField()
+    store = models.ForeignKey(
+        "stores.Store", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # No index of its own: hold_live_idx leads with it.
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.CASCADE, related_name="holds", db_index=False
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=16, choices=HoldState.choices, default=HoldState.ACTIVE
+    )
+    redemption = models.OneToOneField(
+        Redemption,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="hold",
+    )
+    order_value = models.BigIntegerField(default=0)
+    discount_amount = models.BigIntegerField(default=0)
+    created_by_type = models.CharField(
+        max_length=16, choices=ActorType.choices, default=ActorType.INTERNAL
+    )
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state=HoldState.REDEEMED) | Q(redemption__isnull=False),
+                name="hold_redeemed_has_redemption",
+                violation_error_message="A redeemed hold names its redemption.",
+            ),
+        ]
+        indexes = [
+            # What the limit checks count: a coupon's active holds by end.
+            models.Index(
+                fields=["coupon", "expires_at"],
+                condition=Q(state=HoldState.ACTIVE),
+                name="hold_live_idx",
+            ),
+            models.Index(fields=["store", "id"], name="hold_store_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.id} until {self.expires_at:%Y-%m-%d %H:%M}"

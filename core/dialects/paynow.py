@@ -36,6 +36,12 @@ class PayNowDialect(Dialect):
         errors.THROTTLED: ErrorSpec(429, "too-many-requests"),
         errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, "unprocessable-entity"),
         errors.UNAVAILABLE: ErrorSpec(503, "service-unavailable"),
+        # holds (coupons.redeem.service)
+        "hold_not_found": ErrorSpec(404, "not-found", "Hold not found."),
+        "hold_refused": CONFLICT,
+        "hold_expired": CONFLICT,
+        "hold_released": CONFLICT,
+        "hold_redeemed": CONFLICT,
         # customers
         "customer_not_found": ErrorSpec(404, "not-found", "Customer not found."),
         "customer_identifier_taken": CONFLICT,

@@ -4,7 +4,8 @@ redemption endpoints in the PayNow style (validate, redeem, list, roll back)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django_filters import rest_framework as filters
@@ -18,7 +19,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core import money
+from core import flake, money
 from core.dialects.fields import ChoiceField, ObjectInput
 from core.errors import DomainError
 from core.filters import FlakeIdFilter, filtered_page
@@ -431,6 +432,23 @@ class RedeemInput(OrderInput):
     transaction_number = StrictCharField(
         max_length=128, required=False, allow_null=True, allow_blank=True
     )
+    # A hold of this code (and customer) whose use the redemption takes.
+    hold_id = FlakeIdInputField(required=False, allow_null=True)
+
+
+HOLD_TTL_DEFAULT, HOLD_TTL_MIN, HOLD_TTL_MAX = 900, 60, 86_400
+
+
+class HoldInput(OrderInput):
+    """A code held for a customer and an order, as validate reads them, for
+    ``ttl_seconds``."""
+
+    ttl_seconds = StrictIntegerField(
+        required=False,
+        default=HOLD_TTL_DEFAULT,
+        min_value=HOLD_TTL_MIN,
+        max_value=HOLD_TTL_MAX,
+    )
 
 
 class RedeemCodesInput(CodesInput):
@@ -605,6 +623,93 @@ REDEMPTION_RESPONSE = _one_of(
 )
 
 
+@contextmanager
+def _looking_up(view: Any, data: Mapping[str, Any]) -> Iterator[str]:
+    """A call that looks up ``data``'s code and customer (a redemption, a hold):
+    429 while the key and customer are locked out; the code checked first (a
+    mistyped one is refused and audited before anything begins); a failed lookup
+    counted toward the lockout; an unknown customer a 400 at ``customer_id``."""
+    customer_id = data.get("customer_id")
+    view.guessing.check(customer_id)
+    try:
+        yield typos.checked_code(store=view.store, code=data["code"], actor=view.actor)
+    except DomainError as error:
+        view.guessing.refuse_on(error, customer_id)
+        if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
+            raise
+        raise _no_customer("customer_id") from error
+
+
+class HoldOutput(serializers.Serializer):
+    id = IdStringField()
+    store_id = IdStringField()
+    coupon_id = IdStringField()
+    code = serializers.CharField(source="coupon.code")
+    customer_id = IdStringField(allow_null=True)
+    state = serializers.CharField()
+    expires_at = MillisDateTimeField()
+    discount = serializers.IntegerField(source="discount_amount")
+    created_at = MillisDateTimeField()
+    # Only with an order (a cart): the discount of each of its lines.
+    lines = LineDiscountOutput(many=True, required=False)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Hold one use of a code for a time (409 with every reason when it "
+        "cannot be)",
+        description=(
+            "Checks the code as `coupons/validate` does (with `order`, a cart, the "
+            "discount per line too), then reserves one use: until it is redeemed "
+            "(`hold_id` on a redemption), released or `expires_at` passes, it "
+            "counts against the coupon's store-wide and per-customer limits. "
+            "`ttl_seconds` 60..86400, default 900. A code that cannot be held is "
+            "a 409 `hold_refused` with validate's reasons in `errors`."
+        ),
+        request=HoldInput,
+        responses={201: HoldOutput, **PAYNOW_LOOKUP_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Release a hold (its use is free at once)",
+        description=(
+            "204; an unknown hold is a 404; one that has expired, was redeemed or "
+            "released already is a 409 (`hold_expired`, `hold_redeemed`, "
+            "`hold_released`) and nothing changes."
+        ),
+        responses={204: None, **PAYNOW_ERRORS},
+    ),
+)
+class HoldViewSet(PayNowViewSet):
+    read_scope = COUPONS_READ
+    write_scope = COUPONS_WRITE
+
+    def create(self, request, store_id: str):
+        serializer = HoldInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = serializer.to_order()
+        with _looking_up(self, data) as code:
+            held = redeem.hold_create(
+                store=self.store,
+                code=code,
+                customer=serializer.customer(),
+                order=order,
+                ttl_seconds=data["ttl_seconds"],
+                actor=self.actor,
+            )
+        body = HoldOutput(held.hold).data
+        if order.lines is not None:
+            body["lines"] = _validation(held.verdict, order)["lines"]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, store_id: str, hold_id: str):
+        parsed = flake.parse(hold_id)
+        if not parsed:
+            raise DomainError(errors.HOLD_NOT_FOUND, "Hold not found.")
+        redeem.hold_release(store=self.store, hold_id=parsed, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class RedemptionFilter(filters.FilterSet):
     coupon_id = FlakeIdFilter(field_name="coupon_id")
     customer_id = FlakeIdFilter(field_name="customer_id")
@@ -703,7 +808,10 @@ class CouponValidationViewSet(PayNowViewSet):
         description=(
             "With `order` the redemption records the cart's lines and each "
             "line's discount; with `codes` one redemption per code, all or none "
-            "(a code that fails is a 409 naming it at `codes.<n>`)."
+            "(a code that fails is a 409 naming it at `codes.<n>`). With "
+            "`hold_id` (a hold of this code and customer) the hold's use becomes "
+            "the redemption's; after its `expires_at` the call is a plain "
+            "redemption; a hold redeemed or released already is a 409."
         ),
         request=REDEEM_REQUEST,
         responses={200: REDEEM_RESPONSE, **PAYNOW_LOOKUP_ERRORS},
@@ -740,12 +848,7 @@ class RedemptionViewSet(PayNowViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         order = serializer.to_order()
-        self.guessing.check(data.get("customer_id"))
-        # A mistyped code is refused (and audited) before the redemption begins.
-        try:
-            code = typos.checked_code(
-                store=self.store, code=data["code"], actor=self.actor
-            )
+        with _looking_up(self, data) as code:
             redemption = redeem.redemption_create(
                 store=self.store,
                 code=code,
@@ -753,12 +856,8 @@ class RedemptionViewSet(PayNowViewSet):
                 order=order,
                 actor=self.actor,
                 transaction_number=data.get("transaction_number") or None,
+                hold_id=data.get("hold_id"),
             )
-        except DomainError as error:
-            self.guessing.refuse_on(error, data.get("customer_id"))
-            if error.reason != customer_errors.CUSTOMER_NOT_FOUND:
-                raise
-            raise _no_customer("customer_id") from error
         if order.lines is None:
             return Response(RedemptionOutput(redemption).data)
         lines = selectors.redemption_lines(redemption_ids=[redemption.id])

@@ -3,6 +3,7 @@ from django.urls import path
 from coupons.api.paynow import (
     CouponValidationViewSet,
     CouponViewSet,
+    HoldViewSet,
     RedemptionViewSet,
 )
 
@@ -31,6 +32,16 @@ urlpatterns = [
         f"{STORE}/redemptions",
         RedemptionViewSet.as_view({"get": "list", "post": "create"}),
         name="redemptions",
+    ),
+    path(
+        f"{STORE}/holds",
+        HoldViewSet.as_view({"post": "create"}),
+        name="holds",
+    ),
+    path(
+        f"{STORE}/holds/<str:hold_id>",
+        HoldViewSet.as_view({"delete": "destroy"}),
+        name="hold",
     ),
     path(
         f"{STORE}/redemptions/<str:redemption_id>/rollback",

@@ -17,7 +17,8 @@ shopper all of them at once; they come in the order of ``RULES``:
 8. ``not_applicable_to_order`` (none of the products or tags it applies to);
 9. ``not_issued`` (a series' pooled code), else ``not_issued_to_customer`` (a series
    code this customer does not hold);
-10. ``store_limit_reached``; 11. ``customer_limit_reached``; 12. ``first_order_only``.
+10. ``store_limit_reached``; 11. ``customer_limit_reached`` (a live hold counts as
+    a use in both: ``Usage.store_held``/``customer_held``); 12. ``first_order_only``.
 
 The discount (``discount``) is given only when no rule fails. A new rule is one
 function ``(Attempt) -> Problem | None`` in ``RULES`` and a row in
@@ -157,6 +158,11 @@ class Usage:
 
     store_used: int = 0
     customer_used: int = 0
+    # Live holds (active, not past their end): each counts as a use, store-wide
+    # and for its customer, until redeemed, released or expired. A redemption
+    # converting a hold does not count its own (``coupons.redeem.service``).
+    store_held: int = 0
+    customer_held: int = 0
     customer_has_redeemed_before: bool = False
     customer_holds_coupon: bool = False
     # The end of this customer's holding (an issued coupon's valid-till), if any.
@@ -300,7 +306,7 @@ def not_issued(a: Attempt) -> Problem | None:
 
 def store_limit_reached(a: Attempt) -> Problem | None:
     limit = a.terms.store_limit
-    if limit is not None and a.usage.store_used >= limit:
+    if limit is not None and a.usage.store_used + a.usage.store_held >= limit:
         return Problem(
             Refusal.STORE_LIMIT_REACHED, "The coupon's redemption limit is reached."
         )
@@ -311,7 +317,7 @@ def customer_limit_reached(a: Attempt) -> Problem | None:
     limit = a.terms.customer_limit
     if a.customer_id is None or limit is None:
         return None
-    if a.usage.customer_used >= limit:
+    if a.usage.customer_used + a.usage.customer_held >= limit:
         return Problem(
             Refusal.CUSTOMER_LIMIT_REACHED,
             "The customer has used this coupon as often as allowed.",
@@ -380,7 +386,7 @@ def uses_left(terms: Terms, usage: Usage) -> int | None:
     the tightest limit deciding."""
     left = []
     if terms.store_limit is not None:
-        left.append(terms.store_limit - usage.store_used)
+        left.append(terms.store_limit - usage.store_used - usage.store_held)
     if terms.customer_limit is not None:
-        left.append(terms.customer_limit - usage.customer_used)
+        left.append(terms.customer_limit - usage.customer_used - usage.customer_held)
     return max(0, min(left)) if left else None

@@ -1,10 +1,18 @@
 """Redeeming a code: ``redemption_create``, ``redemption_rollback``, and
 ``redemption_validate`` (the same check, writing nothing); several codes on one
-cart: ``redemptions_create`` and ``redemptions_validate``.
+cart: ``redemptions_create`` and ``redemptions_validate``; holds (a use reserved
+for a time): ``hold_create``, ``hold_release``, and ``redemption_create`` with a
+``hold_id``.
 
 Lock order, the one every checkout takes: the customer (FOR NO KEY UPDATE) -> the
 coupon (FOR UPDATE), both before any rule is read; several codes: the customer ->
-their coupons in id order; a rollback: the coupon -> the redemption.
+their coupons in id order; a rollback: the coupon -> the redemption. A hold is
+made as a redemption (customer -> coupon, then its live holds counted and the hold
+inserted); converted by a redemption (customer -> coupon -> the hold); released
+as a rollback (coupon -> hold). A live hold counts as a use in the limit checks
+(``decide.Usage.store_held``/``customer_held``), read after the coupon's lock, so
+holds and redemptions of one coupon queue up on its row and each sees the
+previous one's; an expired hold counts for nothing from its ``expires_at`` on.
 The rules are ``coupons.redeem.decide``'s, the SQL
 ``coupons.redeem.store``'s; this module opens the transaction and calls them in
 order.
@@ -14,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +35,7 @@ from core.errors import DomainError, FieldIssue
 from coupons import errors, typos
 from coupons.codes import fold_code
 from coupons.errors import Refusal
-from coupons.models import Coupon, Redemption, RedemptionLine
+from coupons.models import Coupon, Hold, HoldState, Redemption, RedemptionLine
 from coupons.redeem import cart, decide, returns
 from coupons.redeem import store as redeem_store
 from coupons.redeem.decide import Order, Problem, Verdict
@@ -48,12 +56,19 @@ def _coupon(found: redeem_store.Found, customer: CustomerRef | None) -> Coupon:
 
 
 def _verdict(
-    coupon: Coupon, customer: Customer | None, order: Order, at: datetime
+    coupon: Coupon,
+    customer: Customer | None,
+    order: Order,
+    at: datetime,
+    converting: Hold | None = None,
 ) -> Verdict:
     """The rules' verdict on this coupon for this customer and order, with the
-    customer's use of it read now (under the locks, when redeeming)."""
+    customer's use of it read now (under the locks, when redeeming); the use of
+    ``converting``, the hold being redeemed, is not counted."""
     customer_id = customer.id if customer is not None else None
-    usage = redeem_store.read_usage([coupon], customer_id=customer_id)[coupon.id]
+    usage = redeem_store.read_usage(
+        [coupon], customer_id=customer_id, at=at, converting=converting
+    )[coupon.id]
     return decide.decide(
         decide.Attempt(
             terms=decide.Terms.of(coupon),
@@ -167,8 +182,16 @@ def redemption_create(
     actor: Actor,
     transaction_number: str | None = None,
     at: datetime | None = None,
+    hold_id: int | None = None,
 ) -> Redemption:
     """Redeem a code for an order: check every rule and count the use, atomically.
+
+    With ``hold_id`` (a hold of this coupon, ``hold_not_found`` otherwise) the
+    hold's use becomes the redemption's: the hold is locked after the coupon, its
+    own use is not counted against the limits, and it is marked redeemed with the
+    redemption. A hold past its ``expires_at`` (or tidied as expired) is ignored:
+    the call is a plain redemption. A hold already redeemed or released is
+    ``hold_redeemed``/``hold_released`` (409), nothing written.
 
     The customer (``customer_not_found`` when the store has none such, whatever the
     code) and the coupon are locked in one round trip, before any rule reads them:
@@ -187,7 +210,8 @@ def redemption_create(
         store=store, customer=customer, code=typos.checked_code(store=store, code=code)
     )
     coupon = _coupon(found, customer)
-    verdict = _verdict(coupon, found.customer, order, at)
+    hold = None if hold_id is None else _held(coupon, found.customer, hold_id, at)
+    verdict = _verdict(coupon, found.customer, order, at, converting=hold)
     if not verdict.valid:
         raise _refused(verdict.problems)
     redemption, event, lines = _redemption(
@@ -202,8 +226,131 @@ def redemption_create(
     )
     redeem_store.insert_redemption_and_count(redemption, event, lines)
     coupon.redeemed_count += 1
+    if hold is not None:
+        hold.state, hold.updated_at = HoldState.REDEEMED, at
+        hold.redemption = redemption
+        redeem_store.mark_hold(hold)
     metrics.count_on_commit(store_code=store.code, operation=metrics.REDEEM)
     return redemption
+
+
+def _held(
+    coupon: Coupon, customer: Customer | None, hold_id: int, at: datetime
+) -> Hold | None:
+    """The hold a redemption converts, locked after the coupon (None: it has ended,
+    and the redemption is a plain one). Another coupon's or customer's hold is
+    ``hold_not_found``; one redeemed or released is a 409."""
+    hold = redeem_store.lock_coupon_hold(coupon=coupon, hold_id=hold_id)
+    customer_id = customer.id if customer is not None else None
+    if hold is None or hold.customer_id != customer_id:
+        raise DomainError(errors.HOLD_NOT_FOUND, "Hold not found.")
+    return hold if _live(hold, at) else None
+
+
+def _live(hold: Hold, at: datetime) -> bool:
+    """Whether the locked hold still holds its use (False: it has ended); one
+    redeemed or released is ``hold_redeemed``/``hold_released``."""
+    if hold.state == HoldState.REDEEMED:
+        raise DomainError(errors.HOLD_REDEEMED, "This hold was already redeemed.")
+    if hold.state == HoldState.RELEASED:
+        raise DomainError(errors.HOLD_RELEASED, "This hold was already released.")
+    return hold.state == HoldState.ACTIVE and hold.expires_at > at
+
+
+@dataclass(frozen=True)
+class Held:
+    """A hold made, with the rules' verdict (its discount, per line for a cart)."""
+
+    hold: Hold
+    verdict: Verdict
+
+
+@transaction.atomic
+def hold_create(
+    *,
+    store: Store,
+    code: str,
+    customer: CustomerRef | None = None,
+    order: Order,
+    ttl_seconds: int,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Held:
+    """Hold one use of a code for ``ttl_seconds``: the rules of ``redemption_create``
+    (``hold_refused`` with every problem, as validate gives them), then a hold that
+    counts as a use until it is redeemed, released or ends.
+
+    Locks as a redemption does (the customer, then the coupon, one round trip),
+    then counts the live holds: concurrent holds and redemptions of one coupon
+    queue up on its row, so together they never pass a limit."""
+    at = at or timezone.now()
+    _same_currency(store, order)
+    found = redeem_store.lock_customer_and_coupon(
+        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
+    )
+    coupon = _coupon(found, customer)
+    verdict = _verdict(coupon, found.customer, order, at)
+    if not verdict.valid:
+        raise DomainError(
+            errors.HOLD_REFUSED,
+            "The coupon cannot be held: "
+            + "; ".join(problem.message for problem in verdict.problems),
+            fields=[FieldIssue("code", p.code, p.message) for p in verdict.problems],
+            details={"problems": verdict.problems},
+        )
+    hold = Hold(
+        store=store,
+        coupon=coupon,
+        customer=found.customer,
+        expires_at=at + timedelta(seconds=ttl_seconds),
+        order_value=order.order_value,
+        discount_amount=verdict.discount,
+        created_by_type=actor.type,
+        created_by_id=actor.id,
+        created_at=at,
+    )
+    event = audit.event(
+        action="hold",
+        object_type="hold",
+        object_id=hold.pk,
+        store_id=store.pk,
+        coupon_id=coupon.pk,
+        customer_id=hold.customer_id,
+        series_id=coupon.series_id,
+        changes={"expires_at": hold.expires_at, "discount_amount": verdict.discount},
+        actor=actor,
+    )
+    redeem_store.insert_hold(hold, event)
+    return Held(hold=hold, verdict=verdict)
+
+
+@transaction.atomic
+def hold_release(
+    *, store: Store, hold_id: int, actor: Actor, at: datetime | None = None
+) -> Hold:
+    """Release the store's active hold: its use is free at once. Locks the coupon,
+    then the hold (as a rollback). An unknown hold is ``hold_not_found``; one that
+    has ended (``hold_expired``), was redeemed or released already is a 409 and
+    nothing changes."""
+    at = at or timezone.now()
+    hold = redeem_store.lock_hold(store=store, hold_id=hold_id)
+    if hold is None:
+        raise DomainError(errors.HOLD_NOT_FOUND, "Hold not found.")
+    if not _live(hold, at):
+        raise DomainError(errors.HOLD_EXPIRED, "This hold has expired.")
+    hold.state, hold.updated_at = HoldState.RELEASED, at
+    event = audit.event(
+        action="release",
+        object_type="hold",
+        object_id=hold.pk,
+        store_id=hold.store_id,
+        coupon_id=hold.coupon_id,
+        customer_id=hold.customer_id,
+        changes={"state": HoldState.RELEASED},
+        actor=actor,
+    )
+    redeem_store.mark_hold(hold, event)
+    return hold
 
 
 def redemption_validate(

@@ -17,13 +17,14 @@ from datetime import datetime
 from functools import partial
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from core import sql
 from coupons.codes import fold_code
-from coupons.models import Coupon, Redemption, RedemptionLine
+from coupons.models import Coupon, Hold, HoldState, Redemption, RedemptionLine
 from coupons.redeem.decide import Usage
 from customers.models import Customer
 from customers.refs import CustomerRef
@@ -164,7 +165,12 @@ def read_customer_and_coupon(
 
 
 def read_usage(
-    coupons: Sequence[Coupon], *, customer_id: int | None, all_counts: bool = False
+    coupons: Sequence[Coupon],
+    *,
+    customer_id: int | None,
+    all_counts: bool = False,
+    at: datetime | None = None,
+    converting: Hold | None = None,
 ) -> dict[int, Usage]:
     """What each coupon, and this customer, have used so far (coupon id -> usage):
     read under the coupon's lock when redeeming, after the customer's lock.
@@ -172,11 +178,25 @@ def read_usage(
     Only what a rule reads is read: the customer's redemptions of a coupon under a
     per-customer limit (of every coupon with ``all_counts``, for a report), whether
     it redeemed anything in the store when a coupon is first-order-only, and its
-    holdings of series coupons. At most three queries, whatever the number of
-    coupons; none for a coupon without such rules.
+    holdings of series coupons, and the live holds (``Hold.objects.live``: active,
+    not past their end at ``at``) of a coupon under a limit, store-wide and this
+    customer's, but ``converting``, the hold a redemption takes the use of. At most
+    four queries, whatever the number of coupons; none for a coupon without such
+    rules.
     """
+    limited = [
+        c.id
+        for c in coupons
+        if c.redeem_limit_store_enabled or c.redeem_limit_customer_enabled
+    ]
+    held_now = _live_holds(limited, customer_id, at, converting) if limited else {}
     if customer_id is None:
-        return {c.id: Usage(store_used=c.redeemed_count) for c in coupons}
+        return {
+            c.id: Usage(
+                store_used=c.redeemed_count, store_held=held_now.get(c.id, (0, 0))[0]
+            )
+            for c in coupons
+        }
     counted = [c.id for c in coupons if all_counts or c.redeem_limit_customer_enabled]
     used = _used(counted, customer_id) if counted else {}
     first_order_only = [c for c in coupons if c.is_first_order_only]
@@ -192,6 +212,8 @@ def read_usage(
             customer_has_redeemed_before=c.is_first_order_only and redeemed_before,
             customer_holds_coupon=c.id in held,
             customer_valid_till=held.get(c.id),
+            store_held=held_now.get(c.id, (0, 0))[0],
+            customer_held=held_now.get(c.id, (0, 0))[1],
         )
         for c in coupons
     }
@@ -210,6 +232,26 @@ def _used(coupon_ids: list[int], customer_id: int) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("coupon_id", "n")
     )
+
+
+def _live_holds(
+    coupon_ids: list[int],
+    customer_id: int | None,
+    at: datetime | None,
+    converting: Hold | None,
+) -> dict[int, tuple[int, int]]:
+    """The live holds of these coupons (coupon id -> (all, this customer's)), in
+    one query (hold_live_idx); ``converting`` is not counted."""
+    holds = Hold.objects.live(at=at or timezone.now()).filter(coupon_id__in=coupon_ids)
+    if converting is not None:
+        holds = holds.exclude(pk=converting.pk)
+    mine = Q(customer_id=customer_id) if customer_id is not None else Q(pk__in=[])
+    rows = (
+        holds.values("coupon_id")
+        .annotate(n=Count("id"), mine=Count("id", filter=mine))
+        .values_list("coupon_id", "n", "mine")
+    )
+    return {coupon_id: (n, mine) for coupon_id, n, mine in rows}
 
 
 def _has_redeemed(store_id: int, customer_id: int) -> bool:
@@ -355,3 +397,85 @@ def record_return(
             lines, ["returned_quantity", "returned_discount"]
         )
     sql.write([event], then=statements)
+
+
+def insert_hold(hold: Hold, event: AuditEvent) -> None:
+    """The hold and its audit event, in one round trip (the coupon row is locked,
+    so the live holds counted before it are still the coupon's)."""
+    sql.write([hold], [event])
+
+
+def lock_hold(*, store: Store, hold_id: int) -> Hold | None:
+    """The store's hold (None: none), locked after its coupon (FOR UPDATE both, in
+    that order, as a redemption takes the coupon's), in one round trip."""
+    coupon = sql.loader(Coupon, "c")
+    hold = sql.loader(Hold, "h")
+    of_store = "h.id = %s AND h.store_id = %s"
+    _coupons, holds = sql.fetch_batch(
+        sql.locked(
+            (
+                f"SELECT {coupon.columns} FROM coupons_coupon c WHERE c.id = "
+                f"(SELECT h.coupon_id FROM coupons_hold h WHERE {of_store})",
+                [hold_id, store.id],
+                (coupon,),
+            )
+        ),
+        sql.locked(
+            (
+                f"SELECT {hold.columns} FROM coupons_hold h WHERE {of_store}",
+                [hold_id, store.id],
+                (hold,),
+            )
+        ),
+    )
+    return holds[0][0] if holds else None
+
+
+def lock_coupon_hold(*, coupon: Coupon, hold_id: int) -> Hold | None:
+    """The coupon's hold (None: none, or another coupon's), locked; the coupon row
+    is locked already (a redemption with ``hold_id``)."""
+    hold = sql.loader(Hold, "h")
+    row = sql.fetch_one(
+        sql.locked(
+            (
+                f"SELECT {hold.columns} FROM coupons_hold h "
+                "WHERE h.id = %s AND h.coupon_id = %s",
+                [hold_id, coupon.id],
+                (hold,),
+            )
+        )
+    )
+    return row[0] if row else None
+
+
+def mark_hold(hold: Hold, event: AuditEvent | None = None) -> None:
+    """The locked hold's new state (and redemption), with its audit event."""
+    prep = partial(sql.prep, Hold)
+    sql.write(
+        [event] if event is not None else [],
+        then=(
+            "UPDATE coupons_hold SET state = %s, redemption_id = %s, updated_at = %s "
+            "WHERE id = %s",
+            [
+                hold.state,
+                hold.redemption_id,
+                prep("updated_at", hold.updated_at),
+                hold.pk,
+            ],
+        ),
+    )
+
+
+def expire_holds(*, before: datetime, limit: int) -> int:
+    """Mark up to ``limit`` active holds that ended before ``before`` expired (a
+    tidy-up: an ended hold counts for nothing already). The number marked."""
+    ids = list(
+        Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=before)
+        .order_by("expires_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    return Hold.objects.filter(
+        id__in=ids, state=HoldState.ACTIVE, expires_at__lte=before
+    ).update(state=HoldState.EXPIRED, updated_at=timezone.now())

@@ -557,6 +557,7 @@ def test_openapi_documents_the_429_of_every_endpoint_that_looks_codes_up(client)
     assert documented == {
         ("POST", "/v1/stores/{store_id}/coupons/validate"),
         ("POST", "/v1/stores/{store_id}/redemptions"),
+        ("POST", "/v1/stores/{store_id}/holds"),
         ("POST", "/v1.1/coupon/redeem"),
         ("GET", "/v1.1/coupon/isredeemable"),
         ("POST", "/openapi/2022-01/coupons/receive"),
