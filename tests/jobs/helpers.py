@@ -8,6 +8,24 @@ from django.conf import settings
 from django.db import connection
 
 from jobs.models import Job, Status
+from tests.factories import CustomerFactory, StoreFactory
+
+# The import locks the customers it updates: a test holding one of them keeps the
+# worker mid-job (claimed, RUNNING, waiting) until it is killed.
+HOLD_CUSTOMER = "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE"
+
+
+def import_of_two(tmp_path) -> tuple:
+    """``(store, customer, job)``: a queued import of two rows, one updating
+    ``customer`` (a@example.com, "Old" -> "A"), one creating b@example.com."""
+    store = StoreFactory()
+    customer = CustomerFactory(store=store, email="a@example.com", first_name="Old")
+    path = tmp_path / "customers.csv"
+    path.write_text("email,first_name\na@example.com,A\nb@example.com,B\n")
+    job = Job.objects.create(
+        kind="import_customers", params={"store_id": store.id, "path": str(path)}
+    )
+    return store, customer, job
 
 
 def database_url() -> str:

@@ -18,11 +18,15 @@ import pytest
 from django.db import connection
 
 from customers.models import Customer
-from jobs.models import Job, Status
+from jobs.models import Status
 from jobs.tasks import run_job
-from tests.factories import CustomerFactory, StoreFactory
 from tests.interleave import Holder, wait_for_waiters
-from tests.jobs.helpers import database_url, wait_until_done
+from tests.jobs.helpers import (
+    HOLD_CUSTOMER,
+    database_url,
+    import_of_two,
+    wait_until_done,
+)
 from tests.stores.cache_servers import needs_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,23 +82,13 @@ def test_a_killed_celery_worker_s_job_is_run_again_by_another_once(tmp_path):
     from config.celery import app
 
     redis.Redis.from_url(BROKER).flushdb()  # db 12 is this test's alone
-    store = StoreFactory()
-    held = CustomerFactory(store=store, email="a@example.com", first_name="Old")
-    path = tmp_path / "customers.csv"
-    path.write_text("email,first_name\na@example.com,A\nb@example.com,B\n")
-    job = Job.objects.create(
-        kind="import_customers", params={"store_id": store.id, "path": str(path)}
-    )
+    store, held, job = import_of_two(tmp_path)
 
     first = _worker("first")
     second = None
     try:
         with Holder() as holder:
-            # The import locks the customers it updates: hold one, so the worker is
-            # mid-job (claimed, RUNNING, waiting) when it is killed.
-            holder.run(
-                "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE", [held.pk]
-            )
+            holder.run(HOLD_CUSTOMER, [held.pk])
             with app.connection_for_write(BROKER) as broker:
                 run_job.apply_async((job.pk,), connection=broker)
             try:

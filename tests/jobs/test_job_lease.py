@@ -27,9 +27,8 @@ from jobs.models import Job, Status
 from jobs.registry import handler
 from jobs.tasks import run_job
 from tests.concurrency import race
-from tests.factories import CustomerFactory, StoreFactory
 from tests.interleave import Holder, wait_for_waiters
-from tests.jobs.helpers import database_url
+from tests.jobs.helpers import HOLD_CUSTOMER, database_url, import_of_two
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE = 600
@@ -178,20 +177,10 @@ def _worker(job_id: int) -> subprocess.Popen:
 def test_a_job_whose_worker_was_killed_is_resumed_by_the_task_once_its_lease_ends(
     tmp_path,
 ):
-    store = StoreFactory()
-    held = CustomerFactory(store=store, email="a@example.com", first_name="Old")
-    path = tmp_path / "customers.csv"
-    path.write_text("email,first_name\na@example.com,A\nb@example.com,B\n")
-    job = Job.objects.create(
-        kind="import_customers", params={"store_id": store.id, "path": str(path)}
-    )
+    store, held, job = import_of_two(tmp_path)
 
     with Holder() as holder:
-        # The import locks the customers it updates: hold one, so the worker is
-        # mid-job (claimed, RUNNING, waiting) when it is killed.
-        holder.run(
-            "SELECT 1 FROM customers_customer WHERE id = %s FOR UPDATE", [held.pk]
-        )
+        holder.run(HOLD_CUSTOMER, [held.pk])
         worker = _worker(job.pk)
         try:
             wait_for_waiters(1, timeout=60)
