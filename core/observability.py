@@ -16,6 +16,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -81,6 +83,17 @@ class RequestMiddleware:
         )
         response[HEADER] = rid
         return response
+
+
+@contextmanager
+def log_context(value: str) -> Iterator[None]:
+    """What is logged inside carries ``value`` as its request id: work outside a
+    request, such as a background job's run (``job-<id>``)."""
+    token = request_id.set(value)
+    try:
+        yield
+    finally:
+        request_id.reset(token)
 
 
 def clear(**kwargs) -> None:

@@ -33,6 +33,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.observability import log_context
 from jobs.models import Job, Status
 from jobs.registry import HANDLERS
 
@@ -153,7 +154,8 @@ def dispatch(job_id: int) -> None:
 
 def _run_in_thread(job_id: int) -> None:
     try:
-        job_run(job_id=job_id)
+        with log_context(f"job-{job_id}"):
+            job_run(job_id=job_id)
     finally:
         connection.close()
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core import cache as shared_cache
 from core.observability import JsonFormatter, RequestIdFilter
 from jobs.models import Job, Status
+from jobs.registry import handler as job_handler
+from jobs.tasks import run_job
 from tests.assignments.conftest import RECEIVE_URL, shoplazza_client
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory
 from tests.series.conftest import ISSUE_URL, capillary_client, make_series
@@ -292,17 +296,41 @@ def test_running_jobs_show_their_progress_per_kind(staff):
 # --- request ids and JSON logs ----------------------------------------------------
 
 
-@pytest.fixture
-def json_log():
-    """What ``django.request`` logs, formatted as ``LOG_FORMAT=json`` does."""
+@contextmanager
+def logged_as_json(name: str) -> Iterator[io.StringIO]:
+    """What logger ``name`` logs, formatted as ``LOG_FORMAT=json`` does."""
     out = io.StringIO()
     handler = logging.StreamHandler(out)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("django.request")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
-    yield out
-    logger.removeHandler(handler)
+    try:
+        yield out
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def json_log():
+    with logged_as_json("django.request") as out:
+        yield out
+
+
+@job_handler("test_logs")
+def _logs(*, job, progress) -> dict:
+    logging.getLogger("tests.core.job").warning("working on it")
+    return {}
+
+
+def test_what_a_job_run_logs_names_the_job():
+    job = Job.objects.create(kind="test_logs")
+
+    with logged_as_json("tests.core.job") as out:
+        run_job(job.pk)
+
+    line = json.loads(out.getvalue().splitlines()[-1])
+    assert (line["message"], line["request_id"]) == ("working on it", f"job-{job.pk}")
 
 
 def test_a_request_id_sent_is_returned_and_in_the_json_log_line(client, json_log):
