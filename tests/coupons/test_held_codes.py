@@ -570,4 +570,6 @@ def test_migration_holds_the_codes_of_archived_coupons_someone_used():
             Coupon.objects.create(store=store, code="used")
         Coupon.objects.create(store=store, code="spare")
         Assignment.objects.all().delete()
-        Redemption.objects.all().delete()
+        # A plain DELETE: the model of today cascades to tables (redemption lines)
+        # and reads columns (coupons 0011) this older schema has not.
+        Redemption.objects.all()._raw_delete(Redemption.objects.db)
