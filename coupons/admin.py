@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from assignments.models import Assignment
@@ -27,7 +28,14 @@ from core.errors import DomainError
 from coupons import admin_search, bulk, errors, services
 from coupons.admin_bulk import BulkActionsMixin
 from coupons.admin_search import ExactSearchMixin
-from coupons.models import ActorType, Coupon, Redemption, RedemptionLine
+from coupons.models import (
+    ActorType,
+    Coupon,
+    Hold,
+    HoldState,
+    Redemption,
+    RedemptionLine,
+)
 from coupons.redeem import service as redeem
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
@@ -316,6 +324,22 @@ class CouponAdmin(
                 ],
                 changelist_url=changelist("coupons_redemption"),
             ),
+            related_page(
+                request,
+                Hold.objects.filter(coupon=obj)
+                .select_related("customer", "redemption")
+                .order_by("-id"),
+                key="holds",
+                title="Holds (uses reserved until a time; release them from the list)",
+                columns=[
+                    ("id", admin_link),
+                    ("customer", lambda h: admin_link(h.customer)),
+                    ("until", lambda h: h.expires_at),
+                    ("state", hold_state),
+                    ("redemption", lambda h: admin_link(h.redemption)),
+                ],
+                changelist_url=changelist("coupons_hold"),
+            ),
         ]
 
     def save_model(self, request, obj, form, change):
@@ -394,9 +418,27 @@ class RedemptionLineInline(admin.TabularInline):
         return False
 
 
+class WrittenByServicesMixin:
+    """Read-only for staff: these rows move a coupon's counters or limits, so only
+    services write them (the admin's actions call them)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Redemption)
 class RedemptionAdmin(
-    HoldingSearchMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+    WrittenByServicesMixin,
+    HoldingSearchMixin,
+    StoreScopedMixin,
+    BigTableMixin,
+    admin.ModelAdmin,
 ):
     """Read-only: a redemption moves a coupon's counters, so only services write.
 
@@ -455,15 +497,6 @@ class RedemptionAdmin(
     inlines = [RedemptionLineInline]
     list_per_page = 50
     actions = ["roll_back"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_rollback_permission(self, request):
         return request.user.has_perm("coupons.change_redemption")
@@ -544,3 +577,78 @@ class RedemptionAdmin(
             request, f"Rolled back {done} redemption(s).", messages.SUCCESS
         )
         return None
+
+
+def hold_state(hold: Hold) -> str:
+    """The hold's state as it counts now: an active hold past its end is ended
+    (it holds nothing) even before ``expire_holds`` tidies it."""
+    if hold.state == HoldState.ACTIVE and hold.expires_at <= timezone.now():
+        return "ended (not tidied)"
+    return hold.get_state_display()
+
+
+@admin.register(Hold)
+class HoldAdmin(
+    WrittenByServicesMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+):
+    """Read-only: a hold counts against a coupon's limits, so only services write.
+
+    The "release" action calls the release service (frees the use at once)."""
+
+    list_display = [
+        "id",
+        "coupon",
+        "store",
+        "customer",
+        "expires_at",
+        "state_now",
+        "redemption",
+        "created_at",
+    ]
+    list_filter = [("store", StoreListFilter), "state"]
+    list_select_related = ["coupon", "store", "customer"]
+    fields = [
+        "id",
+        "store",
+        "coupon",
+        "customer",
+        "expires_at",
+        "state_now",
+        "redemption",
+        "order_value",
+        "discount_amount",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    list_per_page = 50
+    actions = ["release"]
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("coupons.change_hold")
+
+    @admin.display(description="state")
+    def state_now(self, hold: Hold) -> str:
+        return hold_state(hold)
+
+    @admin.display(description="created by")
+    def created_by(self, hold: Hold) -> str:
+        return actor_label(hold.created_by_type, hold.created_by_id)
+
+    @admin.action(description="Release the selected holds", permissions=["release"])
+    def release(self, request, queryset):
+        """Release each through the service; one that has ended, was redeemed or
+        released already is reported and left as it is."""
+        done = 0
+        actor = services.Actor.user(request.user)
+        for hold in queryset.select_related("store").order_by("id"):
+            try:
+                redeem.hold_release(store=hold.store, hold_id=hold.pk, actor=actor)
+            except DomainError as exc:
+                self.message_user(
+                    request, f"{hold.pk}: {exc.message}", messages.WARNING
+                )
+            else:
+                done += 1
+        self.message_user(request, f"Released {done} hold(s).", messages.SUCCESS)

@@ -353,6 +353,24 @@ def hold_release(
     return hold
 
 
+def holds_expire(
+    *, at: datetime | None = None, batch_size: int = 1000, dry_run: bool = False
+) -> int:
+    """Mark the active holds that ended by ``at`` expired, ``batch_size`` a
+    transaction; the number marked (or, ``dry_run``, that would be). A tidy-up
+    only: an ended hold counts for nothing already (``Hold.objects.live``)."""
+    at = at or timezone.now()
+    if dry_run:
+        return Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=at).count()
+    done = 0
+    while True:
+        with transaction.atomic():
+            marked = redeem_store.expire_holds(before=at, limit=batch_size)
+        done += marked
+        if marked < batch_size:
+            return done
+
+
 def redemption_validate(
     *,
     store: Store,
