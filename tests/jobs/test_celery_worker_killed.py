@@ -118,3 +118,20 @@ def test_a_killed_celery_worker_s_job_is_run_again_by_another_once(tmp_path):
     client = redis.Redis.from_url(BROKER)
     assert client.llen("celery") == 0
     assert client.hlen("unacked") == 0
+
+
+def test_the_start_refuses_a_visibility_timeout_within_the_lease(monkeypatch):
+    import runpy
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tests.stores.cache_servers import BASE_SETTINGS
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 50)
+    monkeypatch.setenv("JOBS_LEASE_SECONDS", "600")
+    monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT", "601")
+    built = runpy.run_path(str(BASE_SETTINGS))
+    assert built["CELERY_BROKER_TRANSPORT_OPTIONS"] == {"visibility_timeout": 601}
+    monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT", "600")
+    with pytest.raises(ImproperlyConfigured, match="must be longer than"):
+        runpy.run_path(str(BASE_SETTINGS))
