@@ -361,3 +361,36 @@ def test_another_stores_hold_is_404(paynow, base, other_store):
     )
     assert release(paynow, base, theirs.id).status_code == 404
     assert Hold.objects.get(pk=theirs.pk).state == HoldState.ACTIVE
+
+
+def test_openapi_documents_the_hold_endpoints(client):
+    schema = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+    paths = schema["paths"]
+    made = paths["/v1/stores/{store_id}/holds"]["post"]
+    released = paths["/v1/stores/{store_id}/holds/{hold_id}"]["delete"]
+    assert {"201", "404", "409", "429"} <= set(made["responses"])
+    assert {"204", "404", "409"} <= set(released["responses"])
+    components = schema["components"]["schemas"]
+    body = components["HoldInputRequest"]["properties"]
+    assert body["ttl_seconds"] == {
+        "type": "integer",
+        "maximum": 86400,
+        "minimum": 60,
+        "default": 900,
+    }
+    assert {"code", "customer_id", "order"} <= set(body)
+    assert list(components["HoldOutput"]["properties"]) == [
+        "id",
+        "store_id",
+        "coupon_id",
+        "code",
+        "customer_id",
+        "state",
+        "expires_at",
+        "discount",
+        "created_at",
+        "lines",
+    ]
+    assert "hold_id" in components["RedeemInputRequest"]["properties"]
