@@ -98,6 +98,7 @@ def test_the_last_day_hour_by_hour_and_the_coupons_that_jump(admin_client, setti
     ] == [("LEAKED", "shop", 11, 2.0), ("SUDDEN", "shop", 10, 0.0)]
     body = response.content.decode()
     assert f'aria-label="{store.name}: last 24 hours"' in body
+    assert body.count('class="dashboard-store-last-day" data-store="shop"') == 1
     assert '<table id="redemption-jumps">' in body
     assert ">LEAKED</a>" in body
 
