@@ -394,3 +394,14 @@ def test_openapi_documents_the_hold_endpoints(client):
         "lines",
     ]
     assert "hold_id" in components["RedeemInputRequest"]["properties"]
+
+
+def test_a_hold_retried_with_its_idempotency_key_is_made_once(paynow, base, store):
+    limited(store, redeem_limit_store_amount=5)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "hold-once", "HTTP_X_REQUEST_ID": TRACE}
+    url = f"{base}/holds"
+    first = paynow.post(url, {"code": "ONE"}, format="json", **headers)
+    again = paynow.post(url, {"code": "ONE"}, format="json", **headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert Hold.objects.count() == 1

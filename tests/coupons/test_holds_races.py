@@ -123,3 +123,25 @@ def test_an_expired_hold_frees_its_use_to_the_next_caller(world):
         results = race(6, work)
         assert sorted(results).count(409) == 4
         assert uses(coupon) == LIMIT
+
+
+def test_one_customers_holds_at_once_keep_its_per_customer_limit(world):
+    store, key, _coupon = world
+    coupon = CouponFactory(
+        store=store,
+        code="MINE",
+        redeem_limit_customer_enabled=True,
+        redeem_limit_customer_amount=2,
+    )
+    customer = CustomerFactory(store=store)
+    base = f"/v1/stores/{store.id}"
+    body = {"code": "MINE", "customer_id": str(customer.id)}
+
+    def work(i: int) -> int:
+        url = f"{base}/holds" if i % 2 else f"{base}/redemptions"
+        return paynow_client(key).post(url, body, format="json").status_code
+
+    results = race(8, work)
+    assert sum(status in (200, 201) for status in results) == 2
+    assert results.count(409) == 6
+    assert uses(coupon) == 2
