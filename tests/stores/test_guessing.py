@@ -614,3 +614,21 @@ def test_capillary_v11_a_batch_that_redeemed_something_is_answered_as_usual(
     after = redeem("REAL-CODE")
     assert (after.status_code, after.json()) == (429, V11_429)
     assert len(lockouts(world["store"])) == 1
+
+
+def test_holds_count_a_code_that_names_no_coupon(world, frozen):
+    key, customer = world["key"], world["customer"]
+    url = f"/v1/stores/{key.store_id}/holds"
+
+    def hold(code: str):
+        body = {"code": code, "customer_id": str(customer.id)}
+        return paynow(key).post(url, body, format="json")
+
+    guesses = [hold(f"G-{i}") for i in range(LIMIT)]
+    assert [r.status_code for r in guesses] == [404] * (LIMIT - 1) + [429]
+    assert guesses[-1].json() == paynow_429()
+    real = hold("REAL-CODE")
+    assert (real.status_code, real.json()) == (429, paynow_429())
+    assert validate(key, "REAL-CODE", CustomerFactory(store=world["store"])).json() == (
+        VALID
+    )
