@@ -56,9 +56,6 @@ class PayNowDialect(Dialect):
         "over_return": CONFLICT,
         "unknown_line": BAD_REQUEST,
         "currency_mismatch": BAD_REQUEST,
-        "over_return": CONFLICT,
-        "unknown_line": BAD_REQUEST,
-        "currency_mismatch": BAD_REQUEST,
     }
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:
