@@ -56,18 +56,15 @@ def _coupon(found: redeem_store.Found, customer: CustomerRef | None) -> Coupon:
 
 
 def _verdict(
-    coupon: Coupon,
-    customer: Customer | None,
-    order: Order,
-    at: datetime,
-    converting: Hold | None = None,
+    coupon: Coupon, found: redeem_store.Found, order: Order, at: datetime
 ) -> Verdict:
-    """The rules' verdict on this coupon for this customer and order, with the
-    customer's use of it read now (under the locks, when redeeming); the use of
-    ``converting``, the hold being redeemed, is not counted."""
+    """The rules' verdict on this coupon for the customer found and this order,
+    with the customer's use of it read now (under the locks, when redeeming) and
+    the live holds read with the locks (``Found.held``)."""
+    customer = found.customer
     customer_id = customer.id if customer is not None else None
     usage = redeem_store.read_usage(
-        [coupon], customer_id=customer_id, at=at, converting=converting
+        [coupon], customer_id=customer_id, at=at, held=found.held
     )[coupon.id]
     return decide.decide(
         decide.Attempt(
@@ -207,11 +204,14 @@ def redemption_create(
     at = at or timezone.now()
     _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupon(
-        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
+        store=store,
+        customer=customer,
+        code=typos.checked_code(store=store, code=code),
+        moment=redeem_store.Moment(at=at, converting=hold_id),
     )
     coupon = _coupon(found, customer)
     hold = None if hold_id is None else _held(coupon, found.customer, hold_id, at)
-    verdict = _verdict(coupon, found.customer, order, at, converting=hold)
+    verdict = _verdict(coupon, found, order, at)
     if not verdict.valid:
         raise _refused(verdict.problems)
     redemption, event, lines = _redemption(
@@ -286,10 +286,13 @@ def hold_create(
     at = at or timezone.now()
     _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupon(
-        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
+        store=store,
+        customer=customer,
+        code=typos.checked_code(store=store, code=code),
+        moment=redeem_store.Moment(at=at),
     )
     coupon = _coupon(found, customer)
-    verdict = _verdict(coupon, found.customer, order, at)
+    verdict = _verdict(coupon, found, order, at)
     if not verdict.valid:
         raise DomainError(
             errors.HOLD_REFUSED,
@@ -383,11 +386,15 @@ def redemption_validate(
     nothing (so a check never waits for a checkout): ``customer_not_found``, then
     ``coupon_not_found``, else the verdict with every problem, or the discount."""
     _same_currency(store, order)
+    at = at or timezone.now()
     found = redeem_store.read_customer_and_coupon(
-        store=store, customer=customer, code=typos.checked_code(store=store, code=code)
+        store=store,
+        customer=customer,
+        code=typos.checked_code(store=store, code=code),
+        moment=redeem_store.Moment(at=at),
     )
     coupon = _coupon(found, customer)
-    return _verdict(coupon, found.customer, order, at or timezone.now())
+    return _verdict(coupon, found, order, at)
 
 
 @dataclass(frozen=True)
@@ -415,7 +422,10 @@ def _stacked(
     each code as looked up (``typos.looked_up``), None for a mistyped one."""
     customer_id = found.customer.id if found.customer is not None else None
     usage = redeem_store.read_usage(
-        list(found.coupons.values()), customer_id=customer_id
+        list(found.coupons.values()),
+        customer_id=customer_id,
+        at=at,
+        held=found.held,
     )
     lines = order.lines or ()
     verdicts = []
@@ -461,11 +471,12 @@ def redemptions_validate(
     with its reasons and skipped. Writes and locks nothing."""
     _same_currency(store, order)
     keys, queried = typos.looked_up(store, codes)
+    at = at or timezone.now()
     found = redeem_store.read_customer_and_coupons(
-        store=store, customer=customer, codes=queried
+        store=store, customer=customer, codes=queried, at=at
     )
     _customer_found(found, customer)
-    return _stacked(found, codes, keys, order, at or timezone.now())
+    return _stacked(found, codes, keys, order, at)
 
 
 @transaction.atomic
@@ -490,7 +501,7 @@ def redemptions_create(
     _same_currency(store, order)
     keys, queried = typos.looked_up(store, codes)
     found = redeem_store.lock_customer_and_coupons(
-        store=store, customer=customer, codes=queried
+        store=store, customer=customer, codes=queried, at=at
     )
     _customer_found(found, customer)
     verdicts = _stacked(found, codes, keys, order, at)

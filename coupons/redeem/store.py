@@ -12,7 +12,7 @@ a rollback locks the coupon, then the redemption.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
@@ -39,6 +39,57 @@ class Found:
 
     customer: Customer | None
     coupon: Coupon | None
+    # The coupon's live holds, (all, this customer's), when it has a limit.
+    held: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When a checkout looks (live holds end at it), and the hold it converts (not
+    counted: its use becomes the redemption's)."""
+
+    at: datetime
+    converting: int | None = None
+
+
+def _live_holds_query(
+    store: Store,
+    codes: Sequence[str],
+    customer_query: sql.Query | None,
+    moment: Moment,
+) -> sql.Query:
+    """The live holds (active, ending after ``moment.at``) of the limited coupons
+    with these codes: (coupon id, all, the customer's). Sent after the locks, in
+    their round trip, so it sees the holds of every checkout that went first."""
+    folded = sorted({fold_code(code) for code in codes})
+    mine, mine_params = "0", []
+    if customer_query is not None:
+        customer_sql, mine_params, _loaders = customer_query
+        mine = (
+            "COUNT(CASE WHEN h.customer_id = "
+            f"(SELECT x.id FROM ({customer_sql}) x) THEN 1 END)"
+        )
+    return (
+        f"SELECT h.coupon_id, COUNT(*), {mine} FROM coupons_hold h "
+        "JOIN coupons_coupon k ON k.id = h.coupon_id WHERE k.store_id = %s "
+        f"AND k.archived_at IS NULL AND k.code_folded IN "
+        f"({sql.placeholders(len(folded))}) AND (k.redeem_limit_store_enabled "
+        "OR k.redeem_limit_customer_enabled) AND h.state = %s AND h.expires_at > %s "
+        "AND h.id <> %s GROUP BY h.coupon_id",
+        [
+            *mine_params,
+            store.id,
+            *folded,
+            HoldState.ACTIVE,
+            sql.prep(Hold, "expires_at", moment.at),
+            moment.converting or 0,
+        ],
+        (sql.Columns(3),),
+    )
+
+
+def _held(rows: list[tuple]) -> dict[int, tuple[int, int]]:
+    return {coupon_id: (n, mine) for ((coupon_id, n, mine),) in rows}
 
 
 def _coupon_by_code(store: Store, code: str) -> sql.Query:
@@ -58,7 +109,7 @@ def _coupon_by_code(store: Store, code: str) -> sql.Query:
 
 
 def _found(
-    store: Store, customer: CustomerRef | None, code: str, *, lock: bool
+    store: Store, customer: CustomerRef | None, code: str, *, lock: bool, moment: Moment
 ) -> Found:
     coupon_query = _coupon_by_code(store, code)
     customer_query = (
@@ -66,16 +117,26 @@ def _found(
         if customer is None
         else customer_find_query(store=store, **customer.lookups())
     )
+    holds_query = _live_holds_query(store, [code], customer_query, moment)
     if customer_query is None:
-        row = sql.fetch_one(sql.locked(coupon_query) if lock else coupon_query)
-        return Found(customer=None, coupon=row[0] if row else None)
+        coupon_rows, hold_rows = sql.fetch_batch(
+            sql.locked(coupon_query) if lock else coupon_query, holds_query
+        )
+        return Found(
+            customer=None,
+            coupon=coupon_rows[0][0] if coupon_rows else None,
+            held=_held(hold_rows),
+        )
     if lock:
         customer_query = sql.locked(customer_query, no_key=True)
         coupon_query = sql.locked(coupon_query)
-    customer_rows, coupon_rows = sql.fetch_batch(customer_query, coupon_query)
+    customer_rows, coupon_rows, hold_rows = sql.fetch_batch(
+        customer_query, coupon_query, holds_query
+    )
     return Found(
         customer=customer_rows[0][0] if customer_rows else None,
         coupon=coupon_rows[0][0] if coupon_rows else None,
+        held=_held(hold_rows),
     )
 
 
@@ -86,6 +147,8 @@ class FoundMany:
 
     customer: Customer | None
     coupons: dict[str, Coupon]
+    # Each limited coupon's live holds, (all, this customer's).
+    held: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _coupons_by_codes(store: Store, codes: Sequence[str]) -> sql.Query:
@@ -104,7 +167,12 @@ def _coupons_by_codes(store: Store, codes: Sequence[str]) -> sql.Query:
 
 
 def _found_many(
-    store: Store, customer: CustomerRef | None, codes: Sequence[str], *, lock: bool
+    store: Store,
+    customer: CustomerRef | None,
+    codes: Sequence[str],
+    *,
+    lock: bool,
+    at: datetime,
 ) -> FoundMany:
     queries = [_coupons_by_codes(store, codes)]
     customer_query = (
@@ -112,36 +180,39 @@ def _found_many(
         if customer is None
         else customer_find_query(store=store, **customer.lookups())
     )
+    holds_query = _live_holds_query(store, codes, customer_query, Moment(at=at))
     if customer_query is not None:
         queries.insert(0, customer_query)
     if lock:
         queries = [
             sql.locked(query, no_key=query is customer_query) for query in queries
         ]
-    *customer_rows, coupon_rows = sql.fetch_batch(*queries)
+    *customer_rows, coupon_rows, hold_rows = sql.fetch_batch(*queries, holds_query)
     return FoundMany(
         customer=customer_rows[0][0][0] if customer_rows and customer_rows[0] else None,
         coupons={row[0].code_folded: row[0] for row in coupon_rows},
+        held=_held(hold_rows),
     )
 
 
 def lock_customer_and_coupons(
-    *, store: Store, customer: CustomerRef | None, codes: Sequence[str]
+    *, store: Store, customer: CustomerRef | None, codes: Sequence[str], at: datetime
 ) -> FoundMany:
     """``lock_customer_and_coupon`` for several codes: the customer (FOR NO KEY
-    UPDATE), then the coupons (FOR UPDATE) in id order, in one round trip."""
-    return _found_many(store, customer, codes, lock=True)
+    UPDATE), then the coupons (FOR UPDATE) in id order, then their live holds at
+    ``at``, in one round trip."""
+    return _found_many(store, customer, codes, lock=True, at=at)
 
 
 def read_customer_and_coupons(
-    *, store: Store, customer: CustomerRef | None, codes: Sequence[str]
+    *, store: Store, customer: CustomerRef | None, codes: Sequence[str], at: datetime
 ) -> FoundMany:
     """What ``lock_customer_and_coupons`` reads, without locks (a validation)."""
-    return _found_many(store, customer, codes, lock=False)
+    return _found_many(store, customer, codes, lock=False, at=at)
 
 
 def lock_customer_and_coupon(
-    *, store: Store, customer: CustomerRef | None, code: str
+    *, store: Store, customer: CustomerRef | None, code: str, moment: Moment
 ) -> Found:
     """The customer (when one is named) and the coupon with this code, each locked,
     in one round trip on PostgreSQL.
@@ -152,16 +223,18 @@ def lock_customer_and_coupon(
     checkout for it and then finds no customer. NO KEY: the foreign-key checks of
     rows referencing the customer (FOR KEY SHARE) are not held up. The coupon FOR
     UPDATE: concurrent redemptions of it queue up and each reads the counter the
-    previous one left.
+    previous one left. Then, in the same round trip, the coupon's live holds at
+    ``moment`` (``Found.held``; a limited coupon's only), which every checkout of it
+    wrote before it got the lock.
     """
-    return _found(store, customer, code, lock=True)
+    return _found(store, customer, code, lock=True, moment=moment)
 
 
 def read_customer_and_coupon(
-    *, store: Store, customer: CustomerRef | None, code: str
+    *, store: Store, customer: CustomerRef | None, code: str, moment: Moment
 ) -> Found:
     """What ``lock_customer_and_coupon`` reads, without locks (a validation)."""
-    return _found(store, customer, code, lock=False)
+    return _found(store, customer, code, lock=False, moment=moment)
 
 
 def read_usage(
@@ -170,7 +243,7 @@ def read_usage(
     customer_id: int | None,
     all_counts: bool = False,
     at: datetime | None = None,
-    converting: Hold | None = None,
+    held: dict[int, tuple[int, int]] | None = None,
 ) -> dict[int, Usage]:
     """What each coupon, and this customer, have used so far (coupon id -> usage):
     read under the coupon's lock when redeeming, after the customer's lock.
@@ -180,16 +253,18 @@ def read_usage(
     it redeemed anything in the store when a coupon is first-order-only, and its
     holdings of series coupons, and the live holds (``Hold.objects.live``: active,
     not past their end at ``at``) of a coupon under a limit, store-wide and this
-    customer's, but ``converting``, the hold a redemption takes the use of. At most
-    four queries, whatever the number of coupons; none for a coupon without such
-    rules.
+    customer's: ``held`` when the checkout's round trip read them
+    (``Found.held``), else read here. At most four queries, whatever the number of
+    coupons; none for a coupon without such rules.
     """
     limited = [
         c.id
         for c in coupons
         if c.redeem_limit_store_enabled or c.redeem_limit_customer_enabled
     ]
-    held_now = _live_holds(limited, customer_id, at, converting) if limited else {}
+    held_now = held
+    if held_now is None:
+        held_now = _live_holds(limited, customer_id, at) if limited else {}
     if customer_id is None:
         return {
             c.id: Usage(
@@ -235,16 +310,11 @@ def _used(coupon_ids: list[int], customer_id: int) -> dict[int, int]:
 
 
 def _live_holds(
-    coupon_ids: list[int],
-    customer_id: int | None,
-    at: datetime | None,
-    converting: Hold | None,
+    coupon_ids: list[int], customer_id: int | None, at: datetime | None
 ) -> dict[int, tuple[int, int]]:
     """The live holds of these coupons (coupon id -> (all, this customer's)), in
-    one query (hold_live_idx); ``converting`` is not counted."""
+    one query (hold_live_idx), for a read without a checkout's round trip."""
     holds = Hold.objects.live(at=at or timezone.now()).filter(coupon_id__in=coupon_ids)
-    if converting is not None:
-        holds = holds.exclude(pk=converting.pk)
     mine = Q(customer_id=customer_id) if customer_id is not None else Q(pk__in=[])
     rows = (
         holds.values("coupon_id")
