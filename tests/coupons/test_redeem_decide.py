@@ -206,6 +206,41 @@ CASES = [
         [],
     ),
     (
+        "the store-wide limit reached by redemptions and live holds",
+        attempt(
+            replace(AMOUNT, store_limit=5), usage=Usage(store_used=3, store_held=2)
+        ),
+        [Refusal.STORE_LIMIT_REACHED],
+    ),
+    (
+        "live holds below the store-wide limit",
+        attempt(
+            replace(AMOUNT, store_limit=5), usage=Usage(store_used=3, store_held=1)
+        ),
+        [],
+    ),
+    (
+        "held often without a store-wide limit",
+        attempt(usage=Usage(store_held=10**6)),
+        [],
+    ),
+    (
+        "the per-customer limit reached by a live hold of the customer",
+        attempt(
+            replace(AMOUNT, customer_limit=2),
+            usage=Usage(customer_used=1, customer_held=1),
+        ),
+        [Refusal.CUSTOMER_LIMIT_REACHED],
+    ),
+    (
+        "others' holds are not the customer's",
+        attempt(
+            replace(AMOUNT, customer_limit=2),
+            usage=Usage(customer_used=1, store_held=5),
+        ),
+        [],
+    ),
+    (
         "the per-customer limit reached",
         attempt(replace(AMOUNT, customer_limit=2), usage=Usage(customer_used=2)),
         [Refusal.CUSTOMER_LIMIT_REACHED],
@@ -396,6 +431,12 @@ def test_the_discount(terms, order_value, expected):
         ),
         pytest.param(
             Terms(store_limit=5), Usage(store_used=7), 0, id="overdrawn: none left"
+        ),
+        pytest.param(
+            Terms(store_limit=5, customer_limit=3),
+            Usage(store_used=1, store_held=2, customer_used=1, customer_held=1),
+            1,
+            id="live holds are uses",
         ),
     ],
 )
