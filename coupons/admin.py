@@ -587,6 +587,39 @@ def hold_state(hold: Hold) -> str:
     return hold.get_state_display()
 
 
+@admin.register(RedemptionLine)
+class RedemptionLineAdmin(
+    WrittenByServicesMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+):
+    """Read-only: every cart line redeemed, found by its redemption's id (each
+    redemption's page shows its own lines inline)."""
+
+    list_display = [
+        "id",
+        "redemption_id",
+        "line_id",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "sale_unit_price",
+        "discount",
+        "returned_quantity",
+        "returned_discount",
+    ]
+    search_fields = ["=redemption__id"]
+    search_help_text = "The ID of a redemption."
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # redemption_line_unique leads with the redemption: an exact id is an index
+        # lookup; anything else names no redemption.
+        if not (term.isascii() and term.isdigit()) or int(term) >= 2**63:
+            return queryset.none(), False
+        return queryset.filter(redemption_id=int(term)), False
+
+
 @admin.register(Hold)
 class HoldAdmin(
     WrittenByServicesMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin

@@ -56,3 +56,44 @@ def test_redemption_page_without_a_cart_says_none(admin_client):
     )
     assert response.status_code == 200
     assert "Returns and rollback" in response.content.decode()
+
+
+def test_the_lines_list_finds_a_redemptions_lines_by_its_id(
+    admin_client, paynow, store
+):
+    store.currency = "EUR"
+    store.save(update_fields=["currency"])
+    CouponFactory(store=store, code="TEN", discount_type="percent", discount_amount=100)
+    order = {
+        "currency": "EUR",
+        "lines": [
+            {"id": "shoe", "quantity": 2, "unit_price": 1000},
+            {"id": "sock", "quantity": 1, "unit_price": 500},
+        ],
+    }
+    made = [
+        paynow.post(
+            f"/v1/stores/{store.id}/redemptions",
+            {"code": "TEN", "order": order},
+            format="json",
+        ).json()
+        for _ in range(2)
+    ]
+    url = reverse("admin:coupons_redemptionline_changelist")
+
+    def listed(query: str) -> list[tuple[int, str, int]]:
+        response = admin_client.get(url, {"q": query})
+        assert response.status_code == 200
+        return sorted(
+            (line.redemption_id, line.line_id, line.discount)
+            for line in response.context["cl"].result_list
+        )
+
+    first = int(made[0]["id"])
+    assert listed(str(first)) == [(first, "shoe", 200), (first, "sock", 50)]
+    assert len(listed("")) == 4
+    for nothing in ("shoe", "12ab", "9" * 30, "١٢", "-1"):
+        assert listed(nothing) == []
+    assert (
+        admin_client.get(reverse("admin:coupons_redemptionline_add")).status_code == 403
+    )
