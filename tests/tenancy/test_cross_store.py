@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
-from coupons.models import Coupon, Redemption
+from coupons.models import Coupon, Hold, Redemption
 from customers.models import Customer
 from legacy.models import LegacyDefinition
 from tests.factories import (
@@ -48,6 +50,12 @@ class Tenant:
             coupon=self.series_coupon, customer=self.customer, series=self.series
         )
         self.redemption = RedemptionFactory(coupon=self.coupon, customer=self.customer)
+        self.hold = Hold.objects.create(
+            store=self.store,
+            coupon=self.coupon,
+            customer=self.customer,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
         self.definition = LegacyDefinitionFactory(store=self.store)
         self.template = LegacyTemplateFactory(store=self.store)
         self.legacy_coupon = CouponFactory(
@@ -78,6 +86,7 @@ def snapshot(tenant: Tenant) -> dict:
         "customers": list(Customer.objects.filter(store=store).values()),
         "coupons": list(Coupon.objects.filter(store=store).values()),
         "redemptions": list(Redemption.objects.filter(store=store).values()),
+        "holds": list(Hold.objects.filter(store=store).values()),
         "assignments": list(Assignment.objects.filter(store=store).values()),
         "legacy": list(LegacyDefinition.objects.filter(store=store).values()),
         "events": AuditEvent.objects.filter(store=store).count(),
@@ -108,6 +117,17 @@ def _calls(a: Tenant, b: Tenant):
         ("paynow", "delete", f"/v1/stores/{sa}/coupons/{a.coupon.id}", None, {403}),
         ("paynow", "get", f"/v1/stores/{sa}/redemptions", None, {403}),
         ("paynow", "post", f"/v1/stores/{sa}/redemptions", {"code": code}, {403}),
+        ("paynow", "post", f"/v1/stores/{sa}/holds", {"code": code}, {403}),
+        ("paynow", "delete", f"/v1/stores/{sa}/holds/{a.hold.id}", None, {403}),
+        ("paynow", "post", f"/v1/stores/{sb}/holds", {"code": code}, {404}),
+        ("paynow", "delete", f"/v1/stores/{sb}/holds/{a.hold.id}", None, {404}),
+        (
+            "paynow",
+            "post",
+            f"/v1/stores/{sb}/redemptions",
+            {"code": b.coupon.code, "hold_id": str(a.hold.id)},
+            {404},
+        ),
         # B's own path with A's ids or codes: not found.
         ("paynow", "get", f"/v1/stores/{sb}/customers/{a.customer.id}", None, {404}),
         (
