@@ -32,8 +32,8 @@ def healthz(request):
 
 
 def metrics(request):
-    """The Prometheus text format (``core.metrics``), for staff signed in to the
-    admin and for clients in ``METRICS_ALLOWED_NETWORKS`` (the Prometheus server);
+    """The Prometheus text format (``core.metrics``), for superusers signed in to
+    the admin and for clients in ``METRICS_ALLOWED_NETWORKS`` (the Prometheus server);
     anyone else gets a 404, as if there were nothing here. Reads no cache, so it
     answers with the cache down."""
     if not _may_scrape(request):
@@ -43,7 +43,9 @@ def metrics(request):
 
 def _may_scrape(request) -> bool:
     user = getattr(request, "user", None)
-    if user is not None and user.is_active and user.is_staff:
+    # Superusers only: the figures are per store, and other staff see only their own
+    # stores' rows in the admin.
+    if user is not None and user.is_active and user.is_superuser:
         return True
     networks = settings.METRICS_ALLOWED_NETWORKS
     if not networks:

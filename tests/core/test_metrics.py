@@ -24,6 +24,7 @@ from core.observability import JsonFormatter, RequestIdFilter
 from jobs.models import Job, Status
 from jobs.registry import handler as job_handler
 from jobs.tasks import run_job
+from stores.models import StoreMembership
 from tests.assignments.conftest import RECEIVE_URL, shoplazza_client
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory
 from tests.series.conftest import ISSUE_URL, capillary_client, make_series
@@ -52,9 +53,7 @@ def value(samples, name: str, **labels) -> float:
 
 @pytest.fixture
 def staff(db) -> Client:
-    user = get_user_model().objects.create_user(
-        "ops", password="x", is_staff=True, is_active=True
-    )
+    user = get_user_model().objects.create_superuser("ops", password="x")
     client = Client()
     client.force_login(user)
     return client
@@ -75,14 +74,20 @@ def test_staff_scrape_the_prometheus_text_format(staff):
     assert value(samples, "couponhub_jobs_up") == 1.0
 
 
-def test_anyone_else_gets_a_404(client, db, settings):
+def test_anyone_else_gets_a_404(client, db, settings, store):
     settings.METRICS_ALLOWED_NETWORKS = []
     user = get_user_model().objects.create_user("shopper", password="x")
     signed_in = Client()
     signed_in.force_login(user)
+    # Staff of one store: the figures are every store's.
+    scoped = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
+    StoreMembership.objects.create(user=scoped, store=store)
+    clerk = Client()
+    clerk.force_login(scoped)
 
     assert client.get("/metrics").status_code == NOT_FOUND
     assert signed_in.get("/metrics").status_code == NOT_FOUND
+    assert clerk.get("/metrics").status_code == NOT_FOUND
 
 
 def test_the_configured_network_may_scrape_without_signing_in(db, settings):
