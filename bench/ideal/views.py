@@ -53,8 +53,8 @@ ASSIGN = (
 
 REDEMPTION = (
     "INSERT INTO coupons_redemption (id, store_id, coupon_id, customer_id, dialect, "
-    "order_value, discount_amount, purchase_type, created_at) "
-    "VALUES (%s, %s, %s, %s, 'ideal', %s, %s, 'one_time', %s)"
+    "order_value, discount_amount, purchase_type, created_at, value_returned, "
+    "discount_returned) VALUES (%s, %s, %s, %s, 'ideal', %s, %s, 'one_time', %s, 0, 0)"
 )
 
 
