@@ -208,8 +208,15 @@ JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
 # to another worker after the visibility timeout, which must be longer: a task back
 # while the dead worker's lease still holds would find the job taken and end.
 JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", "600"))
+_VISIBILITY = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    "visibility_timeout": _VISIBILITY,
+    # kombu hands such a task back when a worker starts, then in sweeps every
+    # interval x throttle seconds (10 x 10 by default): a task whose timeout ended
+    # after the workers started waited up to 100 s more. Every sweep looks (throttle
+    # 1), every tenth of the timeout, 1 to 10 s.
+    "unacked_restore_interval": max(1, min(10, _VISIBILITY // 10)),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= JOBS_LEASE_SECONDS:
     raise ImproperlyConfigured(
