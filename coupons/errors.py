@@ -30,6 +30,9 @@ class Refusal:
     NOT_ISSUED = "not_issued"
     NOT_ISSUED_TO_CUSTOMER = "not_issued_to_customer"
     NOT_FOUND = "not_found"  # no coupon has the code (one of several codes)
+    # A hold only: its customer has not received the coupon and no unit of the
+    # receive stock is left (``assignments.receive.decide.stock_left``).
+    OUT_OF_STOCK = "out_of_stock"
 
 
 # Holds (issue 20): a hold that is not the store's (or not the coupon's, on a

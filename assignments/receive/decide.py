@@ -10,7 +10,11 @@ of it and why. The reasons are checked in this order, the first that holds wins:
    first-order-only for a customer with a redemption: ``not_eligible``;
 4. the per-customer limit reached: ``already_received`` when it is 1, else
    ``customer_limit_reached``;
-5. the stock (the store-wide limit minus what was received) gone: ``out_of_stock``;
+5. the stock gone: ``out_of_stock``. The stock is the store-wide limit minus what
+   was received and what live holds take (``stock_left``): a live hold takes one
+   unit while its customer has not received the coupon (issue 20), so the
+   customer's own holds never stop its receive (once it has received, they use
+   what it received), and another's hold keeps a unit for that customer;
 6. otherwise ``received``.
 
 An id given twice is two receives: each sees the counts the previous one left.
@@ -45,12 +49,16 @@ class Terms:
     first_order_only: bool = False
     customer_limit: int | None = None  # None: no per-customer limit
     stock_limit: int | None = None  # the store-wide limit; None: unlimited
+    # Units of stock the live holds of other customers (and customer-less ones)
+    # take: those of customers who have not received the coupon.
+    held_by_others: int = 0
 
     @classmethod
-    def of(cls, coupon: Coupon) -> Terms:
+    def of(cls, coupon: Coupon, *, held_by_others: int = 0) -> Terms:
         return cls(
             id=coupon.id,
             received_count=coupon.received_count,
+            held_by_others=held_by_others,
             usable_at=coupon.usable_at,
             expires_at=coupon.expires_at,
             series_id=coupon.series_id,
@@ -72,12 +80,15 @@ class Terms:
 @dataclass(frozen=True)
 class Holder:
     """The customer as the rules see it: what it holds of the coupons under a
-    per-customer limit (coupon id -> assignments; the store reads only those), and
-    whether it has redeemed (read only when a coupon is first-order-only)."""
+    per-customer limit (coupon id -> assignments; the store reads only those),
+    whether it has redeemed (read only when a coupon is first-order-only), and its
+    live holds of the coupons it has not received (coupon id -> holds: they take
+    stock until it receives)."""
 
     id: int
     held: Mapping[int, int] = field(default_factory=dict)
     has_redeemed: bool = False
+    own_holds: Mapping[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,24 @@ def check_request(coupon_ids: Sequence[str]) -> None:
         )
 
 
+def stock_left(limit: int | None, *, received: int, held: int) -> int | None:
+    """The receive stock left (None: no store-wide limit): the limit minus what was
+    received and the units live holds take (``held``), never below 0. A hold is
+    refused when it would need a unit and none is left (``coupons.redeem``)."""
+    return None if limit is None else max(0, limit - received - held)
+
+
+def hold_takes_last_unit(
+    stock_limit: int | None, *, received: int, held: int, holder_received: bool
+) -> bool:
+    """Whether a new hold would need a unit of stock that is not left: its customer
+    has not received the coupon (a customer-less hold never has) and what was
+    received and what the live holds take (``held``) leave none."""
+    if holder_received:
+        return False
+    return stock_left(stock_limit, received=received, held=held) == 0
+
+
 def parse_ids(coupon_ids: Sequence[str]) -> list[tuple[str, int | None]]:
     """Each requested id with the coupon id it names (None: it names none)."""
     return [(raw, flake.parse(raw)) for raw in coupon_ids]
@@ -134,7 +163,10 @@ def outcome(
         if terms.customer_limit == 1:
             return Outcome.ALREADY_RECEIVED
         return Outcome.CUSTOMER_LIMIT_REACHED
-    if terms.stock_limit is not None and received_count >= terms.stock_limit:
+    left = stock_left(
+        terms.stock_limit, received=received_count, held=terms.held_by_others
+    )
+    if left == 0:
         return Outcome.OUT_OF_STOCK
     return Outcome.RECEIVED
 
@@ -170,10 +202,12 @@ def decide(
                 made,
                 coupon_id=terms.id,
                 received_count=received_count,
-                stock=(
-                    None
-                    if terms.stock_limit is None
-                    else max(0, terms.stock_limit - received_count)
+                # The customer's holds take stock until it receives the coupon.
+                stock=stock_left(
+                    terms.stock_limit,
+                    received=received_count,
+                    held=terms.held_by_others
+                    + (0 if taken[terms.id] else holder.own_holds.get(terms.id, 0)),
                 ),
                 customer_held=held,
                 customer_limit=terms.customer_limit,

@@ -96,15 +96,31 @@ def receive_coupons(
         store=store,
         customer=customer,
         coupon_ids=sorted({coupon_id for _raw, coupon_id in requested if coupon_id}),
+        at=at,
     )
     if locked.customer is None:
         raise DomainError(customer_errors.CUSTOMER_NOT_FOUND, "Customer not found.")
     holder = decide.Holder(
-        id=locked.customer.id, held=locked.held, has_redeemed=locked.has_redeemed
+        id=locked.customer.id,
+        held=locked.held,
+        has_redeemed=locked.has_redeemed,
+        own_holds={
+            coupon_id: held.mine
+            for coupon_id, held in locked.stock.items()
+            if held.mine and not held.received
+        },
     )
     decisions = decide.decide(
         requested,
-        {coupon_id: decide.Terms.of(c) for coupon_id, c in locked.coupons.items()},
+        {
+            coupon_id: decide.Terms.of(
+                c,
+                held_by_others=(
+                    locked.stock[coupon_id].others if coupon_id in locked.stock else 0
+                ),
+            )
+            for coupon_id, c in locked.coupons.items()
+        },
         holder=holder,
         at=at,
     )

@@ -3,18 +3,22 @@
 Hand-written on ``core.sql``: the reads go in one round trip on PostgreSQL
 (``lock_customer_and_coupons``), the writes in another
 (``insert_assignments_and_count``). Lock order: the customer (FOR NO KEY UPDATE),
-then the coupons (FOR UPDATE, in id order).
+then the coupons (FOR UPDATE, in id order), as a hold takes them; the live holds
+(what they take of the stock) are counted after the locks, in the same round trip,
+by the redemption path's statement (``coupons.redeem.store.live_holds_query``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from core import sql
 from coupons.models import Coupon
+from coupons.redeem.store import Moment, StockHeld, live_holds_query, stock_held
 from customers.models import Customer
 from customers.refs import CustomerRef
 from customers.selectors import customer_find_query
@@ -33,13 +37,17 @@ class Locked:
     # Whether the customer has a redemption that counts (not rolled back); read
     # only when a first-order-only coupon is found, else False.
     has_redeemed: bool = False
+    # What live holds take of each found coupon's stock (coupon id -> counts; a
+    # coupon without a limit has none).
+    stock: dict[int, StockHeld] = field(default_factory=dict)
 
 
 def lock_customer_and_coupons(
-    *, store: Store, customer: CustomerRef, coupon_ids: Sequence[int]
+    *, store: Store, customer: CustomerRef, coupon_ids: Sequence[int], at: datetime
 ) -> Locked:
     """The customer, then the store's receivable coupons among ``coupon_ids`` with
-    what the rules need of the customer's history, each row locked: one round trip.
+    what the rules need of the customer's history, each row locked, then their live
+    holds at ``at`` (what they take of the stock): one round trip.
 
     FOR NO KEY UPDATE on the customer: it cannot be deleted under the new
     assignments, and one customer's receives (and other checkouts) queue up, so
@@ -54,11 +62,16 @@ def lock_customer_and_coupons(
     queries = [sql.locked(found, no_key=True)]
     if coupon_ids:
         queries.append(_receivable_coupons(store, coupon_ids, holder=found))
+        queries.append(
+            live_holds_query(
+                store, found, Moment(at=at), coupon_ids=coupon_ids, stock=True
+            )
+        )
     customer_rows, *coupon_rows = sql.fetch_batch(*queries)
     if not customer_rows:
         # (The coupons locked with it are let go with the transaction.)
         return Locked(customer=None)
-    rows = coupon_rows[0] if coupon_rows else []
+    rows, hold_rows = coupon_rows if coupon_rows else ([], [])
     return Locked(
         customer=customer_rows[0][0],
         coupons={coupon.id: coupon for coupon, _counts in rows},
@@ -66,6 +79,7 @@ def lock_customer_and_coupons(
             coupon.id: held for coupon, (held, _redeemed) in rows if held is not None
         },
         has_redeemed=any(redeemed for _coupon, (_held, redeemed) in rows),
+        stock=stock_held(hold_rows),
     )
 
 

@@ -662,9 +662,11 @@ class HoldOutput(serializers.Serializer):
             "Checks the code as `coupons/validate` does (with `order`, a cart, the "
             "discount per line too), then reserves one use: until it is redeemed "
             "(`hold_id` on a redemption), released or `expires_at` passes, it "
-            "counts against the coupon's store-wide and per-customer limits. "
-            "`ttl_seconds` 60..86400, default 900. A code that cannot be held is "
-            "a 409 `hold_refused` with validate's reasons in `errors`."
+            "counts against the coupon's store-wide and per-customer limits, and "
+            "takes a unit of its Shoplazza `stock` while the customer has not "
+            "received it. `ttl_seconds` 60..86400, default 900. A code that cannot "
+            "be held is a 409 `hold_refused` with validate's reasons in `errors` "
+            "(and `out_of_stock` when no unit of stock is left)."
         ),
         request=HoldInput,
         responses={201: HoldOutput, **PAYNOW_LOOKUP_ERRORS},

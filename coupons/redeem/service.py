@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from assignments.receive import decide as receive_decide
 from audit import services as audit
 from audit.models import AuditEvent
 from core import metrics
@@ -290,16 +291,18 @@ def hold_create(
         customer=customer,
         code=typos.checked_code(store=store, code=code),
         moment=redeem_store.Moment(at=at),
+        stock=True,
     )
     coupon = _coupon(found, customer)
     verdict = _verdict(coupon, found, order, at)
-    if not verdict.valid:
+    problems = [*verdict.problems, *_stock_problems(coupon, found, verdict)]
+    if problems:
         raise DomainError(
             errors.HOLD_REFUSED,
             "The coupon cannot be held: "
-            + "; ".join(problem.message for problem in verdict.problems),
-            fields=[FieldIssue("code", p.code, p.message) for p in verdict.problems],
-            details={"problems": verdict.problems},
+            + "; ".join(problem.message for problem in problems),
+            fields=[FieldIssue("code", p.code, p.message) for p in problems],
+            details={"problems": problems},
         )
     hold = Hold(
         store=store,
@@ -325,6 +328,30 @@ def hold_create(
     )
     redeem_store.insert_hold(hold, event)
     return Held(hold=hold, verdict=verdict)
+
+
+NO_STOCK = Problem(
+    Refusal.OUT_OF_STOCK, "No stock is left: every unit was received or is held."
+)
+
+
+def _stock_problems(
+    coupon: Coupon, found: redeem_store.Found, verdict: Verdict
+) -> list[Problem]:
+    """A hold takes a unit of the coupon's receive stock while its customer has not
+    received the coupon (issue 20: a hold counts against a Shoplazza stock), read
+    with the locks (``Found.stock``): ``out_of_stock`` when none is left. One limit
+    gives one reason: none when its use is gone already (``store_limit_reached``)."""
+    if any(p.code == Refusal.STORE_LIMIT_REACHED for p in verdict.problems):
+        return []
+    held = found.stock.get(coupon.id, redeem_store.StockHeld())
+    refused = receive_decide.hold_takes_last_unit(
+        coupon.redeem_limit_store_amount if coupon.redeem_limit_store_enabled else None,
+        received=coupon.received_count,
+        held=held.taken,
+        holder_received=held.received,
+    )
+    return [NO_STOCK] if refused else []
 
 
 @transaction.atomic

@@ -41,6 +41,8 @@ class Found:
     coupon: Coupon | None
     # The coupon's live holds, (all, this customer's), when it has a limit.
     held: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # What live holds take of its receive stock, when read (a hold).
+    stock: dict[int, StockHeld] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,44 +54,115 @@ class Moment:
     converting: int | None = None
 
 
-def _live_holds_query(
+@dataclass(frozen=True)
+class StockHeld:
+    """What live holds take of a coupon's receive stock (Shoplazza's ``stock``: the
+    store-wide limit minus what was received): a live hold takes one unit while its
+    customer has not received the coupon (a customer-less hold always does; a
+    receiver's hold uses what its receive took already)."""
+
+    others: int = 0  # the other customers' (and customer-less) holds taking a unit
+    mine: int = 0  # this customer's live holds, all (they take a unit unless received)
+    received: bool = False  # whether this customer has received the coupon
+
+    @property
+    def taken(self) -> int:
+        """The units the live holds take now."""
+        return self.others + (0 if self.received else self.mine)
+
+
+def live_holds_query(
     store: Store,
-    codes: Sequence[str],
     customer_query: sql.Query | None,
     moment: Moment,
+    *,
+    codes: Sequence[str] = (),
+    coupon_ids: Sequence[int] = (),
+    stock: bool = False,
 ) -> sql.Query:
     """The live holds (active, ending after ``moment.at``) of the limited coupons
-    with these codes: (coupon id, all, the customer's). Sent after the locks, in
-    their round trip, so it sees the holds of every checkout that went first."""
-    folded = sorted({fold_code(code) for code in codes})
-    mine, mine_params = "0", []
-    if customer_query is not None:
-        customer_sql, mine_params, _loaders = customer_query
-        mine = (
-            "COUNT(CASE WHEN h.customer_id = "
-            f"(SELECT x.id FROM ({customer_sql}) x) THEN 1 END)"
+    with these codes (or ids): (coupon id, all, the customer's), and with ``stock``
+    (a hold or a receive) the other holds that take a unit of the receive stock
+    (``StockHeld``) and whether the customer received the coupon, a row for every
+    limited coupon. Sent after the locks, in their round trip, so it sees the holds
+    of every checkout that went first."""
+    if codes:
+        folded = sorted({fold_code(code) for code in codes})
+        among, among_params = (
+            f"k.code_folded IN ({sql.placeholders(len(folded))})",
+            [*folded],
         )
+    else:
+        among, among_params = (
+            f"k.id IN ({sql.placeholders(len(coupon_ids))})",
+            [*coupon_ids],
+        )
+    me, me_params = "NULL", []
+    if customer_query is not None:
+        customer_sql, me_params, _loaders = customer_query
+        me = f"(SELECT x.id FROM ({customer_sql}) x)"
+    mine = (
+        "0"
+        if customer_query is None
+        else f"COUNT(CASE WHEN h.customer_id = {me} THEN 1 END)"
+    )
+    live = "h.state = %s AND h.expires_at > %s AND h.id <> %s"
+    live_params = [
+        HoldState.ACTIVE,
+        sql.prep(Hold, "expires_at", moment.at),
+        moment.converting or 0,
+    ]
+    of_coupons = (
+        f"k.store_id = %s AND k.archived_at IS NULL AND {among} "
+        "AND (k.redeem_limit_store_enabled OR k.redeem_limit_customer_enabled)"
+    )
+    if not stock:
+        return (
+            f"SELECT h.coupon_id, COUNT(*), {mine} FROM coupons_hold h "
+            f"JOIN coupons_coupon k ON k.id = h.coupon_id WHERE {of_coupons} "
+            f"AND {live} GROUP BY h.coupon_id",
+            [*me_params, store.id, *among_params, *live_params],
+            (sql.Columns(3),),
+        )
+    others = "h.id IS NOT NULL" + (
+        ""
+        if customer_query is None
+        else f" AND (h.customer_id IS NULL OR h.customer_id <> {me})"
+    )
+    received = (
+        "FALSE"
+        if customer_query is None
+        else "EXISTS (SELECT 1 FROM assignments_assignment r "
+        f"WHERE r.coupon_id = k.id AND r.customer_id = {me})"
+    )
     return (
-        f"SELECT h.coupon_id, COUNT(*), {mine} FROM coupons_hold h "
-        "JOIN coupons_coupon k ON k.id = h.coupon_id WHERE k.store_id = %s "
-        f"AND k.archived_at IS NULL AND k.code_folded IN "
-        f"({sql.placeholders(len(folded))}) AND (k.redeem_limit_store_enabled "
-        "OR k.redeem_limit_customer_enabled) AND h.state = %s AND h.expires_at > %s "
-        "AND h.id <> %s GROUP BY h.coupon_id",
+        f"SELECT k.id, COUNT(h.id), {mine}, COUNT(CASE WHEN {others} AND NOT EXISTS "
+        "(SELECT 1 FROM assignments_assignment a WHERE a.coupon_id = h.coupon_id "
+        f"AND a.customer_id = h.customer_id) THEN 1 END), {received} "
+        f"FROM coupons_coupon k LEFT JOIN coupons_hold h ON h.coupon_id = k.id "
+        f"AND {live} WHERE {of_coupons} GROUP BY k.id",
         [
-            *mine_params,
+            *me_params,
+            *me_params,
+            *me_params,
+            *live_params,
             store.id,
-            *folded,
-            HoldState.ACTIVE,
-            sql.prep(Hold, "expires_at", moment.at),
-            moment.converting or 0,
+            *among_params,
         ],
-        (sql.Columns(3),),
+        (sql.Columns(5),),
     )
 
 
 def _held(rows: list[tuple]) -> dict[int, tuple[int, int]]:
-    return {coupon_id: (n, mine) for ((coupon_id, n, mine),) in rows}
+    return {columns[0]: (columns[1], columns[2]) for (columns,) in rows}
+
+
+def stock_held(rows: list[tuple]) -> dict[int, StockHeld]:
+    """The rows of a ``live_holds_query`` with ``stock``, by coupon id."""
+    return {
+        coupon_id: StockHeld(others=others, mine=mine, received=bool(received))
+        for ((coupon_id, _n, mine, others, received),) in rows
+    }
 
 
 def _coupon_by_code(store: Store, code: str) -> sql.Query:
@@ -109,7 +182,13 @@ def _coupon_by_code(store: Store, code: str) -> sql.Query:
 
 
 def _found(
-    store: Store, customer: CustomerRef | None, code: str, *, lock: bool, moment: Moment
+    store: Store,
+    customer: CustomerRef | None,
+    code: str,
+    *,
+    lock: bool,
+    moment: Moment,
+    stock: bool = False,
 ) -> Found:
     coupon_query = _coupon_by_code(store, code)
     customer_query = (
@@ -117,7 +196,9 @@ def _found(
         if customer is None
         else customer_find_query(store=store, **customer.lookups())
     )
-    holds_query = _live_holds_query(store, [code], customer_query, moment)
+    holds_query = live_holds_query(
+        store, customer_query, moment, codes=[code], stock=stock
+    )
     if customer_query is None:
         coupon_rows, hold_rows = sql.fetch_batch(
             sql.locked(coupon_query) if lock else coupon_query, holds_query
@@ -126,6 +207,7 @@ def _found(
             customer=None,
             coupon=coupon_rows[0][0] if coupon_rows else None,
             held=_held(hold_rows),
+            stock=stock_held(hold_rows) if stock else {},
         )
     if lock:
         customer_query = sql.locked(customer_query, no_key=True)
@@ -137,6 +219,7 @@ def _found(
         customer=customer_rows[0][0] if customer_rows else None,
         coupon=coupon_rows[0][0] if coupon_rows else None,
         held=_held(hold_rows),
+        stock=stock_held(hold_rows) if stock else {},
     )
 
 
@@ -180,7 +263,7 @@ def _found_many(
         if customer is None
         else customer_find_query(store=store, **customer.lookups())
     )
-    holds_query = _live_holds_query(store, codes, customer_query, Moment(at=at))
+    holds_query = live_holds_query(store, customer_query, Moment(at=at), codes=codes)
     if customer_query is not None:
         queries.insert(0, customer_query)
     if lock:
@@ -212,7 +295,12 @@ def read_customer_and_coupons(
 
 
 def lock_customer_and_coupon(
-    *, store: Store, customer: CustomerRef | None, code: str, moment: Moment
+    *,
+    store: Store,
+    customer: CustomerRef | None,
+    code: str,
+    moment: Moment,
+    stock: bool = False,
 ) -> Found:
     """The customer (when one is named) and the coupon with this code, each locked,
     in one round trip on PostgreSQL.
@@ -225,9 +313,10 @@ def lock_customer_and_coupon(
     UPDATE: concurrent redemptions of it queue up and each reads the counter the
     previous one left. Then, in the same round trip, the coupon's live holds at
     ``moment`` (``Found.held``; a limited coupon's only), which every checkout of it
-    wrote before it got the lock.
+    wrote before it got the lock; with ``stock`` (a hold), what they take of its
+    receive stock too (``Found.stock``).
     """
-    return _found(store, customer, code, lock=True, moment=moment)
+    return _found(store, customer, code, lock=True, moment=moment, stock=stock)
 
 
 def read_customer_and_coupon(

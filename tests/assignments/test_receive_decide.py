@@ -15,6 +15,7 @@ from assignments.receive.decide import (
     Terms,
     check_request,
     decide,
+    hold_takes_last_unit,
     outcome,
     parse_ids,
     received_counts,
@@ -234,4 +235,62 @@ def test_terms_of_a_coupon_name_only_the_enabled_limits():
         first_order_only=True,
         customer_limit=None,
         stock_limit=9,
+    )
+
+
+# Live holds take stock (issue 20): another customer's hold keeps a unit from this
+# receive; the customer's own holds do not, and stop taking one once it receives.
+@pytest.mark.parametrize(
+    ("coupon", "holder", "expected"),
+    [
+        (terms(stock_limit=2, held_by_others=1), HOLDER, (Outcome.RECEIVED, 0)),
+        (terms(stock_limit=2, held_by_others=2), HOLDER, (Outcome.OUT_OF_STOCK, 0)),
+        (
+            terms(stock_limit=2, received_count=1, held_by_others=1),
+            HOLDER,
+            (Outcome.OUT_OF_STOCK, 0),
+        ),
+        (
+            terms(stock_limit=2, held_by_others=1),
+            Holder(id=ME, own_holds={1: 1}),
+            (Outcome.RECEIVED, 0),
+        ),
+        (
+            terms(stock_limit=3),
+            Holder(id=ME, own_holds={1: 2}),
+            (Outcome.RECEIVED, 2),
+        ),
+        # Refused for another reason: the customer's holds still take their units.
+        (
+            terms(stock_limit=3, expires_at=AT),
+            Holder(id=ME, own_holds={1: 2}),
+            (Outcome.EXPIRED, 1),
+        ),
+        (terms(held_by_others=5), HOLDER, (Outcome.RECEIVED, None)),  # unlimited
+    ],
+)
+def test_live_holds_take_stock(coupon, holder, expected):
+    (decision,) = decide([("1", 1)], {1: coupon}, holder=holder, at=AT)
+    assert (decision.outcome, decision.stock) == expected
+
+
+@pytest.mark.parametrize(
+    ("limit", "received", "held", "holder_received", "refused"),
+    [
+        (None, 10, 10, False, False),
+        (2, 1, 0, False, False),
+        (2, 1, 1, False, True),
+        (2, 2, 0, False, True),
+        (2, 2, 0, True, False),  # a receiver's hold uses what it received
+        (2, 0, 3, False, True),
+    ],
+)
+def test_a_hold_needs_a_unit_unless_its_customer_received(
+    limit, received, held, holder_received, refused
+):
+    assert (
+        hold_takes_last_unit(
+            limit, received=received, held=held, holder_received=holder_received
+        )
+        is refused
     )
