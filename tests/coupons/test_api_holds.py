@@ -21,16 +21,6 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def base(store):
-    return f"/v1/stores/{store.id}"
-
-
-@pytest.fixture
-def customer(store):
-    return CustomerFactory(store=store)
-
-
-@pytest.fixture
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller

@@ -40,16 +40,6 @@ REDEMPTION_KEYS = [
 ]
 
 
-@pytest.fixture
-def base(store):
-    return f"/v1/stores/{store.id}"
-
-
-@pytest.fixture
-def customer(store):
-    return CustomerFactory(store=store)
-
-
 def validate(api, base, **payload):
     response = api.post(f"{base}/coupons/validate", payload, format="json")
     assert response.status_code == 200, response.content

@@ -1,0 +1,18 @@
+"""Fixtures of the native API's redemption tests (validate, redeem, holds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import CustomerFactory
+
+
+@pytest.fixture
+def base(store):
+    """The native API's root for ``store``."""
+    return f"/v1/stores/{store.id}"
+
+
+@pytest.fixture
+def customer(store):
+    return CustomerFactory(store=store)
