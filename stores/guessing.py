@@ -76,9 +76,14 @@ logger = logging.getLogger(__name__)
 UNKNOWN_CODE = "unknown_code"
 TYPO = "typo"
 # The domain reasons of a failed lookup, and what is counted for each; and the
-# refusal codes of one code among several (``coupons.errors.Refusal``).
+# problem codes of one code among several (``coupons.errors.Refusal``; a code no
+# coupon has is ``coupon_not_found`` in ``coupons.selectors.coupon_checks``).
 FAILED_LOOKUPS = {"coupon_not_found": UNKNOWN_CODE, TYPO: TYPO}
-FAILED_PROBLEMS = {"not_found": UNKNOWN_CODE, TYPO: TYPO}
+FAILED_PROBLEMS = {
+    "not_found": UNKNOWN_CODE,
+    "coupon_not_found": UNKNOWN_CODE,
+    TYPO: TYPO,
+}
 MESSAGE = "Too many failed code lookups for this customer."
 
 _local = threading.Lock()

@@ -465,8 +465,15 @@ class CouponIsRedeemableViewSet(CapillaryV11ViewSet):
         checks = selectors.coupon_checks(
             store=store, codes=data["code"], customer_id=customer.id
         )
-        unknown = sum(1 for check in checks if check.coupon is None)
-        self.guessing.refuse(customer.id, failures=unknown)
+        # A code no coupon has counts as ``unknown_code``, a mistyped check-character
+        # code as ``typo`` (recorded in the audit trail as v1.1 redeem records it).
+        failed = [check for check in checks if check.coupon is None]
+        for check in failed:
+            if typos.TYPO_PROBLEM in check.verdict.problems:
+                typos.record_typo(store=store, code=check.code, actor=self.actor)
+        self.guessing.refuse_problems(
+            customer.id, [p for check in failed for p in check.verdict.problems]
+        )
         items = [self._item(store, customer, check, case, details) for check in checks]
         return Response(
             {"response": {"status": dict(SUCCESS), "coupons": {"redeemable": items}}}

@@ -746,7 +746,13 @@ class CouponValidationViewSet(PayNowViewSet):
         try:
             verdict = redeem.redemption_validate(
                 store=self.store,
-                code=serializer.validated_data["code"],
+                # A mistyped code is audited as a redemption's is (no transaction
+                # here to roll the event back), then answered as a typo below.
+                code=typos.checked_code(
+                    store=self.store,
+                    code=serializer.validated_data["code"],
+                    actor=self.actor,
+                ),
                 customer=serializer.customer(),
                 order=order,
             )

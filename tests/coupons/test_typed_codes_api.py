@@ -153,7 +153,9 @@ def test_validate_reads_look_alikes_as_digits(paynow, base, store, series):
     assert response.json() == {"valid": True, "reasons": [], "discount": 0}
 
 
-def test_validate_a_typo_reads_nothing(paynow, base, store, series, customer):
+def test_validate_a_typo_reads_nothing_and_is_audited(
+    paynow, base, store, series, customer, api_key
+):
     CouponFactory(store=store, code=CODE)
     with CaptureQueriesContext(connection) as captured:
         response = paynow.post(
@@ -164,7 +166,28 @@ def test_validate_a_typo_reads_nothing(paynow, base, store, series, customer):
     assert response.status_code == 200
     assert response.json() == {"valid": False, "reasons": [TYPO_REASON], "discount": 0}
     assert reads(captured) == []
-    assert audit_writes(captured) == []  # validating writes nothing
+    # The typo is in the audit trail, as a redemption's is: one INSERT, no read.
+    (insert,) = audit_writes(captured)
+    assert insert.startswith("INSERT")
+    event = AuditEvent.objects.get(action="typo")
+    assert (event.store_id, event.object_type, event.changes) == (
+        store.id,
+        "code",
+        {"code": TYPO},
+    )
+    assert (event.channel, event.actor_type, event.actor_id) == (
+        "paynow",
+        "api_key",
+        api_key.id,
+    )
+
+
+def test_validate_a_valid_or_unknown_code_writes_no_audit(paynow, base, store, series):
+    CouponFactory(store=store, code=CODE)
+    with CaptureQueriesContext(connection) as captured:
+        for code in (CODE, "NO-SUCH-CODE"):
+            paynow.post(f"{base}/coupons/validate", {"code": code}, "json")
+    assert audit_writes(captured) == []
 
 
 def test_validate_an_unknown_check_code_is_not_found(paynow, base, series):

@@ -538,6 +538,48 @@ def test_capillary_v11_counts_a_mistyped_code_for_the_customer_named(world, froz
     assert validate(key, "REAL-CODE", world["customer"]).status_code == 429
 
 
+def test_capillary_v11_isredeemable_counts_a_typo_as_a_typo(world, frozen):
+    from tests.coupons.test_typed_codes_api import TYPO, check_series
+
+    store, key = world["store"], world["key"]
+    check_series(store)
+    url = "/v1.1/coupon/isredeemable?email=ada@example.com&code="
+    response = v11(key).get(url + f"{TYPO},NO-SUCH-CODE,{TYPO.lower()}")
+
+    assert response.status_code == 200
+    assert [
+        (item["code"], item["is_redeemable"], item["item_status"])
+        for item in response.json()["response"]["coupons"]["redeemable"]
+    ] == [
+        (
+            code,
+            "false",
+            {
+                "success": "false",
+                "status": "false",
+                "code": 702,
+                "message": "Coupon code is invalid.",
+            },
+        )
+        for code in (TYPO, "NO-SUCH-CODE", TYPO)  # shown upper case (the default)
+    ]
+    assert sorted((r.reason, r.failures) for r in FailedLookupCount.objects.all()) == [
+        ("typo", 2),
+        ("unknown_code", 1),
+    ]
+    # In the audit trail as v1.1 redeem records it: the code as typed.
+    assert sorted(
+        event.changes["code"]
+        for event in AuditEvent.objects.filter(store=store, action="typo")
+    ) == sorted([TYPO, TYPO.lower()])
+    # Typos and unknown codes count toward one lockout (LIMIT 5).
+    assert v11(key).get(url + TYPO).status_code == 200
+    last = v11(key).get(url + "NOPE-AGAIN")
+    assert (last.status_code, last.json()) == (429, V11_429)
+    [event] = lockouts(store)
+    assert event.changes["reason"] == "unknown_code"
+
+
 # --- OpenAPI ----------------------------------------------------------------------
 
 
