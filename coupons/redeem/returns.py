@@ -15,8 +15,10 @@ pins each):
   is the redemption's original discount in proportion to the value returned so far
   (rounded down, the rest with the last of the value).
 - Never more than was redeemed: units beyond a line's quantity, or value beyond the
-  order's, are ``over_return`` (nothing is returned); a line id the redemption does
-  not have is ``unknown_line``. The discount given back never exceeds the original.
+  order's, are ``over_return`` (nothing is returned); lines returned after an
+  ``amount`` return are held to the value it left, as an ``amount`` is; a line id
+  the redemption does not have is ``unknown_line``. The discount given back never
+  exceeds the original.
 - The return that brings the value returned to the order's value completes the
   rollback (the use is freed then, not before).
 """
@@ -94,6 +96,11 @@ def by_lines(redeemed: Redeemed, asked: tuple[tuple[str, int], ...]) -> Outcome:
         given = _share(line.discount, units, line.quantity) - line.returned_discount
         returned.append((line_id, quantity, given))
         value += line.unit_pays * quantity
+    left = redeemed.order_value - redeemed.value_returned
+    if value > left:  # an ``amount`` return took value no line names
+        return Outcome(
+            OVER_RETURN, f"{left} of the order's value is left to return, not {value}."
+        )
     total_value = redeemed.value_returned + value
     discount = min(sum(given for _i, _q, given in returned), redeemed.discount)
     return _outcome(redeemed, value, discount, tuple(returned), total_value)

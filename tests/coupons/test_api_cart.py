@@ -644,6 +644,33 @@ def test_return_by_amount(paynow, base, store):
     )
 
 
+def test_lines_returned_after_an_amount_are_held_to_the_value_left(paynow, base, store):
+    ten_percent(store)
+    first = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    rolled(paynow, base, first["id"], {"amount": 2000})
+    response = rolled(
+        paynow, base, first["id"], {"lines": [{"id": "l1", "quantity": 2}]}, 409
+    )
+    message = "1099 of the order's value is left to return, not 1600."
+    assert response.json() == {
+        "status": 409,
+        "code": "conflict",
+        "message": message,
+        "trace_id": TRACE,
+        "errors": [
+            {
+                "code": "over_return",
+                "message": message,
+                "path": "lines",
+                "validation": "over_return",
+            }
+        ],
+    }
+    redemption = Redemption.objects.get()
+    assert (redemption.value_returned, redemption.discount_returned) == (2000, 200)
+    assert not RedemptionLine.objects.filter(returned_quantity__gt=0).exists()
+
+
 def test_return_by_amount_of_a_redemption_without_a_cart(paynow, base, store):
     coupon(store, "FIVE", **AMOUNT, discount_amount=500)
     first = redeem(paynow, base, {"code": "FIVE", "order_value": 2000})

@@ -102,3 +102,16 @@ def test_mixed_returns_never_give_back_more_than_the_discount():
     last = by_amount(state, 499)
     assert last.complete
     assert state.discount_returned + last.discount == 310
+
+
+def test_lines_after_an_amount_are_held_to_the_value_it_left():
+    state = after(CART, by_amount(CART, 2000))  # 1099 of the value left
+    outcome = by_lines(state, (("l1", 2),))  # 1600
+    assert (outcome.problem, outcome.message, outcome.value, outcome.discount) == (
+        "over_return",
+        "1099 of the order's value is left to return, not 1600.",
+        0,
+        0,
+    )
+    fits = by_lines(state, (("l2", 1), ("l3", 1)))  # 833
+    assert (fits.problem, fits.value, fits.complete) == (None, 833, False)
