@@ -359,7 +359,9 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
                     store=store, code=item["code"], actor=self.actor
                 ),
                 customer=CustomerRef.named(**identifiers(item["customer"])),
-                order=Order(order_value=order_value),
+                # The transaction's amount is a cart of one line: discounted by
+                # the cart engine and recorded with its line, as a native cart.
+                order=Order.of_value(order_value=order_value, currency=store.currency),
                 actor=self.actor,
                 transaction_number=number,
             )

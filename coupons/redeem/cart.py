@@ -2,9 +2,9 @@
 
 Pure: plain values in (the coupon's ``Rate``, the cart's ``Line``s), per-line
 discounts out, in the currency's smallest unit (integers: no float anywhere). The
-redemption rules (``coupons.redeem.decide``) call ``split`` when an order comes as a
-cart; several codes on one cart are several calls, each on what the previous ones
-left (``Line.taken``).
+redemption rules (``coupons.redeem.decide.split``) call ``split`` for every order;
+several codes on one cart are several calls, each on what the previous ones left
+(``Line.taken``).
 
 The rules (the README's API section records them; ``tests/coupons/test_redeem_cart.py``
 pins each):
@@ -26,6 +26,11 @@ pins each):
    parts sum exactly to the whole. ``apply_before_sales`` does not change an amount.
 5. Ties of the largest-remainder method go to the line with the smaller id, so the
    order the lines come in never changes a result.
+
+This is the one place of the arithmetic: an order known only by its value (a
+native order value, Capillary's transaction amount) is the cart of one line of one
+unit paying it (``of_value``), so every dialect's discount, validated or redeemed,
+is this module's.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from dataclasses import dataclass, replace
 
 PERCENT = "percent"
 AMOUNT = "amount"
+# The id of the one line of an order known only by its value (``of_value``).
+ORDER_LINE = "order"
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,12 @@ class Split:
     @property
     def total(self) -> int:
         return sum(discount for _id, discount in self.lines)
+
+
+def of_value(value: int) -> tuple[Line, ...]:
+    """An order known only by its value: one line (``ORDER_LINE``), one unit
+    paying it."""
+    return (Line(id=ORDER_LINE, quantity=1, unit_price=value),)
 
 
 def total(lines: Iterable[Line]) -> int:

@@ -20,18 +20,22 @@ shopper all of them at once; they come in the order of ``RULES``:
 10. ``store_limit_reached``; 11. ``customer_limit_reached`` (a live hold counts as
     a use in both: ``Usage.store_held``/``customer_held``); 12. ``first_order_only``.
 
-The discount (``discount``) is given only when no rule fails. A new rule is one
-function ``(Attempt) -> Problem | None`` in ``RULES`` and a row in
+The discount is given only when no rule fails, and always by ``coupons.redeem.cart``
+(``split``), the one place of its arithmetic, whichever dialect asks. A new rule is
+one function ``(Attempt) -> Problem | None`` in ``RULES`` and a row in
 ``tests/coupons/test_redeem_decide.py``. An order that comes as a cart
-(``Order.of_cart``) is discounted line by line by ``coupons.redeem.cart``; its
-value (``minimum_order_value``) is what all lines pay before coupons, and its
-products and tags are the lines'.
+(``Order.of_cart``) is discounted line by line; its value (``minimum_order_value``)
+is what all lines pay before coupons, and its products and tags are the lines'. An
+order known only by its value is one line of one unit paying it: ``Order.of_value``
+(Capillary's transaction amount: a cart, recorded as one) or, without lines, the
+native order value (its products and tags decide whether the coupon applies, then
+the coupon takes its share of the whole value).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -73,6 +77,22 @@ class Order:
             tag_ids=tuple(sorted(tags)),
             lines=lines,
             currency=currency,
+        )
+
+    @classmethod
+    def of_value(
+        cls,
+        *,
+        order_value: int,
+        currency: str,
+        purchase_type: str = PurchaseType.ONE_TIME,
+    ) -> Order:
+        """An order known only by its value, as a cart of one line
+        (``cart.of_value``): discounted, and recorded by a redemption, as any cart."""
+        return cls.of_cart(
+            lines=cart.of_value(order_value),
+            currency=currency,
+            purchase_type=purchase_type,
         )
 
 
@@ -354,19 +374,15 @@ RULES_WITHOUT_BILL: tuple[Rule, ...] = tuple(
 )
 
 
-def discount(terms: Terms, order_value: int) -> int:
-    """The discount in the smallest unit; never more than the order value."""
-    if order_value <= 0:
-        return 0
-    if terms.discount_type == DiscountType.PERCENT:
-        amount = order_value * terms.discount_amount // 1000
-        if terms.discount_max_amount is not None:
-            amount = min(amount, terms.discount_max_amount)
-    elif terms.discount_type == DiscountType.AMOUNT:
-        amount = terms.discount_amount
-    else:
-        amount = 0
-    return max(0, min(amount, order_value))
+def split(terms: Terms, order: Order) -> cart.Split:
+    """The coupon's discount on the order, by the cart engine: a cart line by line;
+    an order given by its value alone (no lines) as the one line of
+    ``cart.of_value``, discounted whole (its products and tags decided whether the
+    coupon applies at all: ``not_applicable_to_order``)."""
+    if order.lines is not None:
+        return cart.split(terms.rate, order.lines)
+    whole = replace(terms.rate, products=frozenset(), tags=frozenset())
+    return cart.split(whole, cart.of_value(order.order_value))
 
 
 def decide(attempt: Attempt, rules: Sequence[Rule] = RULES) -> Verdict:
@@ -374,11 +390,10 @@ def decide(attempt: Attempt, rules: Sequence[Rule] = RULES) -> Verdict:
     problems = [problem for rule in rules if (problem := rule(attempt)) is not None]
     if problems:
         return Verdict(problems=problems)
-    lines = attempt.order.lines
-    if lines is not None:
-        split = cart.split(attempt.terms.rate, lines)
-        return Verdict(discount=split.total, lines=split.lines)
-    return Verdict(discount=discount(attempt.terms, attempt.order.order_value))
+    discounted = split(attempt.terms, attempt.order)
+    if attempt.order.lines is None:  # no cart to answer line by line
+        return Verdict(discount=discounted.total)
+    return Verdict(discount=discounted.total, lines=discounted.lines)
 
 
 def uses_left(terms: Terms, usage: Usage) -> int | None:

@@ -7,9 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coupons.errors import Refusal
 from coupons.models import Coupon, DiscountType, PurchaseType
+from coupons.redeem import cart
 from coupons.redeem.decide import (
     RULES,
     RULES_WITHOUT_BILL,
@@ -19,7 +22,7 @@ from coupons.redeem.decide import (
     Terms,
     Usage,
     decide,
-    discount,
+    split,
     uses_left,
 )
 
@@ -372,11 +375,41 @@ def test_the_holding_s_end_is_worded_for_the_customer():
             1250,
             id="12.5 percent",
         ),
+        # Issue 19: every discount is the cart engine's, rounded half up (the
+        # order value's own arithmetic rounded down: 124, 124 and 0 here).
         pytest.param(
             Terms(discount_type=DiscountType.PERCENT, discount_amount=125),
             999,
+            125,
+            id="a percent rounds to the nearest unit (124.875)",
+        ),
+        pytest.param(
+            Terms(discount_type=DiscountType.PERCENT, discount_amount=125),
+            996,
+            125,
+            id="a percent rounds half up (124.5)",
+        ),
+        pytest.param(
+            Terms(discount_type=DiscountType.PERCENT, discount_amount=125),
+            995,
             124,
-            id="a percent rounds down",
+            id="a percent rounds below half down (124.375)",
+        ),
+        pytest.param(
+            Terms(discount_type=DiscountType.PERCENT, discount_amount=50),
+            10,
+            1,
+            id="half of the smallest unit rounds up (0.5)",
+        ),
+        pytest.param(
+            Terms(
+                discount_type=DiscountType.PERCENT,
+                discount_amount=125,
+                discount_max_amount=124,
+            ),
+            996,
+            124,
+            id="a percent rounded half up, then capped",
         ),
         pytest.param(
             Terms(
@@ -403,9 +436,76 @@ def test_the_holding_s_end_is_worded_for_the_customer():
     ],
 )
 def test_the_discount(terms, order_value, expected):
-    assert discount(terms, order_value) == expected
-    assert decide(attempt(terms, order=Order(order_value=order_value))).discount == (
-        expected
+    order = Order(order_value=order_value)
+    assert split(terms, order) == cart.Split(((cart.ORDER_LINE, expected),))
+    verdict = decide(attempt(terms, order=order))
+    assert (verdict.discount, verdict.lines) == (expected, ())
+    # The same value as a cart of one line (Capillary's transaction amount): the
+    # same discount, answered on its line.
+    as_cart = Order.of_value(order_value=order_value, currency="EUR")
+    verdict = decide(attempt(terms, order=as_cart))
+    assert (verdict.discount, verdict.lines) == (
+        expected,
+        ((cart.ORDER_LINE, expected),),
+    )
+
+
+@settings(deadline=None)  # a shared, busy machine: no per-example deadline
+@given(
+    value=st.integers(min_value=0, max_value=10**15),
+    percent=st.integers(min_value=0, max_value=1000),
+    cap=st.none() | st.integers(min_value=0, max_value=10**15),
+)
+def test_an_order_values_percent_differs_from_rounding_down_only_at_half_or_more(
+    value, percent, cap
+):
+    """What issue 19 changed for an order value: the engine rounds half up where the
+    old arithmetic (``value x percent // 1000``, capped, at most the value) rounded
+    down, so the two differ by one unit exactly when the fraction is a half or more
+    and the cap does not decide."""
+    terms = Terms(
+        discount_type=DiscountType.PERCENT,
+        discount_amount=percent,
+        discount_max_amount=cap,
+    )
+    got = split(terms, Order(order_value=value)).total
+    down = value * percent // 1000
+    half_or_more = 2 * (value * percent % 1000) >= 1000
+    expected = down + half_or_more if cap is None else min(down + half_or_more, cap)
+    assert got == min(expected, value)
+    assert 0 <= got <= value
+
+
+def test_an_order_value_is_discounted_whole_when_the_coupon_applies_to_it():
+    """Without lines, the products and tags decide whether the coupon applies
+    (``not_applicable_to_order``); then it takes its share of the whole value."""
+    terms = Terms(
+        discount_type=DiscountType.PERCENT,
+        discount_amount=125,
+        products=frozenset({11}),
+        tags=frozenset({5}),
+    )
+    by_product = Order(order_value=996, product_ids=(11, 12))
+    by_tag = Order(order_value=996, tag_ids=(5,))
+    neither = Order(order_value=996, product_ids=(12,), tag_ids=(6,))
+
+    assert decide(attempt(terms, order=by_product)).discount == 125
+    assert decide(attempt(terms, order=by_tag)).discount == 125
+    assert codes(decide(attempt(terms, order=neither))) == [
+        Refusal.NOT_APPLICABLE_TO_ORDER
+    ]
+
+
+def test_an_order_of_value_is_a_cart_of_one_line():
+    order = Order.of_value(
+        order_value=4321, currency="KWD", purchase_type=PurchaseType.SUBSCRIPTION
+    )
+
+    assert order == Order(
+        order_value=4321,
+        purchase_type=PurchaseType.SUBSCRIPTION,
+        lines=(cart.Line(id=cart.ORDER_LINE, quantity=1, unit_price=4321),),
+        currency="KWD",
     )
 
 
