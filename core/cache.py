@@ -86,6 +86,28 @@ def get_quietly(key: str) -> Any:
         return None
 
 
+def get_many_quietly(keys: list[str]) -> dict[str, Any]:
+    """The cached values of ``keys`` found, in one round trip (an MGET on Redis);
+    empty when the cache cannot say."""
+    if not keys or not available():
+        return {}
+    try:
+        return caches["default"].get_many(keys)
+    except CACHE_ERRORS as exc:
+        failed(exc)
+        return {}
+
+
+def add_quietly(key: str, value: Any, timeout: float | None) -> None:
+    """Cache a value unless the key holds one; a failure is logged, not raised."""
+    if not available():
+        return
+    try:
+        caches["default"].add(key, value, timeout)
+    except CACHE_ERRORS as exc:
+        failed(exc)
+
+
 def set_quietly(key: str, value: Any, timeout: float) -> None:
     """Cache a value if the cache takes it; a failure is logged, not raised."""
     if not available():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
@@ -16,6 +18,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from core import cache as shared_cache
 from core import errors
 from core.dialects.base import ScopedPermissionDenied
 from stores import selectors, throttling
@@ -25,30 +28,62 @@ CAPILLARY_TOKEN_TTL = 300
 _CAPILLARY_SALT = "couponhub.capillary.oauth"
 
 
+@dataclass(frozen=True)
+class Credential:
+    """The key a header names, and how to tell that it is that key's."""
+
+    key_id: str
+    matches: Callable[[ApiKey], bool]
+    refusal: str  # the 401's message when no key of that id matches
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     www_authenticate = "APIKey"
 
-    def lookup(self, request: Any) -> ApiKey | None:
-        """The key the request names; None when this header form is absent."""
+    def credential(self, request: Any) -> Credential | None:
+        """The credential the request's header gives; None when this header form is
+        absent; AuthenticationFailed when it is malformed."""
         raise NotImplementedError
 
     def authenticate(self, request: Any) -> tuple[ApiKey, ApiKey] | None:
         # Failed attempts are counted per client address; past the limit the address
-        # is refused before its credential is even looked at (stores.throttling).
-        throttling.refuse_blocked_address(request)
+        # is refused (429) whatever its credential, right or wrong (stores.throttling).
+        # Its count is read in the round trip that reads the key's cached row.
         try:
-            api_key = self.lookup(request)
-            if api_key is not None and api_key.is_revoked:
+            try:
+                credential = self.credential(request)
+            except exceptions.AuthenticationFailed:
+                _refuse_alone(request)
+                raise
+            if credential is None:
+                # Another form may follow (Capillary: OAuth, then Basic): the last
+                # one checks the address, if none found a credential.
+                if self is getattr(request, "authenticators", [self])[-1]:
+                    _refuse_alone(request)
+                return None
+            check = throttling.address_check(request)
+            api_key, found = selectors.api_key_get(
+                credential.key_id, also=[check.key] if check is not None else []
+            )
+            if check is not None:
+                check.refuse(request, found)
+            if api_key is None or not credential.matches(api_key):
+                raise exceptions.AuthenticationFailed(credential.refusal)
+            if api_key.is_revoked:
                 raise exceptions.AuthenticationFailed("This API key has been revoked.")
         except exceptions.AuthenticationFailed:
             throttling.count_auth_failure(request)
             raise
-        if api_key is None:
-            return None
         return api_key, api_key
 
     def authenticate_header(self, request: Any) -> str:
         return self.www_authenticate
+
+
+def _refuse_alone(request: Any) -> None:
+    check = throttling.address_check(request)
+    if check is not None:
+        check.refuse(request, shared_cache.get_many_quietly([check.key]))
 
 
 def _authorization(request: Any) -> str:
@@ -58,11 +93,16 @@ def _authorization(request: Any) -> str:
         raise exceptions.AuthenticationFailed("Invalid Authorization header.") from exc
 
 
-def _by_token(token: str) -> ApiKey:
-    api_key = selectors.api_key_by_token(token)
-    if api_key is None:
+def _token(token: str) -> Credential:
+    parts = selectors.split_token(token)
+    if parts is None:
         raise exceptions.AuthenticationFailed("Invalid API key.")
-    return api_key
+    key_id, secret = parts
+    return Credential(
+        key_id,
+        lambda api_key: selectors.secret_matches(api_key, secret),
+        "Invalid API key.",
+    )
 
 
 class PayNowAuthentication(ApiKeyAuthentication):
@@ -70,15 +110,15 @@ class PayNowAuthentication(ApiKeyAuthentication):
 
     www_authenticate = 'APIKey realm="api"'
 
-    def lookup(self, request: Any) -> ApiKey | None:
+    def credential(self, request: Any) -> Credential | None:
         header = _authorization(request)
         if not header:
             return None
         parts = header.split()
         if len(parts) == 2 and parts[0].lower() == "apikey":
-            return _by_token(parts[1])
+            return _token(parts[1])
         if len(parts) == 1:
-            return _by_token(parts[0])
+            return _token(parts[0])
         raise exceptions.AuthenticationFailed("Use 'Authorization: APIKey <token>'.")
 
 
@@ -87,11 +127,14 @@ class ShoplazzaAuthentication(ApiKeyAuthentication):
 
     www_authenticate = "Access-Token"
 
-    def lookup(self, request: Any) -> ApiKey | None:
+    def credential(self, request: Any) -> Credential | None:
         token = request.META.get("HTTP_ACCESS_TOKEN", "").strip()
         if not token:
             return None
-        return _by_token(token)
+        return _token(token)
+
+
+_BASIC_REFUSAL = "Authentication failed. Please check username and password."
 
 
 class CapillaryBasicAuthentication(ApiKeyAuthentication):
@@ -99,7 +142,7 @@ class CapillaryBasicAuthentication(ApiKeyAuthentication):
 
     www_authenticate = 'Basic realm="api"'
 
-    def lookup(self, request: Any) -> ApiKey | None:
+    def credential(self, request: Any) -> Credential | None:
         header = _authorization(request)
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != "basic":
@@ -111,12 +154,13 @@ class CapillaryBasicAuthentication(ApiKeyAuthentication):
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise exceptions.AuthenticationFailed("Invalid Basic credentials.") from exc
         key_id, sep, secret_md5 = decoded.partition(":")
-        api_key = selectors.api_key_by_md5(key_id, secret_md5) if sep else None
-        if api_key is None:
-            raise exceptions.AuthenticationFailed(
-                "Authentication failed. Please check username and password."
-            )
-        return api_key
+        if not sep:
+            raise exceptions.AuthenticationFailed(_BASIC_REFUSAL)
+        return Credential(
+            key_id,
+            lambda api_key: selectors.md5_matches(api_key, secret_md5),
+            _BASIC_REFUSAL,
+        )
 
 
 def capillary_token_for(api_key: ApiKey) -> str:
@@ -128,7 +172,7 @@ class CapillaryOAuthAuthentication(ApiKeyAuthentication):
 
     www_authenticate = "X-CAP-API-OAUTH-TOKEN"
 
-    def lookup(self, request: Any) -> ApiKey | None:
+    def credential(self, request: Any) -> Credential | None:
         token = request.META.get("HTTP_X_CAP_API_OAUTH_TOKEN", "").strip()
         if not token:
             return None
@@ -142,10 +186,8 @@ class CapillaryOAuthAuthentication(ApiKeyAuthentication):
             ) from exc
         except signing.BadSignature as exc:
             raise exceptions.AuthenticationFailed("Invalid OAuth token.") from exc
-        api_key = selectors.api_key_by_id(key_id)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid OAuth token.")
-        return api_key
+        # The signature is the proof: the token names the key it was made for.
+        return Credential(key_id, lambda api_key: True, "Invalid OAuth token.")
 
 
 class NewStoreAuthentication(ApiKeyAuthentication):
@@ -153,7 +195,7 @@ class NewStoreAuthentication(ApiKeyAuthentication):
 
     www_authenticate = 'Bearer realm="api"'
 
-    def lookup(self, request: Any) -> ApiKey | None:
+    def credential(self, request: Any) -> Credential | None:
         header = _authorization(request)
         if not header:
             return None
@@ -162,7 +204,7 @@ class NewStoreAuthentication(ApiKeyAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Use 'Authorization: Bearer <token>'."
             )
-        return _by_token(parts[1])
+        return _token(parts[1])
 
 
 class IsApiKey(BasePermission):

@@ -119,19 +119,6 @@ def hit(scope: str, ident: str, limit: int, period: int) -> Usage | None:
     return Usage(limit=limit, period=period, count=count, reset=reset)
 
 
-def peek(scope: str, ident: str, limit: int, period: int) -> Usage | None:
-    """The current window's count without counting; None when the cache cannot say."""
-    if not shared_cache.available():
-        return None
-    number, reset = _window(ident, period, time.time())
-    try:
-        count = caches["default"].get(_key(scope, ident, period, number), 0)
-    except shared_cache.CACHE_ERRORS as exc:
-        shared_cache.failed(exc)
-        return None
-    return Usage(limit=limit, period=period, count=int(count), reset=reset)
-
-
 # --- per API key ----------------------------------------------------------------------
 
 
@@ -216,23 +203,56 @@ def _auth_failure_rate() -> tuple[int, int] | None:
 _GUARDED = "_auth_failures_checked"
 
 
+@dataclass(frozen=True)
+class AddressCheck:
+    """The read of ``refuse_blocked_address``, for a caller that makes it in a
+    round trip of its own (``stores.auth`` reads the API key's cached row with it)."""
+
+    key: str  # the cache key of the address's failures in the current window
+    limit: int
+    period: int
+    reset: int
+
+    def refuse(self, request: Any, found: dict[str, Any]) -> None:
+        """429 (``Throttled``) if ``found`` (the cache's values, empty when the cache
+        could not say: fail open) puts the address at its limit; the request's
+        address is checked from here on."""
+        setattr(request, _GUARDED, True)
+        if int(found.get(self.key, 0)) >= self.limit:
+            raise exceptions.Throttled(
+                wait=self.reset,
+                # DRF adds "Expected available in N seconds."
+                detail="Too many failed authentication attempts from this address.",
+            )
+
+
+def address_check(request: Any) -> AddressCheck | None:
+    """What ``refuse_blocked_address`` reads; None when there is nothing to check
+    (no limit, or checked already: once per request, as Capillary tries two header
+    forms)."""
+    rate = _auth_failure_rate()
+    if rate is None or getattr(request, _GUARDED, False):
+        return None
+    ident = _address_bucket(client_address(request))
+    limit, period = rate
+    number, reset = _window(ident, period, time.time())
+    return AddressCheck(
+        key=_key("authfail", ident, period, number),
+        limit=limit,
+        period=period,
+        reset=reset,
+    )
+
+
 def refuse_blocked_address(request: Any) -> None:
     """429 (``Throttled``) for an address past its failed-authentication limit.
 
     Checked before the credential is, so a blocked address learns nothing more, not
     even from a right guess. Once per request (Capillary tries two header forms).
     """
-    rate = _auth_failure_rate()
-    if rate is None or getattr(request, _GUARDED, False):
-        return
-    setattr(request, _GUARDED, True)
-    usage = peek("authfail", _address_bucket(client_address(request)), *rate)
-    if usage is not None and usage.count >= usage.limit:
-        raise exceptions.Throttled(
-            wait=usage.reset,
-            # DRF adds "Expected available in N seconds."
-            detail="Too many failed authentication attempts from this address.",
-        )
+    check = address_check(request)
+    if check is not None:
+        check.refuse(request, shared_cache.get_many_quietly([check.key]))
 
 
 def count_auth_failure(request: Any) -> None:

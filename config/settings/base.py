@@ -246,6 +246,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# How long an API key's row (key, store, outlet) may serve from the shared cache
+# (stores.key_cache): a change through a save is seen at its commit; this bounds what
+# a save cannot tell (a QuerySet.update, a cache down at that commit). 0 = off; a
+# per-process cache never holds it.
+API_KEY_CACHE_SECONDS = int(os.environ.get("API_KEY_CACHE_SECONDS", "60"))
 # Requests a key may make (N/s, N/min, N/hour, N/day); a key's own rate_limit wins.
 # "off" disables the default limit.
 API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "6000/min")
