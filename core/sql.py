@@ -13,8 +13,9 @@ these helpers around ``connection.cursor()``:
 - ``write``: INSERTs of model instances and an UPDATE as one statement on
   PostgreSQL (data-modifying CTEs), one after the other elsewhere: one round trip
   for the redemption, its counter and its audit event;
-- ``copy``: COPY of many rows that share a template instance's other columns (the
-  bulk paths: ``series.bulk_issue``).
+- ``copy_rows``: COPY of many rows into a table's columns (the bulk paths' one
+  writer), and ``copy`` over it: rows that share a template instance's other
+  columns (``series.bulk_issue``).
 
 ``write`` sends a column of plain values (ints, strings, bools, aware datetimes on
 PostgreSQL) as they are, where Django's preparation would hand them back unchanged
@@ -403,16 +404,33 @@ def write(
     return count
 
 
-def copy(template: Model, varying: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY ``rows`` into ``template``'s table (PostgreSQL), in the caller's
-    transaction; returns how many. Each row gives the values of the ``varying``
-    fields (attnames), as psycopg adapts them: ints, strings, bools, aware
-    datetimes, None, JSON as its text. Every other column takes ``template``'s
-    value, prepared once as Django's INSERT prepares it; a compact id
-    (``core.compact``) is left to the column's sequence default.
+def copy_rows(
+    cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """COPY ``rows`` into ``table``'s ``columns`` (PostgreSQL) on ``cursor``, in the
+    caller's transaction; returns how many. Each row's values are adapted by
+    psycopg: ints, strings, bools, aware datetimes, None, JSON as its text.
 
-    The bulk paths' writer: thousands of rows cost a fraction of an ``INSERT``'s
-    parameters, each of which is quoted into the statement's text in Python."""
+    The one COPY writer of the bulk paths (``copy`` below for the bulk issue, the
+    customer import's staging, code generation's staging): thousands of rows cost
+    a fraction of an ``INSERT``'s parameters, each of which is quoted into the
+    statement's text in Python."""
+    quote = connection.ops.quote_name
+    statement = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
+    count = 0
+    with cursor.copy(statement) as out:
+        for row in rows:
+            out.write_row(row)
+            count += 1
+    return count
+
+
+def copy(template: Model, varying: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """``copy_rows`` of model instances: ``rows`` into ``template``'s table, in the
+    caller's transaction; returns how many. Each row gives the values of the
+    ``varying`` fields (attnames), as ``copy_rows`` takes them. Every other column
+    takes ``template``'s value, prepared once as Django's INSERT prepares it; a
+    compact id (``core.compact``) is left to the column's sequence default."""
     model = type(template)
     fields = [
         field
@@ -424,18 +442,12 @@ def copy(template: Model, varying: Sequence[str], rows: Iterable[Sequence[Any]])
         field.get_db_prep_save(field.pre_save(template, True), connection)
         for field in fields
     )
-    quote = connection.ops.quote_name
-    columns = ", ".join(
-        quote(model._meta.get_field(name).column) for name in varying
-    ) + "".join(f", {quote(field.column)}" for field in fields)
-    count = 0
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(
-            f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-        ) as out,
-    ):
-        for row in rows:
-            out.write_row((*row, *constants))
-            count += 1
-    return count
+    columns = [model._meta.get_field(name).column for name in varying]
+    columns += [field.column for field in fields]
+    with connection.cursor() as cursor:
+        return copy_rows(
+            cursor,
+            model._meta.db_table,
+            columns,
+            ((*row, *constants) for row in rows),
+        )

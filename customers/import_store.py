@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from core import sql
 from customers.models import Customer
 
 STAGE = "customers_import_stage"
@@ -54,8 +55,6 @@ PLAN = (
     f"ALTER TABLE {STAGE} ADD PRIMARY KEY (line)",
     f"ANALYZE {STAGE}",
 )
-
-COPY = f"COPY {STAGE} ({', '.join(STAGED)}) FROM STDIN"
 
 # Every staged row that an identifier finds in the store, with what each found.
 RESOLVE = f"""
@@ -165,9 +164,7 @@ def stage(cursor, rows: Iterable[tuple[Any, ...]]) -> None:
     """Create the batch's tables and COPY ``rows`` (``STAGED`` order) in."""
     for statement in CREATE:
         cursor.execute(statement)
-    with cursor.copy(COPY) as copy:
-        for row in rows:
-            copy.write_row(row)
+    sql.copy_rows(cursor, STAGE, STAGED, rows)
 
 
 def resolve(cursor, *, store_id: int) -> list[tuple]:

@@ -23,7 +23,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 
-from core import compact, flake
+from core import compact, flake, sql
 from coupons import typed_codes
 from coupons.codes import fold_code, fold_codes
 from coupons.models import Coupon
@@ -282,19 +282,18 @@ def _insert_postgresql(
         where = f" WHERE NOT EXISTS ({taken}) LIMIT %s"
         params += [*taken_params, limit]
     ids = flake.next_ids(len(codes))
-    data = "".join(
-        f"{i}\t{code}\t{folded}\n"
-        for i, code, folded in zip(ids, codes, fold_codes(codes), strict=True)
-    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} "
             "(id bigint NOT NULL, code varchar(100) NOT NULL, "
             "code_folded varchar(100) NOT NULL) ON COMMIT DELETE ROWS"
         )
-        copy_sql = f"COPY {STAGE_TABLE} (id, code, code_folded) FROM STDIN"
-        with cursor.copy(copy_sql) as copy:
-            copy.write(data)
+        sql.copy_rows(
+            cursor,
+            STAGE_TABLE,
+            ("id", "code", "code_folded"),
+            zip(ids, codes, fold_codes(codes), strict=True),
+        )
         insert = (
             f"INSERT INTO {table} ({quote('id')}, {quote('code')}, "
             f"{quote('code_folded')}, {columns}) "
