@@ -125,6 +125,30 @@ def _copy_rows(series: Series, count: int) -> tuple[str, str]:
     return data, columns
 
 
+def make_copy_tables() -> None:
+    """(Re)create the COPY's tables: ``COPY_TABLE`` like ``coupons_coupon`` with its
+    foreign keys, ``NOFK_TABLE`` without them, ``BARE_TABLE`` without any index."""
+    with connection.cursor() as cursor:
+        for table, including in (
+            (COPY_TABLE, "INCLUDING ALL"),
+            (NOFK_TABLE, "INCLUDING ALL"),
+            # Defaults only (the compact id's sequence), no index or constraint.
+            (BARE_TABLE, "INCLUDING DEFAULTS"),
+        ):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(f"CREATE TABLE {table} (LIKE coupons_coupon {including})")
+        # LIKE copies no foreign key: add coupons_coupon's (deferred, checked at
+        # commit) so the COPY pays for them as the pool's inserts do.
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'coupons_coupon'::regclass AND contype = 'f'"
+        )
+        for n, (definition,) in enumerate(cursor.fetchall()):
+            cursor.execute(
+                f"ALTER TABLE {COPY_TABLE} ADD CONSTRAINT bench_fk_{n} {definition}"
+            )
+
+
 def time_copy(table: str, data: str, columns: str) -> float:
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {table}")
@@ -149,25 +173,7 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("bench/codegen.py needs PostgreSQL: set DATABASE_URL=postgres://...")
     call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        for table, including in (
-            (COPY_TABLE, "INCLUDING ALL"),
-            (NOFK_TABLE, "INCLUDING ALL"),
-            # Defaults only (the compact id's sequence), no index or constraint.
-            (BARE_TABLE, "INCLUDING DEFAULTS"),
-        ):
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-            cursor.execute(f"CREATE TABLE {table} (LIKE coupons_coupon {including})")
-        # LIKE copies no foreign key: add coupons_coupon's (deferred, checked at
-        # commit) so the COPY pays for them as the pool's inserts do.
-        cursor.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'coupons_coupon'::regclass AND contype = 'f'"
-        )
-        for n, (definition,) in enumerate(cursor.fetchall()):
-            cursor.execute(
-                f"ALTER TABLE {COPY_TABLE} ADD CONSTRAINT bench_fk_{n} {definition}"
-            )
+    make_copy_tables()
     print(
         f"PostgreSQL {connection.cursor().connection.info.server_version}, "
         f"{args.count:,} codes{' with a check character' if args.check else ''}, "

@@ -77,16 +77,15 @@ def wipe() -> None:
         cursor.execute("TRUNCATE customers_customer CASCADE")
 
 
-def run_import(store_code: str, path: Path) -> tuple[float, int, str]:
-    """(seconds, peak RSS in KiB, the command's summary line) of one import."""
+def run_command(*args: str) -> tuple[float, int, str]:
+    """(seconds, peak RSS in KiB, stdout) of ``manage.py *args`` in a child process."""
     # Peak RSS through /usr/bin/time: a child's own ru_maxrss (wait4) counts the
     # pages it shared with this process when it was forked, the rows held here.
     started = time.perf_counter()
     child = subprocess.run(
         [
             *("/usr/bin/time", "-f", "maxrss_kib=%M", sys.executable),
-            *(str(ROOT / "manage.py"), "import_customers", "--store", store_code),
-            str(path),
+            *(str(ROOT / "manage.py"), *args),
         ],
         capture_output=True,
         text=True,
@@ -95,15 +94,21 @@ def run_import(store_code: str, path: Path) -> tuple[float, int, str]:
     )
     seconds = time.perf_counter() - started
     if child.returncode:
-        sys.exit(f"import_customers failed:\n{child.stdout}\n{child.stderr}")
-    summary = next(
-        line for line in child.stdout.splitlines() if line.startswith("created")
-    )
+        sys.exit(f"{args[0]} failed:\n{child.stdout}\n{child.stderr}")
     rss = next(
         int(line.split("=")[1])
         for line in child.stderr.splitlines()
         if line.startswith("maxrss_kib=")
     )
+    return seconds, rss, child.stdout
+
+
+def run_import(store_code: str, path: Path) -> tuple[float, int, str]:
+    """(seconds, peak RSS in KiB, the command's summary line) of one import."""
+    seconds, rss, out = run_command(
+        "import_customers", "--store", store_code, str(path)
+    )
+    summary = next(line for line in out.splitlines() if line.startswith("created"))
     return seconds, rss, summary
 
 
