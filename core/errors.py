@@ -39,6 +39,21 @@ class DomainError(Exception):
         return f"DomainError({self.reason!r}, {self.message!r})"
 
 
+def summary(fields: list[FieldIssue]) -> str:
+    """The message of an invalid input: its first three issues, as every dialect
+    shows them."""
+    if not fields:
+        return "The request is invalid."
+    shown = "; ".join(f"{issue.path}: {issue.message}" for issue in fields[:3])
+    more = f" (and {len(fields) - 3} more)" if len(fields) > 3 else ""
+    return f"Invalid request: {shown}{more}"
+
+
+def invalid_input(fields: list[FieldIssue]) -> DomainError:
+    """An input a service found invalid, answered as a serializer's would be."""
+    return DomainError(INVALID_INPUT, summary(fields), fields=fields)
+
+
 @dataclass
 class ApiError:
     """A request failure normalised from any exception, for a dialect to render."""

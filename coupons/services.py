@@ -146,12 +146,7 @@ def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
 def _check(coupon: Coupon) -> None:
     issues = _rule_issues(coupon)
     if issues:
-        raise DomainError(
-            core_errors.INVALID_INPUT,
-            "Invalid request: "
-            + "; ".join(f"{i.path}: {i.message}" for i in issues[:3]),
-            fields=issues,
-        )
+        raise core_errors.invalid_input(issues)
 
 
 def _code_taken(coupon: Coupon) -> DomainError:

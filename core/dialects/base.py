@@ -115,7 +115,7 @@ def normalise(exc: Exception) -> ApiError | None:
         return ApiError(exc.reason, exc.message, list(exc.fields), dict(exc.details))
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        return ApiError(errors.INVALID_INPUT, _summary(fields), fields)
+        return ApiError(errors.INVALID_INPUT, errors.summary(fields), fields)
     if isinstance(exc, exceptions.ParseError):
         return ApiError(errors.MALFORMED_BODY, str(exc.detail))
     if isinstance(exc, PayloadTooLarge | RequestDataTooBig):
@@ -168,14 +168,6 @@ def _connection_lost(exc: Exception) -> bool:
         and cause is not None
         and getattr(cause, "sqlstate", "") is None
     )
-
-
-def _summary(fields: list[FieldIssue]) -> str:
-    if not fields:
-        return "The request is invalid."
-    shown = "; ".join(f"{issue.path}: {issue.message}" for issue in fields[:3])
-    more = f" (and {len(fields) - 3} more)" if len(fields) > 3 else ""
-    return f"Invalid request: {shown}{more}"
 
 
 def dialect_of(view: Any) -> Dialect:

@@ -38,7 +38,6 @@ from core.serializers import (
     validated,
 )
 from coupons import errors, selectors, services, typos
-from coupons.codes import fold_code
 from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
 from coupons.redeem import cart
 from coupons.redeem import service as redeem
@@ -410,16 +409,14 @@ class CodesInput(OrderInput):
     codes = CodeList(min_length=1, max_length=MAX_CODES)
     order = CartInput()
 
-    def validate_codes(self, value: list[str]) -> list[str]:
-        folded = [fold_code(code) for code in value]
-        if len(set(folded)) != len(folded):
-            raise serializers.ValidationError("Each code may appear once.")
-        return value
-
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if "code" in self.initial_data:
             raise serializers.ValidationError(
                 {"code": ["Give code or codes, not both."]}
+            )
+        if "hold_id" in self.initial_data:
+            raise serializers.ValidationError(
+                {"hold_id": ["A hold is redeemed with its code, not with codes."]}
             )
         return super().validate(data)
 

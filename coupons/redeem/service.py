@@ -32,7 +32,7 @@ from audit import services as audit
 from audit.models import AuditEvent
 from core import metrics
 from core.actors import Actor
-from core.errors import DomainError, FieldIssue
+from core.errors import DomainError, FieldIssue, invalid_input
 from coupons import errors, typos
 from coupons.codes import fold_code
 from coupons.errors import Refusal
@@ -478,6 +478,18 @@ def _stacked(
     return verdicts
 
 
+EACH_CODE_ONCE = "Each code may appear once."
+
+
+def _each_code_once(keys: Sequence[str | None]) -> None:
+    """Two codes of a cart that read as one coupon (``SALE`` and ``sale``, or a
+    check-character code typed two ways) are one code given twice: 400, as the
+    coupon would otherwise be applied, and counted, once per spelling."""
+    folded = [fold_code(key) for key in keys if key is not None]
+    if len(set(folded)) != len(folded):
+        raise invalid_input([FieldIssue("codes", "invalid", EACH_CODE_ONCE)])
+
+
 def _customer_found(
     found: redeem_store.FoundMany, customer: CustomerRef | None
 ) -> None:
@@ -496,8 +508,9 @@ def redemptions_validate(
     """Several codes on one cart (``order.lines``), in the order given, each on what
     the ones before it left; a code that fails (or that no coupon has) is reported
     with its reasons and skipped. Writes and locks nothing."""
-    _same_currency(store, order)
     keys, queried = typos.looked_up(store, codes)
+    _each_code_once(keys)
+    _same_currency(store, order)
     at = at or timezone.now()
     found = redeem_store.read_customer_and_coupons(
         store=store, customer=customer, codes=queried, at=at
@@ -525,8 +538,9 @@ def redemptions_create(
     Locks the customer, then the coupons in id order (``lock_customer_and_coupons``),
     before any rule is read, as ``redemption_create`` does for one code."""
     at = at or timezone.now()
-    _same_currency(store, order)
     keys, queried = typos.looked_up(store, codes)
+    _each_code_once(keys)
+    _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupons(
         store=store, customer=customer, codes=queried, at=at
     )

@@ -542,6 +542,23 @@ def test_redeem_codes_when_one_fails_writes_nothing(paynow, base, store, codes, 
     assert not AuditEvent.objects.filter(action="redeem").exists()
 
 
+def test_redeem_codes_with_a_hold_id_is_400_and_writes_nothing(paynow, base, store):
+    # A hold is converted by a redemption of its code; with codes it was ignored,
+    # and the caller's own hold then refused its redemption (store limit).
+    currency(store, "EUR")
+    coupon(store, "OK", **AMOUNT, discount_amount=100)
+    body = redeem(
+        paynow,
+        base,
+        {"codes": ["OK"], "hold_id": "123", "order": cart("EUR", *CART)},
+        400,
+    )
+    assert [(e["path"], e["message"]) for e in body["errors"]] == [
+        ("hold_id", "A hold is redeemed with its code, not with codes.")
+    ]
+    assert not Redemption.objects.exists()
+
+
 # --- partial rollbacks -----------------------------------------------------------
 
 

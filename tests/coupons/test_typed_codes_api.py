@@ -459,6 +459,56 @@ def test_validate_codes_on_a_cart_reads_each_code_the_same_way(
     }
 
 
+TWICE = {
+    "status": 400,
+    "code": "bad-request",
+    "message": "Invalid request: codes: Each code may appear once.",
+    "errors": [
+        {
+            "code": "invalid",
+            "message": "Each code may appear once.",
+            "path": "codes",
+            "validation": "invalid",
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("endpoint", ["coupons/validate", "redemptions"])
+def test_one_check_code_typed_two_ways_on_a_cart_is_400(
+    paynow, base, store, series, customer, endpoint
+):
+    # Folding alone (case) does not make CODE and TYPED one code; reading them as
+    # the store does does. Before: both applied, two redemptions of a coupon with
+    # one use left, and its counter moved by one.
+    coupon = CouponFactory(
+        store=store,
+        code=CODE,
+        discount_type="amount",
+        discount_amount=500,
+        redeem_limit_store_enabled=True,
+        redeem_limit_store_amount=1,
+    )
+    order = {
+        "currency": store.currency,
+        "lines": [{"id": "a", "quantity": 1, "unit_price": 10_000}],
+    }
+
+    response = paynow.post(
+        f"{base}/{endpoint}",
+        {"codes": [CODE, TYPED], "customer_id": str(customer.id), "order": order},
+        "json",
+    )
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    body.pop("trace_id")
+    assert body == TWICE
+    coupon.refresh_from_db()
+    assert coupon.redeemed_count == 0
+    assert not Redemption.objects.exists()
+
+
 def test_redeeming_codes_with_a_typo_is_refused_whole(store, series, api_key):
     # The service of the native redemptions with several codes (issue 19).
     CouponFactory(store=store, code=CODE)
