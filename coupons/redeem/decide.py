@@ -35,7 +35,7 @@ the coupon takes its share of the whole value).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -124,14 +124,23 @@ class Terms:
     @property
     def rate(self) -> cart.Rate:
         """What the coupon takes off a cart."""
+        return self._rate(self.products, self.tags)
+
+    @property
+    def whole_order_rate(self) -> cart.Rate:
+        """What it takes off an order known by its value alone: a share of all of
+        it (the order's products and tags were the rules' to read)."""
+        return self._rate(frozenset(), frozenset())
+
+    def _rate(self, products: frozenset[int], tags: frozenset[int]) -> cart.Rate:
         return cart.Rate(
             kind=self.discount_type,
             amount=self.discount_amount,
             individually=self.discount_apply_individually,
             before_sales=self.discount_apply_before_sales,
             max_amount=self.discount_max_amount,
-            products=self.products,
-            tags=self.tags,
+            products=products,
+            tags=tags,
         )
 
     @classmethod
@@ -381,8 +390,7 @@ def split(terms: Terms, order: Order) -> cart.Split:
     coupon applies at all: ``not_applicable_to_order``)."""
     if order.lines is not None:
         return cart.split(terms.rate, order.lines)
-    whole = replace(terms.rate, products=frozenset(), tags=frozenset())
-    return cart.split(whole, cart.of_value(order.order_value))
+    return cart.split(terms.whole_order_rate, cart.of_value(order.order_value))
 
 
 def decide(attempt: Attempt, rules: Sequence[Rule] = RULES) -> Verdict:
