@@ -17,7 +17,7 @@ from core import rows, sql
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError, FieldIssue
 from coupons import errors, typed_codes
-from coupons.models import MAX_PERCENT, Coupon, DiscountType, Duration
+from coupons.models import MAX_PERCENT, Coupon, DiscountType, Duration, Hold
 from stores.models import Store
 
 # One actor type for every service (core.actors); INTERNAL is the system.
@@ -80,7 +80,7 @@ def _customer_held(*, store_id: int, customer_id: int) -> bool:
     )
 
 
-def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
+def _rule_issues(coupon: Coupon, held: int = 0) -> list[FieldIssue]:
     """Cross-field rules every writer obeys (the constraints hold them too)."""
     issues: list[FieldIssue] = []
 
@@ -125,11 +125,13 @@ def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
                 "min_value",
             )
     if coupon.redeem_limit_store_enabled:
-        used = max(coupon.redeemed_count, coupon.received_count)
+        # A live hold is a use its holder was promised (``held``).
+        used = max(coupon.redeemed_count + held, coupon.received_count)
         if coupon.redeem_limit_store_amount < used:
+            taken = "already used or is held" if held else "already used"
             bad(
                 "redeem_limit_store_amount",
-                f"Cannot be lower than what was already used ({used}).",
+                f"Cannot be lower than what was {taken} ({used}).",
                 "min_value",
             )
     if coupon.usable_at and coupon.expires_at and coupon.usable_at > coupon.expires_at:
@@ -143,8 +145,8 @@ def _rule_issues(coupon: Coupon) -> list[FieldIssue]:
     return issues
 
 
-def _check(coupon: Coupon) -> None:
-    issues = _rule_issues(coupon)
+def _check(coupon: Coupon, held: int = 0) -> None:
+    issues = _rule_issues(coupon, held)
     if issues:
         raise core_errors.invalid_input(issues)
 
@@ -276,6 +278,18 @@ def _code_held(coupon: Coupon) -> DomainError:
     )
 
 
+def _held_now(coupon: Coupon, before: dict[str, Any]) -> int:
+    """The coupon's live holds, when its store-wide limit is being set or lowered
+    (a hold takes its coupon's lock, which the caller holds): a limit below them
+    would leave holders unable to redeem what they were promised."""
+    limit = ("redeem_limit_store_enabled", "redeem_limit_store_amount")
+    if not coupon.redeem_limit_store_enabled or all(
+        before[key] == getattr(coupon, key) for key in limit
+    ):
+        return 0
+    return Hold.objects.filter(coupon_id=coupon.pk).live(at=timezone.now()).count()
+
+
 @transaction.atomic
 def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     """A delta update: only the given fields change, then every rule is re-checked.
@@ -291,7 +305,7 @@ def coupon_update(*, coupon: Coupon, actor: Actor, **changes: Any) -> Coupon:
     for key, value in changes.items():
         if key in EDITABLE:
             setattr(locked, key, value)
-    _check(locked)
+    _check(locked, held=_held_now(locked, before))
     changed = audit.diff(before, audit.snapshot(locked, EDITABLE))
     if not changed:
         return locked

@@ -197,6 +197,56 @@ def test_a_live_hold_takes_the_store_wide_use(paynow, base, store):
     assert not Redemption.objects.exists()
 
 
+def test_the_limit_cannot_go_below_the_live_holds(paynow, base, store, clock):
+    # Two holds of a limit of 2: lowering it to 1 would leave both holders unable
+    # to redeem what they were promised (the PATCH was 200, then both 409).
+    coupon = limited(store, redeem_limit_store_amount=2)
+    ids = [hold(paynow, base, code="ONE").json()["id"] for _ in range(2)]
+    url = f"{base}/coupons/{coupon.id}"
+
+    lowered = paynow.patch(
+        url, {"redeem_limit_store_amount": 1}, format="json", HTTP_X_REQUEST_ID=TRACE
+    )
+
+    message = "Cannot be lower than what was already used or is held (2)."
+    assert lowered.status_code == 400
+    assert lowered.json()["errors"] == [
+        {
+            "code": "min_value",
+            "message": message,
+            "path": "redeem_limit_store_amount",
+            "validation": "min_value",
+        }
+    ]
+    coupon.refresh_from_db()
+    assert coupon.redeem_limit_store_amount == 2
+    for hold_id in ids:
+        assert redeem(paynow, base, code="ONE", hold_id=hold_id).status_code == 200
+    # Once the holds are gone (redeemed), what was used is what counts.
+    clock.shift(timedelta(hours=1))
+    assert paynow.patch(url, {"redeem_limit_store_amount": 1}, format="json").json()[
+        "errors"
+    ][0]["message"] == ("Cannot be lower than what was already used (2).")
+
+
+def test_the_limit_may_go_down_to_the_live_holds_once_they_end(
+    paynow, base, store, clock
+):
+    coupon = limited(store, redeem_limit_store_amount=3)
+    hold(paynow, base, code="ONE")
+    hold(paynow, base, code="ONE")
+    url = f"{base}/coupons/{coupon.id}"
+    assert (
+        paynow.patch(url, {"redeem_limit_store_amount": 2}, format="json").status_code
+        == 200
+    )
+    clock.shift(timedelta(seconds=901))  # both holds ended
+    assert (
+        paynow.patch(url, {"redeem_limit_store_amount": 1}, format="json").status_code
+        == 200
+    )
+
+
 def test_a_live_hold_takes_the_customers_use(paynow, base, store, customer):
     limited(
         store,
