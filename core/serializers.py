@@ -21,7 +21,7 @@ from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.relations import PKOnlyObject
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from core import flake
+from core import flake, timefmt
 from core.timefmt import iso_millis_z
 
 
@@ -83,7 +83,7 @@ class IsoDateTimeField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Must be an ISO 8601 date-time such as 2025-10-08T15:51:07.322Z.",
-        "out_of_range": "The date-time is out of range.",
+        "out_of_range": timefmt.OUT_OF_RANGE,
     }
 
     def to_internal_value(self, data: Any) -> datetime:
@@ -97,12 +97,11 @@ class IsoDateTimeField(serializers.Field):
             self.fail("invalid")
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        try:
-            # Stored in UTC: a time that has no UTC value (year 1 at +01:00) is bad
-            # input, not a server error.
-            return parsed.astimezone(UTC)
-        except OverflowError:
+        # Stored in UTC, shown in every store's zone: a time that has no UTC value
+        # (year 1 at +01:00) or no Berlin one (9999-12-31T23:59Z) is bad input.
+        if not timefmt.storable(parsed):
             self.fail("out_of_range")
+        return parsed.astimezone(UTC)
 
     def to_representation(self, value: datetime | None) -> str | None:
         return iso_millis_z(value)

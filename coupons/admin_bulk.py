@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from core import flake
+from core import flake, timefmt
 from core.admin import allowed_store_ids
 from core.errors import DomainError
 from coupons import bulk
@@ -56,6 +56,7 @@ class BulkActionForm(forms.Form):
     expires_at = forms.SplitDateTimeField(
         widget=AdminSplitDateTime,
         required=False,
+        validators=[timefmt.validate_storable],
         help_text="Extend expiry: the new expiry (UTC). No coupon's expiry is "
         "shortened; coupons without an expiry keep none.",
     )
@@ -67,7 +68,9 @@ class BulkActionForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("action") == bulk.EXTEND:
             expires = cleaned.get("expires_at")
-            if expires is None:
+            if "expires_at" in self.errors:
+                pass  # out of range, or not a date-time
+            elif expires is None:
                 self.add_error("expires_at", "Give the new expiry.")
             elif expires <= timezone.now():
                 self.add_error("expires_at", "The new expiry must be in the future.")

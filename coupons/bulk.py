@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audit import services as audit
-from core import sql
+from core import sql, timefmt
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
 from coupons import admin_search
@@ -134,16 +134,21 @@ class BulkAction:
             raise ValueError(f"unknown bulk action {self.action!r}")
 
     def check(self, *, at: datetime) -> None:
-        """Refuse an extension without a new expiry in the future."""
+        """Refuse an extension without a new expiry in the future (and before
+        ``timefmt.LATEST``)."""
         if self.action != EXTEND:
             return
         if self.expires_at is None or self.expires_at <= at:
             message = "The new expiry must be in the future."
-            raise DomainError(
-                INVALID_BULK,
-                message,
-                fields=[FieldIssue("expires_at", "invalid", message)],
-            )
+        elif not timefmt.storable(self.expires_at):
+            message = timefmt.OUT_OF_RANGE
+        else:
+            return
+        raise DomainError(
+            INVALID_BULK,
+            message,
+            fields=[FieldIssue("expires_at", "invalid", message)],
+        )
 
     def params(self) -> dict[str, Any]:
         return {

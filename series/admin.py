@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditTimelineMixin
-from core import csvsafe, flake
+from core import csvsafe, flake, timefmt
 from core.admin import StoreListFilter, scope_to_stores
 from core.errors import DomainError
 from core.keyset import values_in_chunks
@@ -72,6 +72,7 @@ class IssueToListForm(forms.Form):
 class ExtendExpiryForm(forms.Form):
     valid_till = forms.SplitDateTimeField(
         widget=AdminSplitDateTime,
+        validators=[timefmt.validate_storable],
         help_text="The new expiry (UTC); later than each series' current one.",
     )
 

@@ -6,7 +6,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.db import models
 
+from core import timefmt
 from core.admin import StoreListFilter, StoreScopedMixin
 from core.admin_writes import ServiceWritesMixin, edited
 from core.paginator import CappedCountPaginator
@@ -42,6 +44,13 @@ class StoreOwnedAdmin(ServiceWritesMixin, StoreScopedMixin, admin.ModelAdmin):
                 field.widget.can_change_related = False
                 field.widget.can_delete_related = False
         return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and formfield is not None:
+            # A time some store's zone cannot show is refused (core.timefmt).
+            formfield.validators.append(timefmt.validate_storable)
+        return formfield
 
 
 class SuperuserOnlyMixin:

@@ -23,7 +23,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from core import money
+from core import money, timefmt
 from core.dialects.fields import AmountField, ChoiceField, ObjectInput
 from core.schema import GUESSING_429, error_responses
 from core.serializers import (
@@ -171,10 +171,9 @@ def _consumer_id(value: Any) -> str:
 
 def _utc_millis(value: datetime) -> datetime:
     """In UTC, to the millisecond (as stored and rendered); a 400 when out of range."""
-    try:
-        value = value.astimezone(UTC)
-    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+01:00
-        raise serializers.ValidationError("The date-time is out of range.") from exc
+    if not timefmt.storable(value):  # e.g. 0001-01-01T00:00:00+01:00, year 9999
+        raise serializers.ValidationError(timefmt.OUT_OF_RANGE)
+    value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

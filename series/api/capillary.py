@@ -30,7 +30,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import flake, money
+from core import flake, money, timefmt
 from core.dialects.capillary import CAPILLARY_V2
 from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
@@ -86,7 +86,8 @@ class ValidTillField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Must be a date-time such as 2026-06-12T23:59:59+05:30, "
-        "or a date such as 2026-06-12."
+        "or a date such as 2026-06-12.",
+        "out_of_range": timefmt.OUT_OF_RANGE,
     }
 
     def to_internal_value(self, data: Any) -> datetime:
@@ -100,10 +101,14 @@ class ValidTillField(serializers.Field):
         except ValueError:
             self.fail("invalid")
         if day is not None:
-            return datetime.combine(day, time(23, 59, 59), tzinfo=zone)
-        if moment is None:
+            moment = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+        elif moment is None:
             self.fail("invalid")
-        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        elif moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        if not timefmt.storable(moment):
+            self.fail("out_of_range")
+        return moment
 
 
 class AffixField(StrictCharField):
@@ -290,7 +295,7 @@ def _epoch_ms(value: datetime | None) -> int:
 def _local_iso(value: datetime | None, tz: str) -> str | None:
     if value is None:
         return None
-    return value.astimezone(ZoneInfo(tz)).isoformat(timespec="seconds")
+    return timefmt.in_zone(value, tz).isoformat(timespec="seconds")
 
 
 class _Constant(serializers.Field):

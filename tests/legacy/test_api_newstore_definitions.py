@@ -219,11 +219,18 @@ def test_a_restricted_consumer_is_a_customer_by_external_id_or_id(newstore, stor
         ),
         (
             definition_body(validation_rules=[valid_to("0001-01-01T00:00:00+01:00")]),
-            "validation_rules.0.values.valid_to: The date-time is out of range.",
+            "validation_rules.0.values.valid_to: The date-time is out of range "
+            "(0001-01-02 to 9999-12-30 UTC).",
         ),
         (
             definition_body(validation_rules=[valid_to("9999-12-31T23:59:59-05:00")]),
-            "validation_rules.0.values.valid_to: The date-time is out of range.",
+            "validation_rules.0.values.valid_to: The date-time is out of range "
+            "(0001-01-02 to 9999-12-30 UTC).",
+        ),
+        (
+            definition_body(validation_rules=[valid_to("9999-12-31T00:00:00Z")]),
+            "validation_rules.0.values.valid_to: The date-time is out of range "
+            "(0001-01-02 to 9999-12-30 UTC).",
         ),
         (
             definition_body(validation_rules=[consumer("  ")]),

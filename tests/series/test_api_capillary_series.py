@@ -238,6 +238,15 @@ def test_a_date_only_valid_till_is_the_end_of_that_day_in_store_time(capillary, 
         ({"discountValue": -1}, "discountValue: Cannot be negative."),
         ({"discountValue": 1.00005}, "discountValue: At most 4 decimals."),
         ({"validTillDate": "31/12/2030"}, "validTillDate: Must be a date-time"),
+        (
+            {"validTillDate": "9999-12-31"},
+            "validTillDate: The date-time is out of range (0001-01-02 to 9999-12-30 "
+            "UTC).",
+        ),
+        (
+            {"validTillDate": "9999-12-31T23:59:59Z"},
+            "validTillDate: The date-time is out of range",
+        ),
         ({"maxCreate": 0}, "maxCreate: Use -1 (unlimited) or at least 1."),
         ({"maxCreate": -2}, "maxCreate: Ensure this value is greater than"),
         ({"expiryStrategyType": "DAYS"}, "expiryStrategyValue: Required with DAYS."),
