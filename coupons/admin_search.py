@@ -3,7 +3,10 @@
 Staff paste a code a customer read out, an email, a mobile, an external ID, a
 transaction number or an ID. Each is compared exactly, in the form it is stored in
 (DESIGN.md, identifiers): a code as ``fold_code`` makes it, through the folded-code
-index of every coupon (``coupon_code_folded_idx``: any store, archived or not); an
+index of every coupon (``coupon_code_folded_idx``: any store, archived or not), and
+a code of a check-character series typed loosely (``bf-9kx2 abcd-y``) also as the
+dialects read it (``coupons.typed_codes.read`` with the shapes of the stores
+searched: case, spaces and dashes ignored, ``O``->``0``, ``I``/``L``->``1``); an
 email as ``fold_email`` makes it, a mobile and an external ID as typed, through the
 customers' unique indexes, which lead with the identifier (so a search without a
 store is a lookup too); an ID as a flake ID or the compact ID the Capillary dialect
@@ -32,10 +35,12 @@ from django.db.models import Q
 from assignments.models import Assignment
 from core import compact, flake
 from core.admin import allowed_store_ids
+from coupons import typed_codes
 from coupons.codes import fold_code
 from coupons.models import Coupon
 from customers.identifiers import fold_email
 from customers.models import Customer
+from stores.models import Store
 
 # Ids taken from one lookup: the change lists number their pages up to 10,000 rows
 # (core.paginator.COUNT_CAP), and a search is for a handful.
@@ -63,9 +68,35 @@ def _number(term: str) -> int | None:
     return flake.parse(term)
 
 
+def typed_code(term: str, *, store_ids: Collection[int] | None = None) -> str | None:
+    """The code ``term`` names when it is a check-character code typed loosely, read
+    as every dialect reads it (``typed_codes.read``) with the check-character shapes
+    of the stores searched; None when it is not one, or reads the same folded (the
+    folded lookup finds it then). The stores are read only for a term that could be
+    one (alphabet symbols once normalised, and not already folded)."""
+    folded, normalised = fold_code(term), typed_codes.normalise(term)
+    if normalised == folded or not typed_codes.is_symbols(normalised):
+        return None
+    stores = Store.objects.exclude(typed_code_shapes=[]).order_by()
+    if store_ids is not None:
+        stores = stores.filter(pk__in=store_ids)
+    shapes = {
+        typed_codes.Shape.parse(shape)
+        for shapes in stores.values_list("typed_code_shapes", flat=True)
+        for shape in shapes
+    }
+    reading = typed_codes.read(term, sorted(shapes, key=typed_codes.Shape.stored))
+    if not reading.checked or reading.code is None or reading.code == folded:
+        return None
+    return reading.code
+
+
 def coupon_ids(term: str, *, store_ids: Collection[int] | None = None) -> list[int]:
-    """Coupons whose folded code, id (flake or compact) or legacy UUID is ``term``."""
+    """Coupons whose folded code (or the code a loosely typed check-character code
+    names: ``typed_code``), id (flake or compact) or legacy UUID is ``term``."""
     match = Q(code_folded=fold_code(term))
+    if (typed := typed_code(term, store_ids=store_ids)) is not None:
+        match = Q(code_folded__in=[fold_code(term), typed])
     if (number := _number(term)) is not None:
         match |= compact.lookup(number)
     with contextlib.suppress(ValueError):
