@@ -93,17 +93,28 @@ def coupon_filter(request) -> bulk.CouponFilter:
     """The change list's filter of the request's query string, for one store the
     user may see; a store the user may not see is ``PermissionDenied``."""
     values = {}
-    for name, raw in request.GET.items():
+    for name, raws in request.GET.lists():
         if name in LIST_PARAMS:
             continue
         if name not in FILTER_PARAMS:
             raise FilterError(f"The filter {name!r} cannot be used for a bulk action.")
         field, parse = FILTER_PARAMS[name]
-        value = parse(raw)
+        # One value each (the change list ORs repeated ones; QueryDict.items() would
+        # keep the last); no NUL, which PostgreSQL text cannot hold (the change list
+        # drops such a search with a message: a bulk action must not widen to all).
+        raw = raws[0] if len(raws) == 1 else raws
+        value = parse(raw) if isinstance(raw, str) and "\x00" not in raw else None
         if value is None:
             raise FilterError(f"Unknown value {raw!r} for {name!r}.")
         values[field] = value
     allowed = allowed_store_ids(request)
+    if (
+        allowed is None
+        and "store_id" in values
+        and not Store.objects.filter(pk=values["store_id"]).exists()
+    ):
+        raw = request.GET["store__id__exact"]
+        raise FilterError(f"Unknown value {raw!r} for 'store__id__exact'.")
     if "store_id" not in values:
         if allowed is None or len(allowed) != 1:
             raise FilterError("Choose a store in the filter first.")
