@@ -30,8 +30,9 @@ from core import flake, rows
 from core.errors import DomainError
 from core.timefmt import iso_millis_z
 from coupons import errors as coupon_errors
+from coupons import typed_codes
 from coupons.models import Coupon, DiscountType, Origin, Redemption
-from coupons.services import Actor, coupon_create, coupon_update
+from coupons.services import Actor, coupon_create, coupon_update, typed_shapes
 from customers.models import Customer
 from customers.selectors import customer_find
 from legacy import errors, selectors
@@ -51,6 +52,11 @@ from stores.models import Store
 
 # Random candidates checked in one query before counting the taken codes exactly.
 PROBES = 16
+# Rounds of PROBES draws while too few are readable (a store with check-character
+# series: a pattern of its shape's length is mostly codes that read as typos).
+PROBE_ROUNDS = 20
+# Free numbers a nearly full space's walk looks at for a readable code.
+WALK_CAP = 100_000
 # A code picked free can be taken by a concurrent writer outside the definition's
 # lock (another definition with an overlapping pattern, or another dialect).
 MAX_ATTEMPTS = 5
@@ -479,50 +485,73 @@ def _discount(
     return {"discount_type": DiscountType.AMOUNT, "discount_amount": chosen.minor_units}
 
 
-def _free_code(store: Store, pattern: CodePattern, source: LegacyDefinition) -> str:
+def _free_code(
+    store: Store,
+    pattern: CodePattern,
+    source: LegacyDefinition,
+    shapes: Sequence[typed_codes.Shape] = (),
+) -> str:
     """A code of ``pattern`` that no coupon of the store holds (any letter case;
-    ``Coupon.objects.holding_codes``: live, or archived and held for its holders).
+    ``Coupon.objects.holding_codes``: live, or archived and held for its holders)
+    and that no lookup would read as a mistyped code of the store's check-character
+    series (``shapes``; ``typed_codes.reserved_by``, which ``coupon_create`` refuses).
 
-    First ``PROBES`` random codes are checked in one query; when all are taken the
-    space is nearly full, so the taken codes of the pattern are read and numbered, and
-    a free number is drawn among the rest, or the space is exhausted (409).
+    First ``PROBES`` random readable codes (drawn again, at most ``PROBE_ROUNDS``
+    times, while too few are readable) are checked in one query; when all are taken
+    the space is nearly full, so the taken codes of the pattern are read and
+    numbered, and the free numbers are walked from a random one to the first
+    readable code, or the space is exhausted (409).
     """
+
+    def readable(folded: str) -> str | None:
+        code = pattern.code_for(folded)
+        return code if typed_codes.reserved_by(code, shapes) is None else None
+
     if pattern.size <= PROBES:
-        numbers = secrets.SystemRandom().sample(range(pattern.size), pattern.size)
+        draws = [secrets.SystemRandom().sample(range(pattern.size), pattern.size)]
     else:
-        numbers = list({secrets.randbelow(pattern.size) for _ in range(PROBES)})
-    candidates = [pattern.folded_at(number) for number in numbers]
-    taken = selectors.taken_codes(store=store, folded=candidates)
-    for candidate in candidates:
-        if candidate not in taken:
-            return pattern.code_for(candidate)
-    used = sorted(
-        {
-            number
-            for code in selectors.taken_codes_like(
-                store=store,
-                prefix=pattern.prefix,
-                min_length=pattern.min_length,
-                max_length=pattern.max_length,
-            )
-            if (number := pattern.index_of(code)) is not None
-        }
-    )
-    free = pattern.size - len(used)
-    if free <= 0:
-        raise DomainError(
-            errors.CODE_SPACE_EXHAUSTED,
-            f"All {pattern.size} codes of the pattern {pattern.source!r} of the "
-            f"{_noun(source)} {source.label!r} are in use in this store; give it a "
-            "pattern with more codes.",
+        draws = (
+            {secrets.randbelow(pattern.size) for _ in range(PROBES)}
+            for _ in range(PROBE_ROUNDS if shapes else 1)
         )
-    # The target-th free number: step over every used number at or below it.
-    target = secrets.randbelow(free)
-    for number in used:
-        if number > target:
+    candidates: dict[str, str] = {}
+    for numbers in draws:
+        for number in numbers:
+            folded = pattern.folded_at(number)
+            if (code := readable(folded)) is not None:
+                candidates[folded] = code
+        if len(candidates) >= PROBES:
             break
-        target += 1
-    return pattern.code_for(pattern.folded_at(target))
+    taken = selectors.taken_codes(store=store, folded=list(candidates))
+    for folded, code in candidates.items():
+        if folded not in taken:
+            return code
+    used = {
+        number
+        for code in selectors.taken_codes_like(
+            store=store,
+            prefix=pattern.prefix,
+            min_length=pattern.min_length,
+            max_length=pattern.max_length,
+        )
+        if (number := pattern.index_of(code)) is not None
+    }
+    free = pattern.size - len(used)
+    # The free numbers from a random one on (wrapping), to the first readable code.
+    number, looked = secrets.randbelow(pattern.size), 0
+    while looked < min(free, WALK_CAP):
+        if number not in used:
+            looked += 1
+            if (code := readable(pattern.folded_at(number))) is not None:
+                return code
+        number = (number + 1) % pattern.size
+    unreadable = " or read as mistyped check-character codes" if looked else ""
+    raise DomainError(
+        errors.CODE_SPACE_EXHAUSTED,
+        f"All {pattern.size} codes of the pattern {pattern.source!r} of the "
+        f"{_noun(source)} {source.label!r} are in use in this store{unreadable}; "
+        "give it a pattern with more codes.",
+    )
 
 
 @transaction.atomic
@@ -560,8 +589,9 @@ def legacy_coupon_create(
             f"The pattern of the {_noun(source)} {source.label!r} cannot generate "
             f"codes ({exc.message}); update it with a supported pattern.",
         ) from exc
+    shapes = typed_shapes(store.pk)
     for _ in range(MAX_ATTEMPTS):
-        code = _free_code(store, pattern, source)
+        code = _free_code(store, pattern, source, shapes)
         try:
             return coupon_create(
                 store=store,
