@@ -32,6 +32,7 @@ from tests.coupons.test_api_capillary import (
     profile,
     redeem,
 )
+from tests.coupons.test_api_cart import TRACE, over_return
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory
 from tests.legacy.factories import bearer, create_coupon, create_template
 
@@ -285,7 +286,7 @@ RETURNED_WHOLE = {
 
 def _rollback(paynow, redemption, data=None):
     url = f"/v1/stores/{redemption.store_id}/redemptions/{redemption.id}/rollback"
-    return paynow.post(url, data, format="json")
+    return paynow.post(url, data, format="json", HTTP_X_REQUEST_ID=TRACE)
 
 
 def _use_is_free(api, customer, amount: str) -> bool:
@@ -335,6 +336,23 @@ def test_a_capillary_redemptions_line_returns_the_whole_order(store, paynow, clo
     )
     assert again.status_code == 409
     assert _use_is_free(api, customer, "1.00")
+
+
+def test_after_an_amount_its_line_is_more_than_is_left_409(store, paynow, clock):
+    *_, redemption = _redeemed(store, "EUR", "123.45")
+    _rollback(paynow, redemption, {"amount": 2345})
+
+    response = _rollback(
+        paynow, redemption, {"lines": [{"id": "order", "quantity": 1}]}
+    )
+
+    assert response.status_code == 409
+    message = "10000 of the order's value is left to return, not 12345."
+    assert response.json() == over_return(message)
+    redemption.refresh_from_db()
+    assert (redemption.value_returned, redemption.discount_returned) == (2345, 234)
+    assert redemption.rolled_back_at is None
+    assert _lines(redemption.id)[0][-2:] == (0, 0)
 
 
 def test_a_capillary_redemption_rolls_back_through_the_native_api_and_frees_its_use(
