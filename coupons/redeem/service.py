@@ -279,11 +279,13 @@ def hold_create(
 ) -> Held:
     """Hold one use of a code for ``ttl_seconds``: the rules of ``redemption_create``
     (``hold_refused`` with every problem, as validate gives them), then a hold that
-    counts as a use until it is redeemed, released or ends.
+    counts as a use until it is redeemed, released or ends; and, while its customer
+    has not received the coupon, a unit of its receive stock (``out_of_stock``
+    when none is left: ``_stock_problems``).
 
     Locks as a redemption does (the customer, then the coupon, one round trip),
-    then counts the live holds: concurrent holds and redemptions of one coupon
-    queue up on its row, so together they never pass a limit."""
+    then counts the live holds: concurrent holds, redemptions and receives of one
+    coupon queue up on its row, so together they never pass a limit or the stock."""
     at = at or timezone.now()
     _same_currency(store, order)
     found = redeem_store.lock_customer_and_coupon(
