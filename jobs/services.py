@@ -11,7 +11,9 @@ heartbeat that stops; once it is older than ``JOBS_LEASE_SECONDS`` the job is
 claimable again: by the task when the broker delivers it again (Celery's late ack),
 or by staff's "retry". The claim is one conditional UPDATE, so exactly one worker
 wins it; the run it replaced, if it was only slow, finds at its next progress write
-that the job is no longer its own (``LeaseLost``) and stops without writing.
+that the job is no longer its own (``LeaseLost``) and stops without writing. A task
+delivered while another run's lease is live is not dropped: it comes back when that
+lease ends (``job_deliver``), and then either finds the job ended or claims it.
 
 Staff may cancel a job (``job_cancel``): a queued one is cancelled at once; a running
 one is asked to stop, and its worker notices at its next progress write, which
@@ -43,6 +45,9 @@ UNKNOWN_KIND = "job_unknown_kind"
 NOT_RETRYABLE = "job_not_retryable"
 NOT_CANCELLABLE = "job_not_cancellable"
 DEFAULT_LEASE_SECONDS = 600
+# A task that found the job held comes back this long after the holder's lease ends
+# (the claim needs the heartbeat strictly older than the lease).
+RETRY_MARGIN = 1.0
 
 
 def lease() -> timedelta:
@@ -165,6 +170,44 @@ def job_run(*, job_id: int) -> Job | None:
     (``abandoned``); its handler resumes without duplicating work. Returns None,
     doing nothing, when the job is not claimable (another worker runs it, or it is
     done) or when this run loses the job to another while it works."""
+    job = _claim(job_id)
+    return None if job is None else _execute(job)
+
+
+def job_deliver(*, job_id: int) -> float | None:
+    """What one delivery of a job's task does (``jobs.tasks.run_job``): run the job
+    if it is claimable, as ``job_run``. When another run holds its lease, run
+    nothing and return in how many seconds that lease ends (``RETRY_MARGIN``
+    after it): the task must come back then, because the holder may be dead. Redis
+    gives a dead worker's task back after its visibility timeout, which can fall
+    inside the lease it last renewed; a task that ended there left the job RUNNING
+    with nobody to resume it. None when the task is done with the job: it ran it,
+    lost it to another run meanwhile, or found it ended."""
+    job = _claim(job_id)
+    if job is None:
+        return lease_left(job_id=job_id)
+    _execute(job)
+    return None
+
+
+def lease_left(*, job_id: int) -> float | None:
+    """Seconds (``RETRY_MARGIN`` included) until the lease of the run holding the
+    job ends; 0 + margin once it ended, None when the job is not RUNNING."""
+    held = (
+        Job.objects.filter(pk=job_id, status=Status.RUNNING)
+        .values_list("heartbeat_at", "started_at")
+        .first()
+    )
+    if held is None or held == (None, None):
+        return None
+    last = held[0] or held[1]
+    left = (last + lease() - timezone.now()).total_seconds()
+    return max(left, 0.0) + RETRY_MARGIN
+
+
+def _claim(job_id: int) -> Job | None:
+    """The job, claimed by this run with one conditional UPDATE (one claimant
+    wins), or None when it is not claimable."""
     now = timezone.now()
     claimed = Job.objects.filter(
         Q(status=Status.QUEUED) | abandoned(now), pk=job_id
@@ -176,9 +219,10 @@ def job_run(*, job_id: int) -> Job | None:
         run_started_done=F("progress_done"),
         error="",
     )
-    if not claimed:
-        return None
-    job = Job.objects.get(pk=job_id)
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def _execute(job: Job) -> Job | None:
     progress = Progress(job)
     own = _own(job.pk, progress.run)
     try:

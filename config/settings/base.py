@@ -205,8 +205,10 @@ CELERY_TASK_IGNORE_RESULT = True
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE")
 # A running job's lease (jobs.services): a worker silent this long is taken for gone
 # and its job is claimed again. Redis hands an unacknowledged task (its worker died)
-# to another worker after the visibility timeout, which must be longer: a task back
-# while the dead worker's lease still holds would find the job taken and end.
+# to another worker after the visibility timeout, which must be longer, so a task
+# back for a worker that died early finds its lease ended and resumes the job at
+# once. One back while the dead worker's lease still holds (renewed just before it
+# died) retries itself when that lease ends (jobs.tasks.run_job).
 JOBS_LEASE_SECONDS = int(os.environ.get("JOBS_LEASE_SECONDS", "600"))
 _VISIBILITY = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery.exceptions import Retry
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from customers.models import Customer
 from jobs import services
 from jobs.models import Job, Status
 from jobs.registry import handler
-from jobs.tasks import run_job
+from jobs.tasks import _countdown, run_job
 from tests.concurrency import race
 from tests.interleave import Holder, wait_for_waiters
 from tests.jobs.helpers import HOLD_CUSTOMER, database_url, import_of_two
@@ -85,6 +86,74 @@ def test_a_running_job_whose_heartbeat_stopped_is_run_again_by_the_task():
         {"runs": 1},
     )
     assert _runs == [2]
+
+
+@pytest.mark.django_db
+def test_a_task_delivered_within_a_live_lease_comes_back_when_the_lease_ends():
+    # Redis gave a dead worker's task back before the lease it last renewed ended.
+    job = _running(silent_for=timedelta(seconds=LEASE - 60))
+
+    wait = services.job_deliver(job_id=job.pk)
+
+    assert 60 < wait <= 60 + services.RETRY_MARGIN
+    assert _runs == []
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.RUNNING, 1)
+    with pytest.raises(Retry):  # the task is not acknowledged as done
+        run_job(job.pk)
+
+    # It comes back once the lease ended: it claims the job and runs it, once.
+    Job.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=LEASE + 1)
+    )
+    assert services.job_deliver(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.result) == (
+        Status.SUCCEEDED,
+        2,
+        {"runs": 1},
+    )
+    assert _runs == [2]
+    # Any copy of the task still coming back finds the job ended and stops.
+    assert services.job_deliver(job_id=job.pk) is None
+    run_job(job.pk)
+    assert _runs == [2]
+
+
+@handler("test_replaced")
+def replaced(*, job, progress) -> dict:
+    """Loses its job to another run (which claimed it after its lease ended)."""
+    Job.objects.filter(pk=job.pk).update(attempts=job.attempts + 1)
+    progress(1, 1, force=True)
+    return {}
+
+
+@pytest.mark.django_db
+def test_a_task_whose_run_was_replaced_ends_leaving_the_job_to_its_new_run():
+    job = Job.objects.create(kind="test_replaced")
+
+    # The new run was claimed through a delivery of its own: this one need not wait.
+    assert services.job_deliver(job_id=job.pk) is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (Status.RUNNING, 2)
+
+
+@pytest.mark.django_db
+def test_a_task_finding_its_job_ended_or_gone_ends():
+    done = Job.objects.create(kind="test_lease", status=Status.SUCCEEDED)
+
+    assert services.job_deliver(job_id=done.pk) is None
+    assert services.job_deliver(job_id=done.pk + 1000) is None
+    assert _runs == []
+
+
+def test_the_task_comes_back_within_the_broker_s_visibility_timeout(settings):
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 601}
+    assert _countdown(601.0) == 600.0  # held no longer than Redis keeps it to one
+    assert _countdown(31.5) == 31.5
+    assert _countdown(0.2) == 1.0
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    assert _countdown(700.0) == 700.0
 
 
 @pytest.mark.django_db
@@ -191,7 +260,10 @@ def test_a_job_whose_worker_was_killed_is_resumed_by_the_task_once_its_lease_end
 
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Status.RUNNING, 1)
-    run_job(job.pk)  # the broker delivers the task again: the lease is still live
+    # The broker delivers the task again while the lease is still live: the task
+    # asks to come back later (a worker sends it again with a countdown).
+    with pytest.raises(Retry):
+        run_job(job.pk)
     job.refresh_from_db()
     assert (job.status, job.attempts) == (Status.RUNNING, 1)
 
