@@ -22,10 +22,19 @@ from babel.numbers import (
 # The most decimals any currency has (CLF, UYW): amounts typed in major units are
 # accepted with this many at most before the currency's own rule applies.
 MAX_DECIMALS = 4
+# The largest amount in the smallest unit that any input may give: JavaScript reads
+# a JSON number as a double, exact only up to 2**53 - 1 (Number.MAX_SAFE_INTEGER),
+# and every amount a client reads back (an order value, a line's or an order's
+# total, a discount) is at most what was given (DESIGN.md, IDs).
+MAX_MINOR = 2**53 - 1
 
 
 class MoneyError(ValueError):
     """An amount the currency cannot hold (more decimals than it has)."""
+
+
+class AmountTooLarge(MoneyError):
+    """An amount above ``MAX_MINOR`` in the smallest unit."""
 
 
 @cache
@@ -47,7 +56,8 @@ def decimals(currency: str) -> int:
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
     """A major-unit amount (``12.5`` EUR) in the smallest unit (``1250``).
 
-    Raises ``MoneyError`` when the amount has more decimals than the currency.
+    Raises ``MoneyError`` when the amount has more decimals than the currency, or
+    is more than ``MAX_MINOR`` in the smallest unit.
     """
     try:
         value = Decimal(amount) if not isinstance(amount, Decimal) else amount
@@ -59,7 +69,17 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise MoneyError(
             f"{currency} amounts have at most {decimals(currency)} decimal places"
         )
+    if abs(scaled) > MAX_MINOR:
+        raise AmountTooLarge(too_large(currency))
     return int(scaled)
+
+
+def too_large(currency: str | None = None) -> str:
+    """The refusal of an amount above ``MAX_MINOR`` (in major units of ``currency``
+    when known, else in the smallest unit)."""
+    if currency is None:
+        return f"Must not exceed {MAX_MINOR} (in the smallest currency unit)."
+    return f"{currency} amounts are at most {to_major(MAX_MINOR, currency)}"
 
 
 def to_major(minor: int, currency: str) -> Decimal:

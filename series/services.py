@@ -101,6 +101,8 @@ def check_series(series: Series, *, currency: str, at: datetime) -> None:
     for path in amounts:
         try:
             money.to_minor(getattr(series, path), currency)
+        except money.AmountTooLarge as exc:
+            raise _invalid(path, f"{exc}.") from None
         except money.MoneyError as exc:
             raise _invalid(path, f"Too many decimals: {exc}.") from None
     if series.is_generic:

@@ -48,7 +48,6 @@ from stores.api.dialects import PayNowViewSet
 from stores.scopes import COUPONS_READ, COUPONS_WRITE
 
 CODE_RE = re.compile(r"^[A-Za-z0-9-]+$")
-INT64 = 2**63 - 1
 
 
 class FlakeIdList(ListInput):
@@ -59,9 +58,12 @@ class FlakeIdList(ListInput):
 
 
 class Money(StrictIntegerField):
+    """An amount (or a count shown back) in the smallest unit: a JSON-safe integer
+    (``money.MAX_MINOR``)."""
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("max_value", INT64)
+        kwargs.setdefault("max_value", money.MAX_MINOR)
         super().__init__(**kwargs)
 
 
@@ -288,8 +290,8 @@ class CouponViewSet(PayNowViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# A cart's bounds: a line's value (price x quantity) stays within a 64-bit
-# integer, and so does the order's (checked on the whole cart).
+# A cart's bounds: a line's value (price x quantity) and the order's total (checked
+# on the whole cart) stay within money.MAX_MINOR, so every amount shown back does.
 MAX_LINES = 500
 MAX_CODES = 10
 MAX_UNIT_PRICE = 10**12
@@ -309,6 +311,14 @@ class LineInput(ObjectInput):
         if sale is not None and sale > data["unit_price"]:
             raise serializers.ValidationError(
                 {"sale_unit_price": ["Must not exceed unit_price."]}
+            )
+        if data["quantity"] * data["unit_price"] > money.MAX_MINOR:
+            raise serializers.ValidationError(
+                {
+                    "unit_price": [
+                        f"quantity x unit_price must not exceed {money.MAX_MINOR}."
+                    ]
+                }
             )
         return data
 
@@ -333,8 +343,10 @@ class CartInput(ObjectInput):
         if len(set(ids)) != len(ids):
             raise serializers.ValidationError("Each line id may appear once.")
         lines = _lines(value)
-        if cart.total(lines) > INT64:
-            raise serializers.ValidationError("The order's total is too large.")
+        if cart.total(lines) > money.MAX_MINOR:
+            raise serializers.ValidationError(
+                f"The order's total must not exceed {money.MAX_MINOR}."
+            )
         return value
 
 
