@@ -6,11 +6,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from audit import services as audit
 from core import rows
 from core.actors import Actor
 from core.errors import DomainError, FieldIssue
+from coupons.models import Hold, HoldState
 from customers import errors
 from customers.models import Customer
 from stores.models import Store
@@ -142,9 +144,20 @@ def customer_update(*, customer: Customer, actor: Actor, **changes: Any) -> Cust
     return locked
 
 
+def _forget_ended_holds(customer_id: int) -> None:
+    """A released or ended hold reserved nothing any more: it does not keep its
+    customer from being deleted (a live one does: ``customer_has_history``; a
+    redeemed one names its redemption, which does too). A hold of this customer
+    cannot start meanwhile: it takes the customer's lock, which the caller holds."""
+    Hold.objects.filter(customer_id=customer_id).exclude(
+        state=HoldState.ACTIVE, expires_at__gt=timezone.now()
+    ).exclude(state=HoldState.REDEEMED).delete()
+
+
 @transaction.atomic
 def customer_delete(*, customer: Customer, actor: Actor) -> None:
-    """Delete a customer who holds no coupon history (assignments, redemptions).
+    """Delete a customer who holds no coupon history (assignments, redemptions, live
+    holds).
 
     The row is locked first (FOR UPDATE): the lock every checkout takes on its
     customer (FOR NO KEY UPDATE, customer first) conflicts with it. A checkout in
@@ -161,6 +174,7 @@ def customer_delete(*, customer: Customer, actor: Actor) -> None:
     customer_id, store_id = locked.pk, locked.store_id
     try:
         with transaction.atomic():
+            _forget_ended_holds(customer_id)
             locked.delete()
     except ProtectedError as exc:
         raise DomainError(

@@ -12,6 +12,7 @@ import time_machine
 
 from audit.models import AuditEvent
 from coupons.models import Coupon, Hold, HoldState, Redemption
+from customers.models import Customer
 from tests.factories import CouponFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -245,6 +246,31 @@ def test_the_limit_may_go_down_to_the_live_holds_once_they_end(
         paynow.patch(url, {"redeem_limit_store_amount": 1}, format="json").status_code
         == 200
     )
+
+
+def test_a_customer_whose_holds_ended_can_be_deleted(
+    paynow, base, store, customer, clock
+):
+    # A released or expired hold reserved nothing any more; it kept its customer
+    # from being deleted forever (409). A live hold still does.
+    CouponFactory(store=store, code="A")
+    CouponFactory(store=store, code="B")
+    released = hold(paynow, base, code="A", customer_id=str(customer.id)).json()
+    assert release(paynow, base, released["id"]).status_code == 204
+    hold(paynow, base, code="B", customer_id=str(customer.id))
+    url = f"{base}/customers/{customer.id}"
+
+    live = paynow.delete(url, HTTP_X_REQUEST_ID=TRACE)
+    assert live.status_code == 409
+    assert live.json()["message"] == (
+        "This customer holds coupons or redemptions and cannot be deleted."
+    )
+    assert Hold.objects.filter(customer=customer).count() == 2
+
+    clock.shift(timedelta(seconds=901))  # the live hold ends
+    assert paynow.delete(url).status_code == 204
+    assert not Customer.objects.filter(id=customer.id).exists()
+    assert not Hold.objects.filter(customer_id=customer.id).exists()
 
 
 def test_a_live_hold_takes_the_customers_use(paynow, base, store, customer):
