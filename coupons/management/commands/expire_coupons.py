@@ -9,13 +9,13 @@ from coupons import services
 from stores.management.commands._common import find_store
 
 
-def parse_moment(value: str) -> datetime:
+def parse_moment(value: str, option: str = "--before") -> datetime:
     moment = parse_datetime(value)
     if moment is None:
         day = parse_date(value)
         if day is None:
             raise CommandError(
-                f"--before {value!r}: use YYYY-MM-DD or an ISO 8601 date-time."
+                f"{option} {value!r}: use YYYY-MM-DD or an ISO 8601 date-time."
             )
         moment = datetime.combine(day, time.min)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
