@@ -619,7 +619,10 @@ def redemption_rollback(
             "This redemption was already rolled back; nothing changed.",
         )
     if lines is not None or amount is not None:
-        return _partial_rollback(redemption, actor, at, lines, amount)
+        redemption = _partial_rollback(redemption, actor, at, lines, amount)
+        if redemption.rolled_back_at is not None:  # this return completed the order
+            metrics.count_on_commit(store_code=store.code, operation=metrics.ROLLBACK)
+        return redemption
     redemption.rolled_back_at = at or timezone.now()
     event = audit.event(
         action="rollback",
