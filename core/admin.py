@@ -15,7 +15,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -105,6 +107,13 @@ def values_filter(
     return ValuesFilter
 
 
+# Django's message for an action without a selection (django.contrib.admin).
+NOTHING_SELECTED = (
+    "Items must be selected in order to perform actions on them. No items have "
+    "been changed."
+)
+
+
 class StoreScopedMixin:
     """Limit an admin to the user's stores (see the module docstring).
 
@@ -116,6 +125,19 @@ class StoreScopedMixin:
 
     def get_queryset(self, request):
         return scope_to_stores(super().get_queryset(request), request, self.store_path)
+
+    def response_action(self, request, queryset):
+        # A selected id that is not one (``_selected_action=abc``, or beyond BIGINT)
+        # would be a 500 from ``pk__in``: it selects nothing, and staff get Django's
+        # own message.
+        primary_key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                primary_key.run_validators(primary_key.to_python(value))
+        except ValidationError:
+            self.message_user(request, NOTHING_SELECTED, messages.WARNING)
+            return None
+        return super().response_action(request, queryset)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         ids = allowed_store_ids(request)
