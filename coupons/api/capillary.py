@@ -53,6 +53,8 @@ from stores.models import Store
 
 MAX_COUPONS = 50
 MAX_CODES = 50
+# The longest code v1.1 takes (redeem and isredeemable alike).
+MAX_CODE_LENGTH = 100
 MAX_AMOUNT = Decimal(10) ** 13
 
 
@@ -144,7 +146,7 @@ class V11Transaction(serializers.Serializer):
 
 
 class V11RedeemCoupon(serializers.Serializer):
-    code = StrictCharField(max_length=100)
+    code = StrictCharField(max_length=MAX_CODE_LENGTH)
     customer = V11BodyCustomer()
     transaction = V11Transaction(required=False)
 
@@ -186,6 +188,11 @@ class V11IsRedeemableQuery(V11CustomerIdentifiers):
             raise serializers.ValidationError("Pass at least one coupon code.")
         if len(codes) > MAX_CODES:
             raise serializers.ValidationError(f"Pass at most {MAX_CODES} coupon codes.")
+        if any(len(code) > MAX_CODE_LENGTH for code in codes):
+            raise serializers.ValidationError(
+                f"Ensure each coupon code has no more than {MAX_CODE_LENGTH} "
+                "characters."
+            )
         return codes
 
 
