@@ -335,7 +335,11 @@ class CartInput(ObjectInput):
 
     def validate_currency(self, value: str) -> str:
         if not money.is_currency(value):
-            raise serializers.ValidationError("Not an ISO 4217 currency code.")
+            # Exact, as ISO 4217 writes them: "eur" is refused here, plainly, rather
+            # than read as EUR or reported as another store's currency.
+            raise serializers.ValidationError(
+                "Not an ISO 4217 currency code: three upper-case letters, such as EUR."
+            )
         return value
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
