@@ -3,9 +3,11 @@ selects, not only a page's ticked rows.
 
 The change list links to ``bulk/`` with its query string. That page reads the
 filter as a ``coupons.bulk.CouponFilter`` (one store: staff's own, or the one the
-store filter chose), lets staff choose the action, shows the dry run (the exact
-count of coupons the filter selects and of those the action would change), and on
-confirmation starts the ``bulk_coupons`` job, whose page shows its progress. A series'
+store filter chose), lets staff choose the action, shows the dry run (the count of
+coupons the filter selects and of those the action would change, exact up to
+10,000, above that "more than 10,000" and an estimate: ``bulk.bulk_dry_run``), and on
+confirmation starts the ``bulk_coupons`` job, which counts exactly and whose page
+shows its progress. A series'
 codes are the change list filtered by that series (``SeriesAdmin.bulk_codes``).
 """
 
@@ -172,7 +174,7 @@ class BulkActionsMixin:
             if not self._may(request, action.action):
                 raise PermissionDenied
             try:
-                counts = bulk.bulk_counts(coupons, action)
+                counts = bulk.bulk_dry_run(coupons, action)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -185,18 +187,25 @@ class BulkActionsMixin:
             request, "admin/coupons/coupon/bulk_action.html", context
         )
 
-    def _start(self, request, store, coupons, action, counts):
+    def _start(self, request, store, coupons, action, counts: bulk.DryRun):
         job = job_services.job_enqueue(
             kind="bulk_coupons",
             params={"filter": coupons.params(), **action.params()},
             store=store,
             user=request.user,
-            total=counts.to_change,
+            # Above the cap the job's own exact count is its total.
+            total=0 if counts.to_change_more else counts.to_change,
         )
+
+        def shown(count: int, more: bool) -> str:
+            return f"more than {counts.cap:,}" if more else f"{count:,}"
+
         self.message_user(
             request,
-            f"{LABELS[action.action]}: {counts.to_change:,} of {counts.matched:,} "
-            "coupons, in the background.",
+            f"{LABELS[action.action]}: "
+            f"{shown(counts.to_change, counts.to_change_more)} of "
+            f"{shown(counts.matched, counts.matched_more)} coupons, in the "
+            "background.",
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
