@@ -606,6 +606,7 @@ class RedemptionLineAdmin(
         "returned_quantity",
         "returned_discount",
     ]
+    list_filter = [("store", StoreListFilter)]
     search_fields = ["=redemption__id"]
     search_help_text = "The ID of a redemption."
 
@@ -622,11 +623,17 @@ class RedemptionLineAdmin(
 
 @admin.register(Hold)
 class HoldAdmin(
-    WrittenByServicesMixin, StoreScopedMixin, BigTableMixin, admin.ModelAdmin
+    WrittenByServicesMixin,
+    ExactSearchMixin,
+    StoreScopedMixin,
+    BigTableMixin,
+    admin.ModelAdmin,
 ):
     """Read-only: a hold counts against a coupon's limits, so only services write.
 
-    The "release" action calls the release service (frees the use at once)."""
+    The "release" action calls the release service (frees the use at once). Searched
+    by the coupon's exact code (any case) or id, the customer's identifier or the
+    hold's id (``hold_coupon_idx``, the customer's index, the primary key)."""
 
     list_display = [
         "id",
@@ -639,7 +646,13 @@ class HoldAdmin(
         "created_at",
     ]
     list_filter = [("store", StoreListFilter), "state"]
-    list_select_related = ["coupon", "store", "customer"]
+    list_select_related = ["coupon", "store", "customer", "redemption"]
+    # Declared for the search box; get_search_results matches (ExactSearchMixin).
+    search_fields = ["=coupon__code"]
+    search_help_text = (
+        "Exact code or ID of the coupon (any letter case), email, mobile, external "
+        "ID or ID of the customer, or the hold's ID."
+    )
     fields = [
         "id",
         "store",
@@ -660,6 +673,13 @@ class HoldAdmin(
 
     def has_release_permission(self, request):
         return request.user.has_perm("coupons.change_hold")
+
+    def search_condition(self, matches: admin_search.Matches) -> Q:
+        return admin_search.any_of(
+            Q(coupon_id__in=matches.coupon_ids) if matches.coupon_ids else None,
+            Q(customer_id__in=matches.customer_ids) if matches.customer_ids else None,
+            matches.id_match(),
+        )
 
     @admin.display(description="state")
     def state_now(self, hold: Hold) -> str:

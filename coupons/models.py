@@ -154,12 +154,14 @@ class Coupon(models.Model):
     origin = models.CharField(
         max_length=16, choices=Origin.choices, default=Origin.MANUAL
     )
+    # No index of its own: coupon_series_id_idx leads with it.
     series = models.ForeignKey(
         "series.Series",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="coupons",
+        db_index=False,
     )
     pooled = models.BooleanField(
         default=False, help_text="Generated into a series pool and not issued yet."
@@ -323,6 +325,9 @@ class Coupon(models.Model):
                 condition=Q(origin=Origin.MANUAL),
                 name="coupon_manual_idx",
             ),
+            # A series' codes newest first (the admin's list of them, what its bulk
+            # action opens; issue 22): replaces the foreign key's own index.
+            models.Index(fields=["series", "id"], name="coupon_series_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -484,6 +489,10 @@ class RedemptionLine(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # The admin's store filter and store-scoped staff (issue 22).
+        indexes = [
+            models.Index(fields=["store", "id"], name="redemption_line_store_idx")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["redemption", "line_id"],
@@ -530,7 +539,7 @@ class Hold(models.Model):
     store = models.ForeignKey(
         "stores.Store", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    # No index of its own: hold_live_idx leads with it.
+    # No index of its own: hold_coupon_idx and hold_live_idx lead with it.
     coupon = models.ForeignKey(
         Coupon, on_delete=models.CASCADE, related_name="holds", db_index=False
     )
@@ -580,6 +589,10 @@ class Hold(models.Model):
                 name="hold_live_idx",
             ),
             models.Index(fields=["store", "id"], name="hold_store_id_idx"),
+            # The admin (issue 22): a coupon's holds of any state (its page, the
+            # holds list searched by code) and one store's holds of a state.
+            models.Index(fields=["coupon", "id"], name="hold_coupon_idx"),
+            models.Index(fields=["store", "state", "id"], name="hold_store_state_idx"),
         ]
 
     def __str__(self) -> str:
