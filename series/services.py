@@ -219,7 +219,9 @@ def _reserve_shape(store: Store, shape: typed_codes.Shape) -> None:
             "without their check character: it would be read as a typo.",
         )
     locked.typed_code_shapes = [*locked.typed_code_shapes, shape.stored()]
-    Store.objects.filter(pk=store.pk).update(typed_code_shapes=locked.typed_code_shapes)
+    # A save, not a QuerySet.update: the API key's cached row carries the store's
+    # shapes, and a save is what moves its generation on (stores.key_cache).
+    rows.save_fields(locked, ["typed_code_shapes"])
     store.typed_code_shapes = locked.typed_code_shapes
 
 

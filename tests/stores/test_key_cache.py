@@ -130,6 +130,36 @@ def test_a_deactivated_store_is_refused_from_the_next_request(redis_cache, key):
     assert response.json()["message"] == "store is not active"
 
 
+def test_a_new_check_character_series_is_read_at_once(redis_cache, key):
+    # The store's check-character shapes come with the key's cached row; a series
+    # that adds one wrote them with a QuerySet.update, which no save reported, so
+    # for up to a minute a code typed loosely was "not found" (a typo too).
+    from series import services as series_services
+    from tests.coupons.test_typed_codes_api import CODE, TYPED
+    from tests.factories import CouponFactory
+
+    _cached(key)
+    series_services.series_create(
+        store=key.store,
+        description="Typeable",
+        discount_type="ABS",
+        discount_value=5,
+        random_code_length=8,
+        code_prefix="bf",
+        check_character=True,
+    )
+    CouponFactory(store=key.store, code=CODE)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
+
+    response = api.post(
+        f"/v1/stores/{key.store_id}/coupons/validate", {"code": TYPED}, "json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["valid"] is True
+
+
 def test_a_new_rate_limit_and_outlet_change_are_read_at_once(redis_cache):
     outlet = OutletFactory(code="till_1")
     api_key = ApiKeyFactory(store=outlet.store, outlet=outlet)
