@@ -39,6 +39,12 @@ def other_store(db):
 
 
 @pytest.fixture
+def base(store):
+    """The native API's root for ``store``."""
+    return f"/v1/stores/{store.id}"
+
+
+@pytest.fixture
 def api_key(store):
     return ApiKeyFactory(store=store)
 

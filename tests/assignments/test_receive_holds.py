@@ -29,11 +29,6 @@ def clock():
 
 
 @pytest.fixture
-def base(store):
-    return f"/v1/stores/{store.id}"
-
-
-@pytest.fixture
 def alice(store):
     return CustomerFactory(store=store)
 

@@ -8,11 +8,5 @@ from tests.factories import CustomerFactory
 
 
 @pytest.fixture
-def base(store):
-    """The native API's root for ``store``."""
-    return f"/v1/stores/{store.id}"
-
-
-@pytest.fixture
 def customer(store):
     return CustomerFactory(store=store)

@@ -18,11 +18,6 @@ SHOE, SOCK, HAT = "1001", "1002", "1003"
 RED, BLUE = "2001", "2002"
 
 
-@pytest.fixture
-def base(store):
-    return f"/v1/stores/{store.id}"
-
-
 def currency(store, code: str) -> None:
     store.currency = code
     store.save(update_fields=["currency"])

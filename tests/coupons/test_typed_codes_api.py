@@ -67,11 +67,6 @@ def series(store):
 
 
 @pytest.fixture
-def base(store):
-    return f"/v1/stores/{store.id}"
-
-
-@pytest.fixture
 def customer(store):
     return CustomerFactory(store=store, mobile="9999988886")
 
