@@ -15,6 +15,7 @@ from assignments.models import Assignment
 from coupons.models import Coupon, Hold
 from tests.assignments.conftest import RECEIVE_URL
 from tests.factories import CouponFactory, CustomerFactory
+from tests.paynow import error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -99,21 +100,19 @@ def envelope(status, *items):
     }
 
 
-OUT_OF_STOCK = {
-    "status": 409,
-    "code": "conflict",
-    "message": "The coupon cannot be held: No stock is left: every unit was "
-    "received or is held.",
-    "trace_id": TRACE,
-    "errors": [
-        {
-            "code": "out_of_stock",
-            "message": "No stock is left: every unit was received or is held.",
-            "path": "code",
-            "validation": "out_of_stock",
-        }
+OUT_OF_STOCK = error_body(
+    409,
+    "conflict",
+    "The coupon cannot be held: No stock is left: every unit was received or is held.",
+    [
+        validation_error(
+            "code",
+            "out_of_stock",
+            "No stock is left: every unit was received or is held.",
+        )
     ],
-}
+    trace=TRACE,
+)
 
 
 def test_a_live_hold_takes_a_unit_from_the_receives_of_others(

@@ -24,6 +24,7 @@ from tests.factories import (
     SeriesFactory,
     StoreFactory,
 )
+from tests.paynow import validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -63,12 +64,7 @@ def test_v2_series_shows_a_stored_year_9999_valid_till_in_utc(berlin):
 
 
 def paynow_error(path: str) -> dict:
-    return {
-        "code": "out_of_range",
-        "message": OUT_OF_RANGE,
-        "path": path,
-        "validation": "out_of_range",
-    }
+    return validation_error(path, "out_of_range", OUT_OF_RANGE)
 
 
 def test_paynow_patch_to_year_9999_is_a_400_and_changes_nothing(paynow, store):

@@ -23,6 +23,7 @@ from coupons.models import Coupon, Redemption
 from customers.models import Customer
 from legacy.models import LegacyDefinition
 from tests.factories import ApiKeyFactory
+from tests.paynow import error_body
 
 TRACE = "trace-hostile"
 DEPTH = parsers.MAX_JSON_DEPTH
@@ -39,14 +40,9 @@ def _basic(api_key) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
-def _paynow_body(status: int, code: str, message: str) -> dict:
-    return {
-        "status": status,
-        "code": code,
-        "message": message,
-        "trace_id": TRACE,
-        "errors": None,
-    }
+def _paynow_body(status: int, message: str) -> dict:
+    code = {400: "bad-request", 413: "payload-too-large"}[status]
+    return error_body(status, code, message, trace=TRACE)
 
 
 def _capillary_v11_body(code: int, message: str) -> dict:
@@ -60,16 +56,12 @@ DIALECTS = {
     "paynow": (
         "/v1/stores/{store}/coupons",
         lambda key: {"HTTP_AUTHORIZATION": f"APIKey {key.token}"},
-        lambda status, message: _paynow_body(
-            status, {400: "bad-request", 413: "payload-too-large"}[status], message
-        ),
+        _paynow_body,
     ),
     "native": (
         "/v1/stores/{store}/customers",
         lambda key: {"HTTP_AUTHORIZATION": f"APIKey {key.token}"},
-        lambda status, message: _paynow_body(
-            status, {400: "bad-request", 413: "payload-too-large"}[status], message
-        ),
+        _paynow_body,
     ),
     "shoplazza": (
         "/openapi/2022-01/coupons/receive",

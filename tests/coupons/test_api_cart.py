@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption, RedemptionLine
 from tests.coupons.test_api_redemptions import REDEMPTION_KEYS as PLAIN_REDEMPTION_KEYS
 from tests.factories import CouponFactory, CustomerFactory
+from tests.paynow import error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -252,20 +253,13 @@ def test_validate_an_order_in_another_currency_is_400(paynow, base, store):
         paynow, base, {"code": "C", "order": cart("EUR", *CART)}, status=400
     )
     message = "The order's currency must be the store's (KWD)."
-    assert body == {
-        "status": 400,
-        "code": "bad-request",
-        "message": message,
-        "trace_id": TRACE,
-        "errors": [
-            {
-                "code": "currency_mismatch",
-                "message": message,
-                "path": "order.currency",
-                "validation": "currency_mismatch",
-            }
-        ],
-    }
+    assert body == error_body(
+        400,
+        "bad-request",
+        message,
+        [validation_error("order.currency", "currency_mismatch", message)],
+        trace=TRACE,
+    )
 
 
 @pytest.mark.parametrize(
@@ -606,20 +600,13 @@ def test_return_lines_gives_back_their_share_and_frees_the_use_when_complete(
 
 def over_return(message):
     """The 409 of a return of more than is left, at ``lines``."""
-    return {
-        "status": 409,
-        "code": "conflict",
-        "message": message,
-        "trace_id": TRACE,
-        "errors": [
-            {
-                "code": "over_return",
-                "message": message,
-                "path": "lines",
-                "validation": "over_return",
-            }
-        ],
-    }
+    return error_body(
+        409,
+        "conflict",
+        message,
+        [validation_error("lines", "over_return", message)],
+        trace=TRACE,
+    )
 
 
 def test_return_more_than_is_left_is_409_and_changes_nothing(paynow, base, store):

@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from coupons.models import Coupon, Hold, HoldState, Redemption
 from customers.models import Customer
 from tests.factories import CouponFactory, CustomerFactory
+from tests.paynow import error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +45,10 @@ def release(api, base, hold_id):
 
 
 def conflict(message, errors=None):
-    return {
-        "status": 409,
-        "code": "conflict",
-        "message": message,
-        "trace_id": TRACE,
-        "errors": errors,
-    }
+    return error_body(409, "conflict", message, errors, trace=TRACE)
+
+
+HOLD_NOT_FOUND = error_body(404, "not-found", "Hold not found.", trace=TRACE)
 
 
 def limited(store, code="ONE", **limits):
@@ -59,12 +57,9 @@ def limited(store, code="ONE", **limits):
     return CouponFactory(store=store, code=code, **limits)
 
 
-STORE_LIMIT = {
-    "code": "store_limit_reached",
-    "message": "The coupon's redemption limit is reached.",
-    "path": "code",
-    "validation": "store_limit_reached",
-}
+STORE_LIMIT = validation_error(
+    "code", "store_limit_reached", "The coupon's redemption limit is reached."
+)
 
 
 def test_a_hold_is_201_with_its_end_and_discount(paynow, base, store, customer, clock):
@@ -145,18 +140,12 @@ def test_a_code_that_cannot_be_held_is_409_with_validates_reasons(
         "The coupon cannot be held: The coupon is disabled.; "
         "The order value is below the minimum of 10000.",
         [
-            {
-                "code": "disabled",
-                "message": "The coupon is disabled.",
-                "path": "code",
-                "validation": "disabled",
-            },
-            {
-                "code": "below_minimum_order",
-                "message": "The order value is below the minimum of 10000.",
-                "path": "code",
-                "validation": "below_minimum_order",
-            },
+            validation_error("code", "disabled", "The coupon is disabled."),
+            validation_error(
+                "code",
+                "below_minimum_order",
+                "The order value is below the minimum of 10000.",
+            ),
         ],
     )
     validated = post(
@@ -350,13 +339,7 @@ def test_a_hold_is_redeemed_only_for_its_coupon_and_customer(
     ):
         response = redeem(paynow, base, hold_id=made["id"], **body)
         assert response.status_code == 404
-        assert response.json() == {
-            "status": 404,
-            "code": "not-found",
-            "message": "Hold not found.",
-            "trace_id": TRACE,
-            "errors": None,
-        }
+        assert response.json() == HOLD_NOT_FOUND
     assert not Redemption.objects.exists()
 
 
@@ -413,13 +396,7 @@ def test_release_of_an_expired_hold_is_409(paynow, base, store, clock):
 def test_release_of_an_unknown_hold_is_404(paynow, base, hold_id):
     response = release(paynow, base, hold_id)
     assert response.status_code == 404
-    assert response.json() == {
-        "status": 404,
-        "code": "not-found",
-        "message": "Hold not found.",
-        "trace_id": TRACE,
-        "errors": None,
-    }
+    assert response.json() == HOLD_NOT_FOUND
 
 
 def test_another_stores_hold_is_404(paynow, base, other_store):

@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from core import parsers
 from coupons.models import Coupon, Hold, HoldState, Redemption, RedemptionLine
 from tests.factories import CouponFactory, CustomerFactory
+from tests.paynow import error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +36,7 @@ TOO_MANY = (
 
 def error(status: int, message: str, errors=None) -> dict:
     code = {400: "bad-request", 413: "payload-too-large"}[status]
-    return {
-        "status": status,
-        "code": code,
-        "message": message,
-        "trace_id": TRACE,
-        "errors": errors,
-    }
+    return error_body(status, code, message, errors, trace=TRACE)
 
 
 def max_length(path: str, limit: int) -> dict:
@@ -49,14 +44,7 @@ def max_length(path: str, limit: int) -> dict:
     return error(
         400,
         f"Invalid request: {path}: {message}",
-        [
-            {
-                "code": "max_length",
-                "message": message,
-                "path": path,
-                "validation": "max_length",
-            }
-        ],
+        [validation_error(path, "max_length", message)],
     )
 
 

@@ -19,6 +19,7 @@ from tests.factories import (
     RedemptionFactory,
 )
 from tests.legacy.factories import bearer_for, create_coupon, create_definition
+from tests.paynow import coupon_body, error_body
 from tests.series.conftest import capillary_client as capillary
 
 pytestmark = pytest.mark.django_db
@@ -114,13 +115,9 @@ def test_native_redeem_matches_ascii_case_only(api_key, store, code, sent, same)
         assert Redemption.objects.get().coupon_id == coupon.id
     else:
         assert response.status_code == 404
-        assert response.json() == {
-            "status": 404,
-            "code": "not-found",
-            "message": "Coupon not found.",
-            "trace_id": TRACE,
-            "errors": None,
-        }
+        assert response.json() == error_body(
+            404, "not-found", "Coupon not found.", trace=TRACE
+        )
         assert not Redemption.objects.exists()
     coupon.refresh_from_db()
     assert coupon.redeemed_count == (1 if same else 0)
@@ -129,31 +126,12 @@ def test_native_redeem_matches_ascii_case_only(api_key, store, code, sent, same)
 # --- PayNow: a code taken in another ASCII case is a 409 --------------------------
 
 
-def _paynow_body(code: str) -> dict:
-    return {
-        "enabled": True,
-        "code": code,
-        "duration": "once",
-        "discount_type": "amount",
-        "discount_amount": 100,
-        "discount_apply_individually": False,
-        "discount_apply_before_sales": False,
-        "minimum_order_value": 0,
-        "redeem_limit_store_enabled": False,
-        "redeem_limit_store_amount": 0,
-        "redeem_limit_customer_enabled": False,
-        "redeem_limit_customer_amount": 0,
-        "usable_on_one_time_purchase": True,
-        "usable_on_subscription": True,
-    }
-
-
 def test_paynow_create_of_a_code_in_another_ascii_case_is_409(api_key, store):
     api = paynow(api_key)
     url = f"/v1/stores/{store.id}/coupons"
-    first = api.post(url, _paynow_body("Summer-Sale"), format="json")
+    first = api.post(url, coupon_body(code="Summer-Sale"), format="json")
 
-    response = api.post(url, _paynow_body("SUMMER-sale"), format="json")
+    response = api.post(url, coupon_body(code="SUMMER-sale"), format="json")
 
     assert first.status_code == 200
     assert first.json()["code"] == "Summer-Sale"

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from coupons.models import Coupon, Redemption
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
+from tests.paynow import coupon_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -122,24 +123,9 @@ def test_a_rollback_under_redemption_load_frees_exactly_one_use(setup):
 
 def test_two_creates_of_one_code_race_to_one_success(setup):
     store, key = setup
-    body = {
-        "enabled": True,
-        "duration": "once",
-        "discount_type": "amount",
-        "discount_amount": 100,
-        "discount_apply_individually": False,
-        "discount_apply_before_sales": False,
-        "minimum_order_value": 0,
-        "redeem_limit_store_enabled": False,
-        "redeem_limit_store_amount": 0,
-        "redeem_limit_customer_enabled": False,
-        "redeem_limit_customer_amount": 0,
-        "usable_on_one_time_purchase": True,
-        "usable_on_subscription": True,
-    }
     path = f"/v1/stores/{store.id}/coupons"
     calls = [
-        ("post", path, {**body, "code": code})
+        ("post", path, coupon_body(code=code))
         for code in ("RACE", "race", "Race", "rAcE", "RACE", "race", "RaCe", "racE")
     ]
     result = run_concurrently(key.token, calls)

@@ -17,26 +17,20 @@ from coupons.models import Coupon, Redemption
 from stores.services import md5_hex
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
+from tests.paynow import error_body, validation_error
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TRIALS = 5
 COUPONS = 4
 FIRST_ORDER = "The coupon is for a first order only."
-NATIVE_REFUSED = {
-    "status": 409,
-    "code": "conflict",
-    "message": f"The coupon cannot be redeemed: {FIRST_ORDER}",
-    "trace_id": "race",
-    "errors": [
-        {
-            "code": "first_order_only",
-            "message": FIRST_ORDER,
-            "path": "code",
-            "validation": "first_order_only",
-        }
-    ],
-}
+NATIVE_REFUSED = error_body(
+    409,
+    "conflict",
+    f"The coupon cannot be redeemed: {FIRST_ORDER}",
+    [validation_error("code", "first_order_only", FIRST_ORDER)],
+    trace="race",
+)
 V11_ALL_FAILED = {
     "success": "false",
     "code": 400,

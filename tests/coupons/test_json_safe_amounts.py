@@ -11,6 +11,7 @@ from legacy.models import LegacyDefinition
 from tests.coupons.test_api_cart import cart, line
 from tests.factories import CouponFactory
 from tests.legacy.factories import bearer, template_body
+from tests.paynow import error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +31,13 @@ def post(api, url, body):
 
 
 def bad_request(path: str, message: str, code: str = "max_value") -> dict:
-    return {
-        "status": 400,
-        "code": "bad-request",
-        "message": f"Invalid request: {path}: {message}",
-        "trace_id": TRACE,
-        "errors": [
-            {"code": code, "message": message, "path": path, "validation": code}
-        ],
-    }
+    return error_body(
+        400,
+        "bad-request",
+        f"Invalid request: {path}: {message}",
+        [validation_error(path, code, message)],
+        trace=TRACE,
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["coupons/validate", "redemptions"])

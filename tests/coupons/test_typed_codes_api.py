@@ -24,13 +24,13 @@ from coupons.typos import TYPO_MESSAGE
 from series import services as series_services
 from stores.models import Store
 from stores.services import md5_hex
-from tests.coupons.test_code_folding import _paynow_body
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
     CouponFactory,
     CustomerFactory,
 )
+from tests.paynow import coupon_body, error_body, validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -218,20 +218,13 @@ def test_redeem_a_typo_is_404_typo_and_audited_without_a_read(
             HTTP_X_REQUEST_ID="trace-typo",
         )
     assert response.status_code == 404
-    assert response.json() == {
-        "status": 404,
-        "code": "not-found",
-        "message": TYPO_MESSAGE,
-        "trace_id": "trace-typo",
-        "errors": [
-            {
-                "code": "typo",
-                "message": TYPO_MESSAGE,
-                "path": "code",
-                "validation": "typo",
-            }
-        ],
-    }
+    assert response.json() == error_body(
+        404,
+        "not-found",
+        TYPO_MESSAGE,
+        [validation_error("code", "typo", TYPO_MESSAGE)],
+        trace="trace-typo",
+    )
     assert reads(captured) == []
     (insert,) = audit_writes(captured)
     assert insert.startswith("INSERT")
@@ -264,7 +257,7 @@ def test_without_check_series_a_typo_shaped_code_is_an_ordinary_lookup(paynow, b
 
 
 def test_a_code_that_would_read_as_a_typo_cannot_be_created(paynow, base, series):
-    payload = _paynow_body("BF9KX2ABCDZ")
+    payload = coupon_body(code="BF9KX2ABCDZ")
     response = paynow.post(f"{base}/coupons", payload, "json")
     assert response.status_code == 409, response.content
     assert response.json()["code"] == "conflict"

@@ -11,8 +11,8 @@ from coupons.models import Coupon
 from series.models import Series
 from stores.models import Store
 from tests.concurrency import paynow_client, race
-from tests.coupons.test_code_folding import _paynow_body
 from tests.factories import ApiKeyFactory, StoreFactory
+from tests.paynow import coupon_body
 from tests.series.conftest import SERIES_URL, basic_header
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -57,7 +57,7 @@ def test_a_check_series_and_a_would_be_typo_code_never_both_exist(trial):
                 paynow_client(key)
                 .post(
                     f"/v1/stores/{store.id}/coupons",
-                    _paynow_body(WOULD_BE_TYPO),
+                    coupon_body(code=WOULD_BE_TYPO),
                     format="json",
                 )
                 .status_code

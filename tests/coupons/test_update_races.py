@@ -23,17 +23,12 @@ from tests.factories import (
     StoreFactory,
 )
 from tests.interleave import Holder, start, wait_for_waiters
+from tests.paynow import error_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TRACE = "trace-coupon-race"
-NOT_FOUND = {
-    "status": 404,
-    "code": "not-found",
-    "message": "Coupon not found.",
-    "trace_id": TRACE,
-    "errors": None,
-}
+NOT_FOUND = error_body(404, "not-found", "Coupon not found.", trace=TRACE)
 TRIALS = 15
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 from rest_framework.test import APIClient
@@ -11,6 +12,7 @@ from core.timefmt import iso_millis_z
 from customers.models import Customer
 from stores.scopes import COUPONS_READ
 from tests.factories import ApiKeyFactory, CustomerFactory, RedemptionFactory
+from tests.paynow import error_body, validation_error
 
 TRACE = "trace-customers-1"
 MILLIS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -35,18 +37,7 @@ def _item_url(store, customer_id) -> str:
     return f"/v1/stores/{store.id}/customers/{customer_id}"
 
 
-def _error(status: int, code: str, message: str, errors=None) -> dict:
-    return {
-        "status": status,
-        "code": code,
-        "message": message,
-        "trace_id": TRACE,
-        "errors": errors,
-    }
-
-
-def _issue(path: str, code: str, message: str) -> dict:
-    return {"code": code, "message": message, "path": path, "validation": code}
+_error = partial(error_body, trace=TRACE)
 
 
 def _rendered(customer: Customer) -> dict:
@@ -176,7 +167,7 @@ def test_duplicate_email_in_another_letter_case_is_409(api, store):
         409,
         "conflict",
         "A customer with this email already exists in this store.",
-        [_issue("email", "unique", "This email is already taken.")],
+        [validation_error("email", "unique", "This email is already taken.")],
     )
     assert Customer.objects.filter(store=store).count() == 1
 
@@ -194,7 +185,7 @@ def test_duplicate_mobile_or_external_id_is_409(api, store, field, value):
         409,
         "conflict",
         f"A customer with this {field} already exists in this store.",
-        [_issue(field, "unique", f"This {field} is already taken.")],
+        [validation_error(field, "unique", f"This {field} is already taken.")],
     )
     assert Customer.objects.filter(store=store).count() == 1
 
@@ -237,7 +228,7 @@ def test_an_invalid_email_is_400_with_its_path(api, store):
         400,
         "bad-request",
         "Invalid request: email: Enter a valid email address.",
-        [_issue("email", "invalid", "Enter a valid email address.")],
+        [validation_error("email", "invalid", "Enter a valid email address.")],
     )
     assert not Customer.objects.exists()
 
@@ -391,7 +382,7 @@ def test_patch_to_another_customers_email_is_409(api, store):
         409,
         "conflict",
         "A customer with this email already exists in this store.",
-        [_issue("email", "unique", "This email is already taken.")],
+        [validation_error("email", "unique", "This email is already taken.")],
     )
     customer.refresh_from_db()
     assert customer.email == "mine@example.com"
@@ -572,7 +563,7 @@ def test_list_rejects_bad_pagination_parameters(api, store, params, code, messag
         400,
         "bad-request",
         f"Invalid request: {path}: {message}",
-        [_issue(path, code, message)],
+        [validation_error(path, code, message)],
     )
     assert response.json()["errors"][0]["path"] == path
 
@@ -690,7 +681,7 @@ def test_patch_with_a_json_array_is_400_and_changes_nothing(api, store):
 
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        _issue("$", "invalid", "The body must be a JSON object.")
+        validation_error("$", "invalid", "The body must be a JSON object.")
     ]
     customer.refresh_from_db()
     assert customer.first_name == "Ada"

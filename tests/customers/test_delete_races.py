@@ -24,6 +24,7 @@ from stores.services import md5_hex
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
+from tests.paynow import coupon_body, error_body, validation_error
 from tests.series.conftest import ISSUE_URL, make_series
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -31,34 +32,20 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 TRIALS = 10
 TRACE = "delete-race"
 MOBILE = "9000000002"
-HAS_HISTORY = {
-    "status": 409,
-    "code": "conflict",
-    "message": "This customer holds coupons or redemptions and cannot be deleted.",
-    "trace_id": TRACE,
-    "errors": None,
-}
-NOT_FOUND = {
-    "status": 404,
-    "code": "not-found",
-    "message": "Customer not found.",
-    "trace_id": TRACE,
-    "errors": None,
-}
-NATIVE_NO_CUSTOMER = {
-    "status": 400,
-    "code": "bad-request",
-    "message": "Invalid request: customer_id: No such customer in this store.",
-    "trace_id": TRACE,
-    "errors": [
-        {
-            "code": "invalid",
-            "message": "No such customer in this store.",
-            "path": "customer_id",
-            "validation": "invalid",
-        }
-    ],
-}
+HAS_HISTORY = error_body(
+    409,
+    "conflict",
+    "This customer holds coupons or redemptions and cannot be deleted.",
+    trace=TRACE,
+)
+NOT_FOUND = error_body(404, "not-found", "Customer not found.", trace=TRACE)
+NATIVE_NO_CUSTOMER = error_body(
+    400,
+    "bad-request",
+    "Invalid request: customer_id: No such customer in this store.",
+    [validation_error("customer_id", "invalid", "No such customer in this store.")],
+    trace=TRACE,
+)
 V11_ALL_FAILED = {
     "success": "false",
     "code": 400,
@@ -297,23 +284,14 @@ def test_a_customer_delete_racing_a_coupon_restricted_to_them_never_fails():
     # A coupon's one-customer restriction references the customer too.
     def create(ctx, customer):
         key, _ = ctx
-        body = {
-            "enabled": True,
-            "code": f"ONLY-{customer.id}",
-            "duration": "once",
-            "discount_type": "percent",
-            "discount_amount": 250,
-            "discount_apply_individually": False,
-            "discount_apply_before_sales": True,
-            "minimum_order_value": 0,
-            "redeem_limit_store_enabled": False,
-            "redeem_limit_store_amount": 0,
-            "redeem_limit_customer_enabled": False,
-            "redeem_limit_customer_amount": 0,
-            "usable_on_one_time_purchase": True,
-            "usable_on_subscription": False,
-            "usable_by_customer_id": str(customer.id),
-        }
+        body = coupon_body(
+            code=f"ONLY-{customer.id}",
+            discount_type="percent",
+            discount_amount=250,
+            discount_apply_before_sales=True,
+            usable_on_subscription=False,
+            usable_by_customer_id=str(customer.id),
+        )
         response = paynow(key).post(
             f"/v1/stores/{customer.store_id}/coupons", body, format="json"
         )

@@ -22,6 +22,7 @@ from tests.factories import (
     CustomerFactory,
     RedemptionFactory,
 )
+from tests.paynow import error_body, validation_error
 from tests.series.conftest import ISSUE_URL, make_series
 from tests.series.conftest import capillary_client as capillary
 
@@ -53,20 +54,13 @@ def create(api, store, email: str):
     return api.post(f"/v1/stores/{store.id}/customers", {"email": email}, format="json")
 
 
-CONFLICT = {
-    "status": 409,
-    "code": "conflict",
-    "message": "A customer with this email already exists in this store.",
-    "trace_id": TRACE,
-    "errors": [
-        {
-            "code": "unique",
-            "message": "This email is already taken.",
-            "path": "email",
-            "validation": "unique",
-        }
-    ],
-}
+CONFLICT = error_body(
+    409,
+    "conflict",
+    "A customer with this email already exists in this store.",
+    [validation_error("email", "unique", "This email is already taken.")],
+    trace=TRACE,
+)
 
 
 # --- the function -----------------------------------------------------------------

@@ -18,17 +18,12 @@ from customers.models import Customer
 from tests.concurrency import paynow_client, race
 from tests.factories import ApiKeyFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
+from tests.paynow import error_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TRACE = "trace-update-race"
-NOT_FOUND = {
-    "status": 404,
-    "code": "not-found",
-    "message": "Customer not found.",
-    "trace_id": TRACE,
-    "errors": None,
-}
+NOT_FOUND = error_body(404, "not-found", "Customer not found.", trace=TRACE)
 TRIALS = 25
 
 

@@ -22,6 +22,7 @@ from series import pool as series_pool
 from series.models import Series
 from tests.factories import CouponFactory, CustomerFactory
 from tests.legacy.factories import bearer
+from tests.paynow import coupon_body
 from tests.series.conftest import ISSUE_URL, make_series
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("small_pool")]
@@ -90,22 +91,7 @@ def redeem(paynow, store, code: str, customer):
 
 def hundred_percent(code: str) -> dict:
     """A PayNow CreateCouponDto: 100 % off, open to everyone."""
-    return {
-        "enabled": True,
-        "code": code,
-        "duration": "once",
-        "discount_type": "percent",
-        "discount_amount": 1000,
-        "discount_apply_individually": False,
-        "discount_apply_before_sales": False,
-        "minimum_order_value": 0,
-        "redeem_limit_store_enabled": False,
-        "redeem_limit_store_amount": 0,
-        "redeem_limit_customer_enabled": False,
-        "redeem_limit_customer_amount": 0,
-        "usable_on_one_time_purchase": True,
-        "usable_on_subscription": True,
-    }
+    return coupon_body(code=code, discount_type="percent", discount_amount=1000)
 
 
 def assert_issued_codes_redeem_their_own_coupons(paynow, store, customer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 import time_machine
@@ -34,6 +35,7 @@ from stores.auth import (
 from stores.models import ApiKey
 from stores.scopes import COUPONS_READ, COUPONS_WRITE, PRICE_RULES
 from tests.factories import ApiKeyFactory, CustomerFactory, StoreFactory
+from tests.paynow import error_body
 
 pytestmark = pytest.mark.urls(__name__)
 
@@ -115,14 +117,7 @@ WRONG_SECRET_MESSAGE = {
 }
 
 
-def _paynow_error(status: int, code: str, message: str, errors=None) -> dict:
-    return {
-        "status": status,
-        "code": code,
-        "message": message,
-        "trace_id": TRACE,
-        "errors": errors,
-    }
+_paynow_error = partial(error_body, trace=TRACE)
 
 
 def _unauthorized(message: str) -> dict:

@@ -21,6 +21,7 @@ from tests.factories import (
     CouponFactory,
     CustomerFactory,
 )
+from tests.paynow import error_body
 from tests.series.conftest import basic_header
 from tests.stores.cache_servers import closed_port, needs_redis, production_caches
 
@@ -41,13 +42,7 @@ VALID = {"valid": True, "reasons": [], "discount": 0}
 
 
 def paynow_429(message: str = MESSAGE) -> dict:
-    return {
-        "status": 429,
-        "code": "too-many-requests",
-        "message": message,
-        "trace_id": TRACE,
-        "errors": None,
-    }
+    return error_body(429, "too-many-requests", message, trace=TRACE)
 
 
 @pytest.fixture(autouse=True)
@@ -275,13 +270,7 @@ def test_redeem_counts_its_404_and_answers_the_nth_with_a_429(world, frozen):
         )
         for i in range(LIMIT)
     ]
-    not_found = {
-        "status": 404,
-        "code": "not-found",
-        "message": "Coupon not found.",
-        "trace_id": TRACE,
-        "errors": None,
-    }
+    not_found = error_body(404, "not-found", "Coupon not found.", trace=TRACE)
     assert answers(responses) == [(404, not_found)] * (LIMIT - 1) + [
         (429, paynow_429())
     ]

@@ -17,25 +17,11 @@ from coupons.models import Coupon, Redemption
 from stores.models import IdempotencyKey
 from tests.concurrency import race
 from tests.factories import ApiKeyFactory, CouponFactory, StoreFactory
+from tests.paynow import coupon_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BODY = {
-    "enabled": True,
-    "code": "ONCE-ONLY",
-    "duration": "once",
-    "discount_type": "amount",
-    "discount_amount": 100,
-    "discount_apply_individually": False,
-    "discount_apply_before_sales": False,
-    "minimum_order_value": 0,
-    "redeem_limit_store_enabled": False,
-    "redeem_limit_store_amount": 0,
-    "redeem_limit_customer_enabled": False,
-    "redeem_limit_customer_amount": 0,
-    "usable_on_one_time_purchase": True,
-    "usable_on_subscription": True,
-}
+BODY = coupon_body(code="ONCE-ONLY")
 
 
 def test_ten_concurrent_retries_create_one_coupon_and_answer_alike():
