@@ -62,3 +62,16 @@ def paynow_client(key, *, trace: str | None = None):
     client.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
     client.raise_request_exception = False
     return client
+
+
+def capillary_client(key):
+    """A Capillary client (a till's Basic header) for race tests: a server error
+    comes back as a response to count, not as an exception in the test."""
+    from rest_framework.test import APIClient
+
+    from tests.series.conftest import basic_header
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic_header(key))
+    client.raise_request_exception = False
+    return client

@@ -1,9 +1,21 @@
-"""The native (PayNow) API's bodies as the tests write them: an error answer, one
-entry of its ``errors``, and a coupon to create."""
+"""The native (PayNow) API as the tests speak it: a client with a fixed trace id,
+an error answer's body, one entry of its ``errors``, and a coupon to create."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from rest_framework.test import APIClient
+
+
+def native_client(api_key, *, trace: str) -> APIClient:
+    """A client of ``api_key`` (``Authorization: APIKey <token>``) sending the
+    X-Request-ID ``trace``, so that its error bodies compare exactly."""
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=trace
+    )
+    return api
 
 
 def error_body(

@@ -6,8 +6,6 @@ its own JSON error body, authenticated or not, and writes nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 
@@ -24,6 +22,7 @@ from customers.models import Customer
 from legacy.models import LegacyDefinition
 from tests.factories import ApiKeyFactory
 from tests.paynow import error_body
+from tests.series.conftest import basic_header
 
 TRACE = "trace-hostile"
 DEPTH = parsers.MAX_JSON_DEPTH
@@ -32,12 +31,6 @@ DEEP = b'{"a":' * 1000 + b"1" + b"}" * 1000  # ~6 KB, 1,000 levels
 DEEP_LIST = b"[" * 1000 + b"]" * 1000  # 2 KB, 1,000 levels
 TOO_DEEP_MESSAGE = f"JSON parse error - nesting deeper than {DEPTH} levels."
 TOO_LARGE_MESSAGE = f"The request body is larger than {LIMIT} bytes."
-
-
-def _basic(api_key) -> str:
-    digest = hashlib.md5(api_key.secret.encode(), usedforsecurity=False).hexdigest()
-    raw = f"{api_key.key_id}:{digest}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
 
 
 def _paynow_body(status: int, message: str) -> dict:
@@ -70,14 +63,14 @@ DIALECTS = {
     ),
     "capillary-v2": (
         "/v2/coupon/issue/multiple",
-        lambda key: {"HTTP_AUTHORIZATION": _basic(key)},
+        lambda key: {"HTTP_AUTHORIZATION": basic_header(key)},
         lambda status, message: {
             "errors": [{"status": False, "code": status, "message": message}]
         },
     ),
     "capillary-v1.1": (
         "/v1.1/coupon/redeem",
-        lambda key: {"HTTP_AUTHORIZATION": _basic(key)},
+        lambda key: {"HTTP_AUTHORIZATION": basic_header(key)},
         lambda status, message: _capillary_v11_body(status, message),
     ),
     "newstore": (
@@ -315,7 +308,7 @@ def test_a_dict_field_reports_at_most_10_bad_values(key):
         "/v2/coupon/series",
         json.dumps(body).encode(),
         content_type="application/json",
-        HTTP_AUTHORIZATION=_basic(key),
+        HTTP_AUTHORIZATION=basic_header(key),
     )
 
     # 4 fields missing or wrong, and 10 of the 2,400 bad property values.

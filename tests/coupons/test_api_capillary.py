@@ -3,7 +3,6 @@ over the shared redemption engine, through the real stack."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption
 from stores.auth import capillary_token_for
 from stores.scopes import COUPONS_WRITE
-from stores.services import md5_hex
 from tests.concurrency import race
 from tests.factories import (
     ApiKeyFactory,
@@ -26,6 +24,7 @@ from tests.factories import (
     SeriesFactory,
     StoreFactory,
 )
+from tests.series.conftest import capillary_client as capillary
 
 REDEEM = "/v1.1/coupon/redeem"
 CHECK = "/v1.1/coupon/isredeemable"
@@ -58,17 +57,6 @@ NOT_FOR_CUSTOMER = (710, "Coupon is not meant for this customer")
 USED = (711, "Coupon is already used")
 SERIES_EXPIRED = (712, "Coupon Series / Campaign has expired")
 EXPIRED = (713, "Coupon has expired")
-
-
-def basic(api_key) -> str:
-    raw = f"{api_key.key_id}:{md5_hex(api_key.secret)}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
-def capillary(api_key) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=basic(api_key))
-    return api
 
 
 def failure(code: int, message: str) -> dict:

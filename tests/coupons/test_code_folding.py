@@ -4,9 +4,10 @@ code, the admin and bulk generation (issue 16, item 5)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from coupons.codes import fold_code, fold_codes, lower_code
 from coupons.models import Coupon, Redemption
@@ -19,7 +20,7 @@ from tests.factories import (
     RedemptionFactory,
 )
 from tests.legacy.factories import bearer_for, create_coupon, create_definition
-from tests.paynow import coupon_body, error_body
+from tests.paynow import coupon_body, error_body, native_client
 from tests.series.conftest import capillary_client as capillary
 
 pytestmark = pytest.mark.django_db
@@ -41,12 +42,7 @@ LOOKALIKES = [
 IDS = [f"{code}<-{sent}" for code, sent, _ in LOOKALIKES]
 
 
-def paynow(api_key) -> APIClient:
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=TRACE
-    )
-    return api
+paynow = partial(native_client, trace=TRACE)
 
 
 # --- the function -----------------------------------------------------------------

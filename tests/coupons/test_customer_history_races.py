@@ -8,14 +8,12 @@ coupons by id), so these requests queue on the customer row.
 
 from __future__ import annotations
 
-import base64
+from functools import partial
 
 import pytest
-from rest_framework.test import APIClient
 
 from coupons.models import Coupon, Redemption
-from stores.services import md5_hex
-from tests.concurrency import race
+from tests.concurrency import capillary_client, paynow_client, race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 from tests.paynow import error_body, validation_error
 
@@ -43,17 +41,7 @@ V11_FIRST_ORDER = {
 }
 
 
-def native(key) -> APIClient:
-    api = APIClient(raise_request_exception=False)
-    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}", HTTP_X_REQUEST_ID="race")
-    return api
-
-
-def v11(key) -> APIClient:
-    api = APIClient(raise_request_exception=False)
-    raw = f"{key.key_id}:{md5_hex(key.secret)}".encode()
-    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(raw).decode())
-    return api
+native = partial(paynow_client, trace="race")
 
 
 def _redeem_native(key, store, customer, code: str) -> tuple[str, int, dict]:
@@ -77,7 +65,7 @@ def _redeem_v11(key, customer, code: str) -> tuple[str, int, dict]:
             ]
         }
     }
-    response = v11(key).post("/v1.1/coupon/redeem", body, format="json")
+    response = capillary_client(key).post("/v1.1/coupon/redeem", body, format="json")
     return "v1.1", response.status_code, response.json()
 
 

@@ -4,16 +4,15 @@ exists, however a check-character series and a coupon's code race."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from coupons import typed_codes
 from coupons.models import Coupon
 from series.models import Series
 from stores.models import Store
-from tests.concurrency import paynow_client, race
+from tests.concurrency import capillary_client, paynow_client, race
 from tests.factories import ApiKeyFactory, StoreFactory
 from tests.paynow import coupon_body
-from tests.series.conftest import SERIES_URL, basic_header
+from tests.series.conftest import SERIES_URL
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,13 +30,6 @@ def series_body(length: int = 8) -> dict:
         "couponPrefix": "BF",
         "checkCharacter": True,
     }
-
-
-def capillary_client(key) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=basic_header(key))
-    api.raise_request_exception = False
-    return api
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +10,6 @@ from rest_framework.test import APIClient
 
 from stores.auth import capillary_token_for
 from stores.scopes import COUPONS_READ, PRICE_RULES
-from stores.services import md5_hex
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
@@ -22,6 +20,7 @@ from tests.factories import (
     SeriesFactory,
     StoreFactory,
 )
+from tests.series.conftest import capillary_client as capillary
 
 pytestmark = pytest.mark.django_db
 
@@ -52,17 +51,6 @@ COUPON_KEYS = [
     "custom_properties",
     "redemptions",
 ]
-
-
-def basic(api_key) -> str:
-    raw = f"{api_key.key_id}:{md5_hex(api_key.secret)}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
-def capillary(api_key) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=basic(api_key))
-    return api
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from core.timefmt import iso_millis_z
 from customers.models import Customer
 from stores.scopes import COUPONS_READ
 from tests.factories import ApiKeyFactory, CustomerFactory, RedemptionFactory
-from tests.paynow import error_body, validation_error
+from tests.paynow import error_body, native_client, validation_error
 
 TRACE = "trace-customers-1"
 MILLIS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -54,12 +54,7 @@ def _rendered(customer: Customer) -> dict:
     }
 
 
-def _client(api_key) -> APIClient:
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=TRACE
-    )
-    return api
+_client = partial(native_client, trace=TRACE)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ customer who is gone. Two DELETEs of one customer: one 204, one 404.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,8 +20,7 @@ from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption
 from customers.models import Customer
 from stores.scopes import COUPONS_WRITE, PRICE_RULES
-from stores.services import md5_hex
-from tests.concurrency import race
+from tests.concurrency import capillary_client, paynow_client, race
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
 from tests.paynow import coupon_body, error_body, validation_error
@@ -69,17 +68,7 @@ V2_NO_CUSTOMER = {
 }
 
 
-def paynow(key) -> APIClient:
-    api = APIClient(raise_request_exception=False)
-    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}", HTTP_X_REQUEST_ID=TRACE)
-    return api
-
-
-def capillary(key) -> APIClient:
-    api = APIClient(raise_request_exception=False)
-    raw = f"{key.key_id}:{md5_hex(key.secret)}".encode()
-    api.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(raw).decode())
-    return api
+paynow = partial(paynow_client, trace=TRACE)
 
 
 def shoplazza(key) -> APIClient:
@@ -190,7 +179,9 @@ def test_a_customer_delete_racing_a_v11_redeem_never_fails():
                 ]
             }
         }
-        return _json(capillary(key).post("/v1.1/coupon/redeem", body, format="json"))
+        return _json(
+            capillary_client(key).post("/v1.1/coupon/redeem", body, format="json")
+        )
 
     def refused(status: int, body: dict) -> None:
         assert status == 400, body
@@ -251,7 +242,7 @@ def test_a_customer_delete_racing_a_capillary_issue_never_fails(settings):
             "count": 1,
             "customer": {"mobile": customer.mobile},
         }
-        return _json(capillary(key).post(ISSUE_URL, body, format="json"))
+        return _json(capillary_client(key).post(ISSUE_URL, body, format="json"))
 
     outcomes = _delete_against(issue, setup=make_series)
 
@@ -374,7 +365,7 @@ def test_a_v11_redeem_of_a_customer_deleted_after_it_was_found_is_701():
 
     # The customer is found (the deletion is not committed), then locked: gone.
     response = _deleted_while_waiting(
-        lambda: capillary(key).post("/v1.1/coupon/redeem", body, format="json"),
+        lambda: capillary_client(key).post("/v1.1/coupon/redeem", body, format="json"),
         customer,
     )
 

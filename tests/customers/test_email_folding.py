@@ -22,7 +22,7 @@ from tests.factories import (
     CustomerFactory,
     RedemptionFactory,
 )
-from tests.paynow import error_body, validation_error
+from tests.paynow import error_body, native_client, validation_error
 from tests.series.conftest import ISSUE_URL, make_series
 from tests.series.conftest import capillary_client as capillary
 
@@ -37,17 +37,9 @@ SAME_AS_TURKISH = ["a@İstanbul.com", "A@İSTANBUL.COM", "a@i\u0307stanbul.com"]
 NOT_TURKISH = ["a@istanbul.com", "a@\u0131stanbul.com"]
 
 
-def paynow(api_key) -> APIClient:
-    api = APIClient()
-    api.credentials(
-        HTTP_AUTHORIZATION=f"APIKey {api_key.token}", HTTP_X_REQUEST_ID=TRACE
-    )
-    return api
-
-
 @pytest.fixture
 def api(api_key) -> APIClient:
-    return paynow(api_key)
+    return native_client(api_key, trace=TRACE)
 
 
 def create(api, store, email: str):

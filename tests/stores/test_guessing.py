@@ -8,6 +8,7 @@ counted durably (``FailedLookupCount``) for the dashboard; a dead cache fails op
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from rest_framework.test import APIClient
@@ -21,7 +22,7 @@ from tests.factories import (
     CouponFactory,
     CustomerFactory,
 )
-from tests.paynow import error_body
+from tests.paynow import error_body, native_client
 from tests.series.conftest import basic_header
 from tests.stores.cache_servers import closed_port, needs_redis, production_caches
 
@@ -77,10 +78,7 @@ def world(db):
     }
 
 
-def paynow(key) -> APIClient:
-    api = APIClient(HTTP_X_REQUEST_ID=TRACE)
-    api.credentials(HTTP_AUTHORIZATION=f"APIKey {key.token}")
-    return api
+paynow = partial(native_client, trace=TRACE)
 
 
 def validate(key, code: str, customer=None):
