@@ -75,3 +75,28 @@ def capillary_client(key):
     client.credentials(HTTP_AUTHORIZATION=basic_header(key))
     client.raise_request_exception = False
     return client
+
+
+def shoplazza_client(key):
+    """A Shoplazza client (``Access-Token``) for race tests: a server error comes
+    back as a response to count, not as an exception in the test."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_ACCESS_TOKEN=key.token)
+    client.raise_request_exception = False
+    return client
+
+
+def dsn() -> dict:
+    """``psycopg.connect`` arguments for the test database: a connection of its own,
+    outside Django's."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return {
+        "host": db["HOST"] or "127.0.0.1",
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "dbname": connection.settings_dict["NAME"],
+    }

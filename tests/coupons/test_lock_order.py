@@ -16,12 +16,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from assignments.models import Assignment
 from core import flake
 from coupons.models import Coupon
 from stores.scopes import PRICE_RULES
+from tests.concurrency import shoplazza_client
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
 
@@ -40,9 +40,7 @@ def test_the_expire_command_and_a_receive_of_its_coupons_do_not_deadlock():
         )
 
     def receive():
-        api = APIClient(raise_request_exception=False)
-        api.credentials(HTTP_ACCESS_TOKEN=key.token)
-        return api.post(
+        return shoplazza_client(key).post(
             "/openapi/2022-01/coupons/receive",
             {"customer_id": str(customer.id), "coupon_ids": [str(small), str(large)]},
             format="json",

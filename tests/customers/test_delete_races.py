@@ -13,14 +13,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from coupons.models import Coupon, Redemption
 from customers.models import Customer
 from stores.scopes import COUPONS_WRITE, PRICE_RULES
-from tests.concurrency import capillary_client, paynow_client, race
+from tests.concurrency import capillary_client, paynow_client, race, shoplazza_client
 from tests.factories import ApiKeyFactory, CouponFactory, CustomerFactory, StoreFactory
 from tests.interleave import Holder, start, wait_for_waiters
 from tests.paynow import coupon_body, error_body, validation_error
@@ -69,12 +68,6 @@ V2_NO_CUSTOMER = {
 
 
 paynow = partial(paynow_client, trace=TRACE)
-
-
-def shoplazza(key) -> APIClient:
-    api = APIClient(raise_request_exception=False)
-    api.credentials(HTTP_ACCESS_TOKEN=key.token)
-    return api
 
 
 def _delete(key, customer) -> tuple[int, dict | None]:
@@ -209,7 +202,7 @@ def test_a_customer_delete_racing_a_v11_redeem_never_fails():
 def test_a_customer_delete_racing_a_receive_never_fails():
     def receive(ctx, customer):
         key, coupon = ctx
-        response = shoplazza(key).post(
+        response = shoplazza_client(key).post(
             "/openapi/2022-01/coupons/receive",
             {"customer_id": str(customer.id), "coupon_ids": [str(coupon.id)]},
             format="json",

@@ -28,22 +28,13 @@ from django.db import connection
 
 from coupons.models import Coupon, Redemption
 from stores.models import IdempotencyKey, IdempotencyStatus
+from tests.concurrency import dsn
 from tests.factories import ApiKeyFactory, CouponFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 2  # the server's IDEMPOTENCY_WAIT_SECONDS
-
-
-def _dsn() -> dict:
-    db = settings.DATABASES["default"]
-    return {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"],
-        "dbname": connection.settings_dict["NAME"],
-    }
 
 
 def _free_port() -> int:
@@ -147,7 +138,7 @@ def gunicorn() -> Iterator[Server]:
 @contextmanager
 def holding_row(coupon_id: int) -> Iterator[psycopg.Connection]:
     """Lock the coupon's row from another connection until the block ends."""
-    with psycopg.connect(**_dsn()) as holder:
+    with psycopg.connect(**dsn()) as holder:
         holder.execute(
             "SELECT id FROM coupons_coupon WHERE id = %s FOR UPDATE", [coupon_id]
         )
@@ -158,7 +149,7 @@ def holding_row(coupon_id: int) -> Iterator[psycopg.Connection]:
 
 
 def _backends_waiting_on_a_lock() -> list[int]:
-    with psycopg.connect(**_dsn(), autocommit=True) as probe:
+    with psycopg.connect(**dsn(), autocommit=True) as probe:
         rows = probe.execute(
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -177,7 +168,7 @@ def _until(predicate, *, timeout: float, what: str):
 
 
 def _backend_alive(pid: int) -> bool:
-    with psycopg.connect(**_dsn(), autocommit=True) as probe:
+    with psycopg.connect(**dsn(), autocommit=True) as probe:
         row = probe.execute(
             "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]
         ).fetchone()

@@ -16,6 +16,7 @@ from core import flake
 from coupons.models import Coupon
 from legacy.models import LegacyDefinition
 from stores.scopes import LEGACY, PRICE_RULES
+from tests.concurrency import shoplazza_client
 from tests.factories import (
     ApiKeyFactory,
     CouponFactory,
@@ -46,9 +47,7 @@ def test_a_definition_delete_and_a_receive_of_its_coupons_do_not_deadlock():
         return api.delete(f"/v0/d/coupon_definitions/{definition['id']}")
 
     def receive():
-        api = APIClient(raise_request_exception=False)
-        api.credentials(HTTP_ACCESS_TOKEN=key.token)
-        return api.post(
+        return shoplazza_client(key).post(
             "/openapi/2022-01/coupons/receive",
             {"customer_id": str(customer.id), "coupon_ids": [str(small), str(large)]},
             format="json",

@@ -22,7 +22,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from assignments.models import Assignment, Channel
 from core import flake
@@ -35,7 +34,7 @@ from series import services
 from series.issue import service as issue_service
 from series.models import Series
 from stores.scopes import PRICE_RULES
-from tests.concurrency import paynow_client, race
+from tests.concurrency import paynow_client, race, shoplazza_client
 from tests.factories import (
     ApiKeyFactory,
     AssignmentFactory,
@@ -131,9 +130,7 @@ def test_extending_a_series_while_two_codes_of_it_are_received_does_not_deadlock
     small, large = _issued_pair(store, customer, series)
 
     def receive():
-        api = APIClient(raise_request_exception=False)
-        api.credentials(HTTP_ACCESS_TOKEN=key.token)
-        return api.post(
+        return shoplazza_client(key).post(
             "/openapi/2022-01/coupons/receive",
             {"customer_id": str(customer.id), "coupon_ids": [str(small), str(large)]},
             format="json",

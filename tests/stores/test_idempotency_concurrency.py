@@ -9,13 +9,12 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from coupons.models import Coupon, Redemption
 from stores.models import IdempotencyKey
-from tests.concurrency import race
+from tests.concurrency import dsn, race
 from tests.factories import ApiKeyFactory, CouponFactory, StoreFactory
 from tests.paynow import coupon_body
 
@@ -77,20 +76,10 @@ def test_issue_multiple_retried_ten_times_at_once_issues_once():
 # --- a duplicate while the first is still running ------------------------------------
 
 
-def _dsn() -> dict:
-    db = settings.DATABASES["default"]
-    return {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"],
-        "dbname": connection.settings_dict["NAME"],
-    }
-
-
 @contextmanager
 def holding_row(coupon_id: int) -> Iterator[None]:
     """Lock the coupon's row from another connection: a redemption of it waits."""
-    with psycopg.connect(**_dsn()) as holder:
+    with psycopg.connect(**dsn()) as holder:
         holder.execute(
             "SELECT id FROM coupons_coupon WHERE id = %s FOR UPDATE", [coupon_id]
         )
@@ -103,7 +92,7 @@ def holding_row(coupon_id: int) -> Iterator[None]:
 def _lock_waiters(count: int) -> list[int]:
     """The backends waiting on a lock, once there are ``count`` of them."""
     deadline = time.monotonic() + 30
-    with psycopg.connect(**_dsn(), autocommit=True) as probe:
+    with psycopg.connect(**dsn(), autocommit=True) as probe:
         while time.monotonic() < deadline:
             rows = probe.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
@@ -213,7 +202,7 @@ def test_a_first_request_that_fails_with_503_keeps_nothing_and_the_duplicate_run
         (first_backend,) = _lock_waiters(1)
         duplicate.start()
         _lock_waiters(2)
-        with psycopg.connect(**_dsn(), autocommit=True) as admin:
+        with psycopg.connect(**dsn(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [first_backend])
         first.join(timeout=30)
         # The duplicate got the key and now waits on the coupon's row itself.
