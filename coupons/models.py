@@ -328,6 +328,16 @@ class Coupon(models.Model):
             # A series' codes newest first (the admin's list of them, what its bulk
             # action opens; issue 22): replaces the foreign key's own index.
             models.Index(fields=["series", "id"], name="coupon_series_id_idx"),
+            # The visible coupons that expire, by store and expiry: the bulk
+            # extension's dry run counts the ones it would change (expiring before
+            # the new date) without walking the store (issue 22 item 5). A coupon
+            # without an expiry (a pool code issued from a series without one) is
+            # not in it.
+            models.Index(
+                fields=["store", "expires_at"],
+                condition=Q(expires_at__isnull=False) & VISIBLE,
+                name="coupon_store_expiry_idx",
+            ),
         ]
 
     def __str__(self) -> str:
