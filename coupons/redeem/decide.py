@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coupons.errors import Refusal
-from coupons.models import DiscountType, PurchaseType
+from coupons.models import DiscountType, HoldState, PurchaseType
 from coupons.redeem import cart
 
 if TYPE_CHECKING:
@@ -413,3 +413,9 @@ def uses_left(terms: Terms, usage: Usage) -> int | None:
     if terms.customer_limit is not None:
         left.append(terms.customer_limit - usage.customer_used - usage.customer_held)
     return max(0, min(left)) if left else None
+
+
+def hold_live(*, state: str, expires_at: datetime, at: datetime) -> bool:
+    """Whether a hold, read as its state and end, counts as a use at ``at``: the
+    rule of ``HoldQuerySet.live`` over plain values."""
+    return state == HoldState.ACTIVE and expires_at > at

@@ -245,17 +245,18 @@ def _held(
     customer_id = customer.id if customer is not None else None
     if hold is None or hold.customer_id != customer_id:
         raise DomainError(errors.HOLD_NOT_FOUND, "Hold not found.")
-    return hold if _live(hold, at) else None
+    _refuse_spent(hold)
+    live = decide.hold_live(state=hold.state, expires_at=hold.expires_at, at=at)
+    return hold if live else None
 
 
-def _live(hold: Hold, at: datetime) -> bool:
-    """Whether the locked hold still holds its use (False: it has ended); one
-    redeemed or released is ``hold_redeemed``/``hold_released``."""
+def _refuse_spent(hold: Hold) -> None:
+    """A locked hold that gave its use away already, redeemed or released, is
+    ``hold_redeemed``/``hold_released`` (409), whether or not it has ended."""
     if hold.state == HoldState.REDEEMED:
         raise DomainError(errors.HOLD_REDEEMED, "This hold was already redeemed.")
     if hold.state == HoldState.RELEASED:
         raise DomainError(errors.HOLD_RELEASED, "This hold was already released.")
-    return hold.state == HoldState.ACTIVE and hold.expires_at > at
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,8 @@ def hold_release(
     hold = redeem_store.lock_hold(store=store, hold_id=hold_id)
     if hold is None:
         raise DomainError(errors.HOLD_NOT_FOUND, "Hold not found.")
-    if not _live(hold, at):
+    _refuse_spent(hold)
+    if not decide.hold_live(state=hold.state, expires_at=hold.expires_at, at=at):
         raise DomainError(errors.HOLD_EXPIRED, "This hold has expired.")
     hold.state, hold.updated_at = HoldState.RELEASED, at
     event = audit.event(
