@@ -149,9 +149,9 @@ def _forget_ended_holds(customer_id: int) -> None:
     customer from being deleted (a live one does: ``customer_has_history``; a
     redeemed one names its redemption, which does too). A hold of this customer
     cannot start meanwhile: it takes the customer's lock, which the caller holds."""
-    Hold.objects.filter(customer_id=customer_id).exclude(
-        state=HoldState.ACTIVE, expires_at__gt=timezone.now()
-    ).exclude(state=HoldState.REDEEMED).delete()
+    Hold.objects.filter(customer_id=customer_id).not_live(at=timezone.now()).exclude(
+        state=HoldState.REDEEMED
+    ).delete()
 
 
 @transaction.atomic

@@ -18,8 +18,14 @@ from datetime import datetime
 from assignments.models import Assignment
 from audit.models import AuditEvent
 from core import sql
-from coupons.models import Coupon, Hold, HoldState
-from coupons.redeem.store import Moment, StockHeld, live_holds_query, stock_held
+from coupons.models import Coupon
+from coupons.redeem.store import (
+    Moment,
+    StockHeld,
+    live_hold_sql,
+    live_holds_query,
+    stock_held,
+)
 from customers.models import Customer
 from customers.refs import CustomerRef
 from customers.selectors import customer_find_query
@@ -92,11 +98,11 @@ def _any_live_hold(coupon_ids: Sequence[int], at: datetime) -> sql.Query:
     none, and then what holds take of the stock is nothing: the full count
     (``live_holds_query``, a costlier statement to plan on every receive: ~0.12 of
     the receive benchmark's ratio) is read only when one has."""
+    live, live_params = live_hold_sql(at)
     return (
         "SELECT h.coupon_id FROM coupons_hold h WHERE h.coupon_id IN "
-        f"({sql.placeholders(len(coupon_ids))}) AND h.state = %s "
-        "AND h.expires_at > %s LIMIT 1",
-        [*coupon_ids, HoldState.ACTIVE, sql.prep(Hold, "expires_at", at)],
+        f"({sql.placeholders(len(coupon_ids))}) AND {live} LIMIT 1",
+        [*coupon_ids, *live_params],
         (sql.Columns(1),),
     )
 

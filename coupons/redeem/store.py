@@ -71,6 +71,17 @@ class StockHeld:
         return self.others + (0 if self.received else self.mine)
 
 
+def live_hold_sql(at: datetime) -> tuple[str, list]:
+    """``coupons.models.live_hold`` in SQL, over holds aliased ``h``: the condition
+    a statement ANDs in, and its parameters. Its state condition is
+    ``hold_live_idx``'s, so a statement that also names the coupons reads that
+    index."""
+    return (
+        "h.state = %s AND h.expires_at > %s",
+        [HoldState.ACTIVE, sql.prep(Hold, "expires_at", at)],
+    )
+
+
 def live_holds_query(
     store: Store,
     customer_query: sql.Query | None,
@@ -106,12 +117,9 @@ def live_holds_query(
         if customer_query is None
         else f"COUNT(CASE WHEN h.customer_id = {me} THEN 1 END)"
     )
-    live = "h.state = %s AND h.expires_at > %s AND h.id <> %s"
-    live_params = [
-        HoldState.ACTIVE,
-        sql.prep(Hold, "expires_at", moment.at),
-        moment.converting or 0,
-    ]
+    # Live, and not the hold this checkout converts (its use becomes the redemption's).
+    held, held_params = live_hold_sql(moment.at)
+    live, live_params = f"{held} AND h.id <> %s", [*held_params, moment.converting or 0]
     of_coupons = (
         f"k.store_id = %s AND k.archived_at IS NULL AND {among} "
         "AND (k.redeem_limit_store_enabled OR k.redeem_limit_customer_enabled)"
