@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models.manager import BaseManager
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -89,10 +88,7 @@ class IsoDateTimeField(serializers.Field):
     def to_internal_value(self, data: Any) -> datetime:
         if not isinstance(data, str):
             self.fail("invalid")
-        try:
-            parsed = parse_datetime(data.strip())
-        except ValueError:
-            parsed = None
+        parsed = timefmt.parse_instant(data.strip())
         if parsed is None:
             self.fail("invalid")
         if parsed.tzinfo is None:

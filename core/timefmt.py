@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
 
 # The instants a coupon, series, hold or rule may hold: each renders in every time
 # zone (UTC-12 .. UTC+14) without leaving years 1..9999, which Python's datetime
@@ -13,6 +15,28 @@ from django.core.exceptions import ValidationError
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 OUT_OF_RANGE = "The date-time is out of range (0001-01-02 to 9999-12-30 UTC)."
+
+
+# RFC 3339's date-time (its "T" and "Z" in either case, RFC 3339 section 5.6), seconds
+# optional, an offset of hours alone, or a bare date (midnight), in ASCII digits: the
+# other ISO 8601 forms ``datetime.fromisoformat`` also reads (week and ordinal dates,
+# the basic format, other scripts' digits) are no date-time a vendor's client sends.
+_INSTANT = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?",
+    re.ASCII,
+)
+
+
+def parse_instant(text: str) -> datetime | None:
+    """The date-time ``text`` writes (naive when it names no offset); None when it
+    is not one (``_INSTANT``) or names no real day or time."""
+    if not _INSTANT.fullmatch(text):
+        return None
+    try:
+        return parse_datetime(text.upper())
+    except ValueError:  # 2027-02-30, 25:00
+        return None
 
 
 def storable(value: datetime) -> bool:
