@@ -41,7 +41,6 @@ from legacy.models import Kind, LegacyDefinition
 from legacy.rules import Money, Rule
 from stores.api.dialects import NewStoreViewSet
 
-INT64 = 2**63 - 1
 # Major units; in the smallest unit of any currency (at most 4 decimals) it still fits
 # a BIGINT.
 MAX_AMOUNT = Decimal(10) ** 12
@@ -275,8 +274,11 @@ class NewStoreDefinitionInput(NewStoreInput):
         required=False,
         allow_null=True,
     )
+    # The coupons' store-wide redeem limit, which every dialect shows back as a JSON
+    # number (PayNow redeem_limit_store_amount, Shoplazza stock, v1.1
+    # redemptions_left): capped where PayNow's limits are, 2^53-1 (README, Amounts).
     max_redemptions = StrictIntegerField(
-        min_value=1, max_value=INT64, required=False, allow_null=True
+        min_value=1, max_value=money.MAX_MINOR, required=False, allow_null=True
     )
 
     def validate_channel_types(self, value: list[str] | None) -> list[str] | None:

@@ -62,6 +62,9 @@ from stores.api.dialects import CapillaryV2ViewSet
 MAX_AMOUNT = Decimal("999999999999.99")
 MAX_IDS = 100
 AT_MOST = f"At most {MAX_AMOUNT}."
+# The counts of a series are shown back as JSON numbers, which clients generated from
+# Capillary's OpenAPI read as int32 (DESIGN.md, IDs): they are capped there.
+INT32 = 2**31 - 1
 
 
 # --- input ----------------------------------------------------------------------------
@@ -124,12 +127,12 @@ class AffixField(StrictCharField):
 
 
 class CapInt(StrictIntegerField):
-    """-1 (unlimited) or a count."""
+    """-1 (unlimited) or a count, at most ``INT32``."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("min_value", UNLIMITED)
-        kwargs.setdefault("max_value", flake.MAX_ID)
+        kwargs.setdefault("max_value", INT32)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
@@ -167,7 +170,7 @@ class CouponSeriesV2Input(serializers.Serializer):
     )
     maxCreate = CapInt(default=UNLIMITED)
     isMultipleVouchersPerUserAllowed = StrictBooleanField(required=False, default=True)
-    maxVouchersPerUser = CapInt(default=UNLIMITED, max_value=2**31 - 1)
+    maxVouchersPerUser = CapInt(default=UNLIMITED)
     genericCode = StrictCharField(
         max_length=100, required=False, allow_blank=True, allow_null=True
     )
@@ -191,7 +194,7 @@ class CouponSeriesV2Input(serializers.Serializer):
         required=False, min_value=0, max_value=36500, default=0
     )
     minBillAmount = _amount(required=False, default=Decimal(0))
-    redemptionPerCouponMaxLimit = CapInt(default=1, max_value=2**31 - 1)
+    redemptionPerCouponMaxLimit = CapInt(default=1)
     customPropertyMap = DictInput(
         child=StrictCharField(max_length=1000, allow_blank=True),
         required=False,

@@ -315,6 +315,41 @@ def test_series_rules_are_400_and_make_nothing(capillary, store, overrides, mess
     assert not Series.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "field", ["maxCreate", "maxVouchersPerUser", "redemptionPerCouponMaxLimit"]
+)
+@pytest.mark.parametrize("value", [2**31, 2**53, 2**63 - 1])
+def test_counts_above_int32_are_400_and_make_nothing(capillary, field, value):
+    # Shown back as JSON numbers, which a client generated from Capillary's OpenAPI
+    # reads as int32 (DESIGN.md, IDs); maxCreate took up to 2^63-1 before.
+    response = capillary.post(SERIES_URL, body(**{field: value}), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == error(
+        f"Invalid request: {field}: Ensure this value is less than or equal to "
+        "2147483647."
+    )
+    assert not Series.objects.exists()
+
+
+def test_the_largest_counts_are_shown_back_exactly(capillary):
+    counts = {
+        "maxCreate": 2**31 - 1,
+        "maxVouchersPerUser": 2**31 - 1,
+        "redemptionPerCouponMaxLimit": 2**31 - 1,
+    }
+
+    created = capillary.post(
+        SERIES_URL, body(randomCodeLength=20, **counts), format="json"
+    )
+    entity = created.json()["entity"]
+    listed = capillary.get(SERIES_URL, {"ids": entity["id"]})
+
+    assert created.status_code == 200
+    assert {key: entity[key] for key in counts} == counts
+    assert {key: listed.json()["entity"][0][key] for key in counts} == counts
+
+
 def test_jpy_amounts_have_no_decimals():
     store_jpy = StoreFactory(currency="JPY")
     api = capillary_client(ApiKeyFactory(store=store_jpy))
