@@ -62,11 +62,22 @@ class StrictIntegerField(serializers.IntegerField):
 
 @extend_schema_field(OpenApiTypes.STR)
 class FlakeIdInputField(serializers.Field):
-    """A flake ID sent as a string (or a JSON integer); rendered as a string."""
+    """A flake ID sent as a JSON string (PayNow's ``FlakeId``: ``{"type": "string",
+    "format": "flake-id"}``); rendered as a string.
 
-    default_error_messages = {"invalid": "Must be a valid ID."}
+    A JSON number is refused, not read: a JavaScript client sending an id as a
+    number has already rounded it above 2^53, and would be answered about another
+    id (mostly "No such customer").
+    """
+
+    default_error_messages = {
+        "invalid": "Must be a valid ID.",
+        "invalid_type": "Must be a string.",
+    }
 
     def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str):
+            self.fail("invalid_type")
         parsed = flake.parse(data)
         if parsed is None:
             self.fail("invalid")
