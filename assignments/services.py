@@ -21,13 +21,10 @@ def assignment_events(
     """The audit events of new assignments made by ``actor`` (unsaved: the caller
     writes them with the assignments, ``core.sql.write``)."""
     return [
-        audit.event(
-            action=action,
+        audit.event_of(
+            assignment,
             object_type="assignment",
-            object_id=assignment.pk,
-            store_id=assignment.store_id,
-            coupon_id=assignment.coupon_id,
-            customer_id=assignment.customer_id,
+            action=action,
             series_id=assignment.series_id,
             changes=changes,
             actor=actor,

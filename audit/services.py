@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from django.db import models
@@ -65,6 +65,41 @@ def event(
         customer_id=customer_id,
         series_id=series_id,
         changes={key: _plain(value) for key, value in (changes or {}).items()},
+    )
+
+
+class CouponRow(Protocol):
+    """A row of a checkout path that names its store, coupon and customer: a
+    redemption, a hold, an assignment."""
+
+    pk: int
+    store_id: int
+    coupon_id: int
+    customer_id: int | None
+
+
+def event_of(
+    row: CouponRow,
+    *,
+    object_type: str,
+    action: str,
+    actor: Actor,
+    changes: dict | None = None,
+    series_id: int | None = None,
+) -> AuditEvent:
+    """The unsaved event of a change to ``row`` (``event``): its store, coupon and
+    customer are the row's own; its series only when given (redeem, hold, issue and
+    receive events name it, rollbacks, returns and releases never have)."""
+    return event(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=row.pk,
+        store_id=row.store_id,
+        changes=changes,
+        coupon_id=row.coupon_id,
+        customer_id=row.customer_id,
+        series_id=series_id,
     )
 
 

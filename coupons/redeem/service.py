@@ -146,13 +146,10 @@ def _redemption(
     }
     if order.lines is not None:
         changes["lines"] = [{"id": i, "discount": d} for i, d in verdict.lines]
-    event = audit.event(
-        action="redeem",
+    event = audit.event_of(
+        redemption,
         object_type="redemption",
-        object_id=redemption.pk,
-        store_id=store.pk,
-        coupon_id=coupon.pk,
-        customer_id=redemption.customer_id,
+        action="redeem",
         series_id=coupon.series_id,
         changes=changes,
         actor=actor,
@@ -318,13 +315,10 @@ def hold_create(
         created_by_id=actor.id,
         created_at=at,
     )
-    event = audit.event(
-        action="hold",
+    event = audit.event_of(
+        hold,
         object_type="hold",
-        object_id=hold.pk,
-        store_id=store.pk,
-        coupon_id=coupon.pk,
-        customer_id=hold.customer_id,
+        action="hold",
         series_id=coupon.series_id,
         changes={"expires_at": hold.expires_at, "discount_amount": verdict.discount},
         actor=actor,
@@ -373,13 +367,10 @@ def hold_release(
     if not decide.hold_live(state=hold.state, expires_at=hold.expires_at, at=at):
         raise DomainError(errors.HOLD_EXPIRED, "This hold has expired.")
     hold.state, hold.updated_at = HoldState.RELEASED, at
-    event = audit.event(
-        action="release",
+    event = audit.event_of(
+        hold,
         object_type="hold",
-        object_id=hold.pk,
-        store_id=hold.store_id,
-        coupon_id=hold.coupon_id,
-        customer_id=hold.customer_id,
+        action="release",
         changes={"state": HoldState.RELEASED},
         actor=actor,
     )
@@ -626,13 +617,10 @@ def redemption_rollback(
             metrics.count_on_commit(store_code=store.code, operation=metrics.ROLLBACK)
         return redemption
     redemption.rolled_back_at = at or timezone.now()
-    event = audit.event(
-        action="rollback",
+    event = audit.event_of(
+        redemption,
         object_type="redemption",
-        object_id=redemption.pk,
-        store_id=redemption.store_id,
-        coupon_id=redemption.coupon_id,
-        customer_id=redemption.customer_id,
+        action="rollback",
         changes={"rolled_back_at": redemption.rolled_back_at},
         actor=actor,
     )
@@ -691,13 +679,10 @@ def _partial_rollback(
     redemption.discount_amount -= outcome.discount
     if outcome.complete:
         redemption.rolled_back_at = at or timezone.now()
-    event = audit.event(
-        action="rollback" if outcome.complete else "return",
+    event = audit.event_of(
+        redemption,
         object_type="redemption",
-        object_id=redemption.pk,
-        store_id=redemption.store_id,
-        coupon_id=redemption.coupon_id,
-        customer_id=redemption.customer_id,
+        action="rollback" if outcome.complete else "return",
         changes={
             "value_returned": outcome.value,
             "discount_returned": outcome.discount,
