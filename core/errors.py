@@ -7,7 +7,9 @@ table (``core/dialects``). Services never know a vendor's field names or codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -37,6 +39,26 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.reason!r}, {self.message!r})"
+
+    def renamed(self, names: Mapping[str, str]) -> DomainError:
+        """This error with its fields in a dialect's names (``names``: the domain's
+        name -> the dialect's): the paths of ``fields``, and the message where it
+        names them (``discount_value: ...``). A service never knows a vendor's field
+        names; the dialect maps them (DESIGN.md, Layers)."""
+        message, fields = self.message, []
+        for issue in self.fields:
+            head, dot, rest = issue.path.partition(".")
+            if head not in names:
+                fields.append(issue)
+                continue
+            path = names[head] + dot + rest
+            message = re.sub(
+                rf"(?<![\w.]){re.escape(issue.path)}(?=[.:])",
+                lambda _match, path=path: path,
+                message,
+            )
+            fields.append(replace(issue, path=path))
+        return DomainError(self.reason, message, fields=fields, details=self.details)
 
 
 def summary(fields: list[FieldIssue]) -> str:

@@ -217,33 +217,41 @@ class CouponSeriesV2Input(serializers.Serializer):
         return attrs
 
     def to_domain(self) -> dict[str, Any]:
-        data = self.validated_data
-        return {
-            "description": data["description"],
-            "discount_code": data["discountCode"],
-            "discount_type": data["discountType"],
-            "discount_value": data["discountValue"],
-            "discount_upto": data["discountUpto"],
-            "discount_on": data["discountOn"],
-            "valid_till": data["validTillDate"],
-            "expiry_strategy_type": data["expiryStrategyType"],
-            "expiry_strategy_value": data.get("expiryStrategyValue") or 0,
-            "max_create": data["maxCreate"],
-            "is_multiple_vouchers_per_user_allowed": data[
-                "isMultipleVouchersPerUserAllowed"
-            ],
-            "max_vouchers_per_user": data["maxVouchersPerUser"],
-            "generic_code": data.get("genericCode") or "",
-            "alpha_numeric": data["alphaNumeric"],
-            "random_code_length": data["randomCodeLength"],
-            "code_prefix": data["couponPrefix"],
-            "code_suffix": data["couponSuffix"],
-            "check_character": data["checkCharacter"],
-            "redemption_valid_after_days": data["redemptionValidAfterDays"],
-            "min_bill_amount": data["minBillAmount"],
-            "max_redemptions_per_coupon": data["redemptionPerCouponMaxLimit"],
-            "custom_properties": data["customPropertyMap"],
-        }
+        data = dict(self.validated_data)
+        data["expiryStrategyValue"] = data.get("expiryStrategyValue") or 0
+        data["genericCode"] = data.get("genericCode") or ""
+        return {domain: data[name] for name, domain in SERIES_FIELDS.items()}
+
+
+# The series' fields: the request's name -> the domain's. ``to_domain`` reads the body
+# through it, and the service's field errors are named back through it
+# (``DOMAIN_NAMES``), so a client reads ``discountValue: ...`` where the service said
+# ``discount_value`` (DESIGN.md, Layers: the dialect maps).
+SERIES_FIELDS = {
+    "description": "description",
+    "discountCode": "discount_code",
+    "discountType": "discount_type",
+    "discountValue": "discount_value",
+    "discountUpto": "discount_upto",
+    "discountOn": "discount_on",
+    "validTillDate": "valid_till",
+    "expiryStrategyType": "expiry_strategy_type",
+    "expiryStrategyValue": "expiry_strategy_value",
+    "maxCreate": "max_create",
+    "isMultipleVouchersPerUserAllowed": "is_multiple_vouchers_per_user_allowed",
+    "maxVouchersPerUser": "max_vouchers_per_user",
+    "genericCode": "generic_code",
+    "alphaNumeric": "alpha_numeric",
+    "randomCodeLength": "random_code_length",
+    "couponPrefix": "code_prefix",
+    "couponSuffix": "code_suffix",
+    "checkCharacter": "check_character",
+    "redemptionValidAfterDays": "redemption_valid_after_days",
+    "minBillAmount": "min_bill_amount",
+    "redemptionPerCouponMaxLimit": "max_redemptions_per_coupon",
+    "customPropertyMap": "custom_properties",
+}
+DOMAIN_NAMES = {domain: name for name, domain in SERIES_FIELDS.items()}
 
 
 @extend_schema_field(OpenApiTypes.INT64)
@@ -578,6 +586,8 @@ def _ids(raw: str | None) -> list[int]:
 
 
 class SeriesViewSet(CapillaryV2ViewSet):
+    domain_field_names = DOMAIN_NAMES
+
     @extend_schema(
         summary="Get coupon series details",
         operation_id="capillary_series_get",

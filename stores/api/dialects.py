@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 
 from django.db import DatabaseError
@@ -15,6 +16,7 @@ from core.dialects.capillary_v11 import CAPILLARY_V11
 from core.dialects.newstore import NEWSTORE
 from core.dialects.paynow import PAYNOW
 from core.dialects.shoplazza import SHOPLAZZA
+from core.errors import DomainError
 from stores import guessing, idempotency
 from stores.auth import (
     CapillaryBasicAuthentication,
@@ -51,6 +53,9 @@ class DialectViewSet(viewsets.GenericViewSet):
     # The vendors' APIs answer no OPTIONS metadata: 405 rather than DRF's form
     # description (which also needs a serializer_class these viewsets do not use).
     metadata_class = None
+    # The dialect's names of the domain's fields (the domain's name -> the request's),
+    # for the field errors a service raises (``DomainError.renamed``).
+    domain_field_names: Mapping[str, str] = {}
     _idempotency: idempotency.Guard | None = None
 
     @property
@@ -108,6 +113,8 @@ class DialectViewSet(viewsets.GenericViewSet):
             )
             response["Idempotent-Replayed"] = "true"
             return response
+        if isinstance(exc, DomainError) and self.domain_field_names:
+            exc = exc.renamed(self.domain_field_names)
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):

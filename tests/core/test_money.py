@@ -175,7 +175,7 @@ def test_capillary_series_amounts_are_the_currencys_minor_units(
                 "status": False,
                 "code": 400,
                 "message": (
-                    f"discount_value: Too many decimals: {currency} amounts have at "
+                    f"discountValue: Too many decimals: {currency} amounts have at "
                     f"most {money.decimals(currency)} decimal places."
                 ),
             }

@@ -273,19 +273,19 @@ def test_invalid_fields_are_400_and_make_nothing(capillary, store, overrides, me
     [
         (
             {"discountType": "PERC", "discountValue": 150},
-            "discount_value: A percentage cannot exceed 100.",
+            "discountValue: A percentage cannot exceed 100.",
         ),
         (
             {"discountType": "PERC", "discountValue": 12.25},
-            "discount_value: A percentage has at most one decimal.",
+            "discountValue: A percentage has at most one decimal.",
         ),
         (
             {"validTillDate": "2020-01-01T00:00:00Z"},
-            "valid_till: The series would already have expired.",
+            "validTillDate: The series would already have expired.",
         ),
         (
             {"genericCode": "TEN OFF"},
-            "generic_code: 1 to 100 letters, digits, '-' or '_'.",
+            "genericCode: 1 to 100 letters, digits, '-' or '_'.",
         ),
         (
             {
@@ -293,7 +293,7 @@ def test_invalid_fields_are_400_and_make_nothing(capillary, store, overrides, me
                 "expiryStrategyType": "DAYS",
                 "expiryStrategyValue": 3,
             },
-            "expiry_strategy_type: A generic code is shared, so it expires with the "
+            "expiryStrategyType: A generic code is shared, so it expires with the "
             "series (SERIES_EXPIRY).",
         ),
         (
@@ -302,8 +302,18 @@ def test_invalid_fields_are_400_and_make_nothing(capillary, store, overrides, me
                 "couponSuffix": "S" * 32,
                 "randomCodeLength": 40,
             },
-            "random_code_length: Prefix, random part and suffix make 104 characters; "
+            "randomCodeLength: Prefix, random part and suffix make 104 characters; "
             "a code has at most 100.",
+        ),
+        (
+            {"genericCode": "TEN", "redemptionValidAfterDays": 2},
+            "redemptionValidAfterDays: A generic code is shared: it cannot start "
+            "later per customer.",
+        ),
+        (
+            {"couponPrefix": "IO-", "checkCharacter": True},
+            "couponPrefix: With a check character, only Crockford's base32 symbols "
+            "(digits and letters but I, L, O, U).",
         ),
     ],
 )
@@ -355,10 +365,15 @@ def test_jpy_amounts_have_no_decimals():
     api = capillary_client(ApiKeyFactory(store=store_jpy))
 
     refused = api.post(SERIES_URL, body(discountValue=500.5), format="json")
+    minimum = api.post(SERIES_URL, body(minBillAmount=0.5), format="json")
     created = api.post(SERIES_URL, body(discountValue=500), format="json")
 
     assert refused.json() == error(
-        "discount_value: Too many decimals: JPY amounts have at most 0 decimal places."
+        "discountValue: Too many decimals: JPY amounts have at most 0 decimal places."
+    )
+    # Named as the request names it (it was the service's min_bill_amount).
+    assert minimum.json() == error(
+        "minBillAmount: Too many decimals: JPY amounts have at most 0 decimal places."
     )
     assert created.status_code == 200
     coupon = Coupon.objects.filter(

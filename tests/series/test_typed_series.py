@@ -121,7 +121,7 @@ def test_capillary_check_series_prefix_must_be_symbols(capillary, store):
             {
                 "status": False,
                 "code": 400,
-                "message": "code_prefix: With a check character, only Crockford's "
+                "message": "couponPrefix: With a check character, only Crockford's "
                 "base32 symbols (digits and letters but I, L, O, U).",
             }
         ]
