@@ -25,6 +25,14 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 # the other workers, instead of queueing them behind its own (gunicorn's default of
 # 1,000 let one worker take every half-open client and then /healthz behind them).
 worker_connections = threads
+# The longest request line a documented request makes: v1.1 isredeemable takes up to
+# 50 codes of up to 100 characters in its query (coupons/api/capillary.py MAX_CODES,
+# MAX_CODE_LENGTH), about 5,050 characters, 5,200 with the commas percent-encoded, and
+# the customer's identifiers. gunicorn's default of 4,094 answered that with an HTML
+# 414 before the app saw it; 8,190 is gunicorn's maximum (and what nginx's default
+# large_client_header_buffers, 8k, passes on). A header line keeps gunicorn's default
+# limit_request_field_size, also 8,190: no header of any dialect comes near it.
+limit_request_line = 8190
 accesslog = "-"
 # The combined log format, except the user (%(u)s), always "-": gunicorn decodes it
 # from an ``Authorization: Basic`` header, and a client that sends
