@@ -37,6 +37,14 @@ HTTP_STATUS = {
 }
 AUTHENTICATION_FAILED = "Authentication failed. Please check username and password."
 UNSUPPORTED_MEDIA_TYPE = "Unsupported media type."
+# The discount code of a series that has none, as seed 002 shows it.
+NO_DISCOUNT_CODE = "NO_VALUE"
+
+
+def discount_code(stored: str) -> str:
+    """A series' discount code as every Capillary endpoint shows it (v2 series and
+    couponConfig, v1.1 redeem and isredeemable): one series, one code."""
+    return stored or NO_DISCOUNT_CODE
 
 
 def status_codes(

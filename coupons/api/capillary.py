@@ -22,6 +22,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core import compact, money
+from core.dialects.capillary import discount_code
 from core.dialects.capillary_v11 import (
     CAPILLARY_V11,
     COUPON_REDEEMABLE,
@@ -405,7 +406,9 @@ class CouponRedeemViewSet(CapillaryV11ViewSet):
         rendered.update(
             code=coupon.code,
             redemption_id=str(compact.known(redemption)),
-            discount_code=coupon.series.discount_code if coupon.series_id else None,
+            discount_code=(
+                discount_code(coupon.series.discount_code) if coupon.series_id else None
+            ),
             discount_type=discount_type(coupon),
             discount_value=to_major(redemption.discount_amount, store),
             item_status=CAPILLARY_V11.item_status(COUPON_REDEEMED),
@@ -534,10 +537,11 @@ class CouponIsRedeemableViewSet(CapillaryV11ViewSet):
 
 def _coupon_details(coupon: Coupon, store: Store) -> dict[str, Any]:
     series = coupon.series
+    code = None if series is None else discount_code(series.discount_code)
     return {
         "series_id": None if series is None else str(series.compact_id),
         "series_name": None if series is None else series.description,
-        "discount_code": None if series is None else series.discount_code,
+        "discount_code": code,
         "discount_type": discount_type(coupon),
         "discount_value": coupon_value(coupon, store),
         "valid_till": local_seconds(coupon.expires_at, store.timezone),

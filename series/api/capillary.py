@@ -31,7 +31,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core import flake, money, timefmt
-from core.dialects.capillary import CAPILLARY_V2
+from core.dialects.capillary import CAPILLARY_V2, NO_DISCOUNT_CODE, discount_code
 from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
 from core.schema import error_responses
@@ -147,7 +147,7 @@ class CouponSeriesV2Input(serializers.Serializer):
 
     description = StrictCharField(max_length=250)
     discountCode = StrictCharField(
-        max_length=100, required=False, allow_blank=True, default="NO_VALUE"
+        max_length=100, required=False, allow_blank=True, default=NO_DISCOUNT_CODE
     )
     discountType = ChoiceField(choices=SeriesDiscountType.values, strings_only=True)
     discountValue = _amount()
@@ -396,7 +396,7 @@ class CapillaryV2Series(serializers.Serializer):
     createdOn = serializers.SerializerMethodField()
 
     def get_discountCode(self, series: Series) -> str:
-        return series.discount_code or "NO_VALUE"
+        return discount_code(series.discount_code)
 
     def get_validTillDate(self, series: Series) -> str | None:
         return _local_iso(series.valid_till, self.context["tz"])
@@ -444,7 +444,7 @@ class CapillaryV2CouponConfig(SharedFieldsOutput):
     updateProductData = FalseField()
 
     def get_discountCode(self, series: Series) -> str:
-        return series.discount_code or "NO_VALUE"
+        return discount_code(series.discount_code)
 
     def get_numUploadedNonIssued(self, series: Series) -> int:
         return self.context["uploaded"][1]
