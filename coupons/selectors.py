@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core import flake
@@ -41,6 +41,14 @@ def coupon_get(*, store: Store, coupon_id: object) -> Coupon:
 
 def redemption_queryset(*, store: Store) -> QuerySet[Redemption]:
     return Redemption.objects.for_store(store.id).select_related("coupon", "outlet")
+
+
+def redemption_list_queryset(*, store: Store) -> QuerySet[Redemption]:
+    """The store's redemptions, each with its recorded cart lines as ``cart_lines``
+    (in the cart's order; none without a cart): one more query for a whole page."""
+    return redemption_queryset(store=store).prefetch_related(
+        Prefetch("lines", queryset=RedemptionLine.objects.all(), to_attr="cart_lines")
+    )
 
 
 def redemption_get(*, store: Store, redemption_id: object) -> Redemption:

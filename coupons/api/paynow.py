@@ -575,6 +575,17 @@ def _redemption_body(redemption: Any, lines: list[Any]) -> dict[str, Any]:
     return CartRedemptionOutput(redemption).data
 
 
+class RedemptionListItemOutput(CartRedemptionOutput):
+    """An item of the list: a redemption as redeem and rollback answer it, with
+    ``discount``, ``value_returned``, ``discount_returned`` and ``lines`` when it
+    was made with a cart, or partly returned (schema only)."""
+
+    discount = serializers.IntegerField(source="discount_amount", required=False)
+    value_returned = serializers.IntegerField(required=False)
+    discount_returned = serializers.IntegerField(required=False)
+    lines = RedemptionLineOutput(many=True, source="cart_lines", required=False)
+
+
 class CodesRedemptionOutput(serializers.Serializer):
     """Several codes redeemed on one cart: the total discount, per line too, and
     one redemption per code, in the order given."""
@@ -822,7 +833,7 @@ class CouponValidationViewSet(PayNowViewSet):
         summary="List redemptions",
         parameters=keyset_parameters(),
         filters=True,
-        responses={200: RedemptionOutput(many=True), **PAYNOW_ERRORS},
+        responses={200: RedemptionListItemOutput(many=True), **PAYNOW_ERRORS},
     ),
     create=extend_schema(
         summary="Redeem a code (409 with every reason when it cannot be)",
@@ -858,9 +869,12 @@ class RedemptionViewSet(PayNowViewSet):
         redemptions = filtered_page(
             RedemptionFilter,
             request.query_params,
-            selectors.redemption_queryset(store=self.store),
+            selectors.redemption_list_queryset(store=self.store),
         )
-        return Response(RedemptionOutput(redemptions, many=True).data)
+        # Each as the redeem and rollback answers show it (README "Carts").
+        return Response(
+            [_redemption_body(item, item.cart_lines) for item in redemptions]
+        )
 
     def create(self, request, store_id: str):
         if _has_codes(request.data):

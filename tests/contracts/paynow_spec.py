@@ -111,15 +111,32 @@ def _date_time(value: object) -> bool:
     return True
 
 
-def validator(schema_name: str, *, many: bool = False) -> jsonschema.Validator:
+def validator(
+    schema_name: str, *, many: bool = False, document: dict[str, Any] | None = None
+) -> jsonschema.Validator:
+    """A validator of the vendor's ``schema_name``; with ``document``, of that
+    OpenAPI 3.0 document's (our own ``/api/schema/``, for the native endpoints the
+    vendor's has not)."""
+    if document is None:
+        components = _document()
+    else:
+        schemas = document["components"]["schemas"]
+        components = {"components": {"schemas": _openapi_to_json_schema(schemas)}}
     ref = {"$ref": f"#/components/schemas/{schema_name}"}
-    root = {**_document(), **({"type": "array", "items": ref} if many else ref)}
+    root = {**components, **({"type": "array", "items": ref} if many else ref)}
     return jsonschema.Draft202012Validator(root, format_checker=FORMATS)
 
 
-def errors_of(instance: Any, schema_name: str, *, many: bool = False) -> list[str]:
-    """Every way ``instance`` breaks the vendor's schema, as readable lines."""
-    found = validator(schema_name, many=many).iter_errors(instance)
+def errors_of(
+    instance: Any,
+    schema_name: str,
+    *,
+    many: bool = False,
+    document: dict[str, Any] | None = None,
+) -> list[str]:
+    """Every way ``instance`` breaks the vendor's schema (or ``document``'s), as
+    readable lines."""
+    found = validator(schema_name, many=many, document=document).iter_errors(instance)
     return sorted(
         f"{'/'.join(map(str, error.absolute_path)) or '$'}: {error.message}"
         for error in found
