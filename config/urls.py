@@ -27,6 +27,9 @@ urlpatterns = [
     path("", include("stores.api.urls")),
 ]
 
+# A path under an API prefix that no route matches: the dialect's JSON 404.
+handler404 = "core.routing.not_found"
+
 # The benchmark's ideal endpoints (bench/ideal), mounted only in a benchmark server.
 if os.environ.get("BENCH_IDEAL") == "1":
     urlpatterns.append(path("", include("bench.ideal.urls")))

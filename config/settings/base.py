@@ -73,6 +73,8 @@ STORE_MEMBERSHIP_MODEL = "stores.StoreMembership"
 MIDDLEWARE = [
     # First: every answer carries X-Request-ID and is counted in /metrics.
     "core.observability.RequestMiddleware",
+    # Before the URL is resolved: PayNow's /coupons/ is /coupons (core.routing).
+    "core.routing.PayNowTrailingSlash",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's and the API docs' assets) from the app itself, so
     # /api/docs/ works without a CDN or a separate file server.

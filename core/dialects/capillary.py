@@ -127,7 +127,8 @@ class CapillaryOAuthDialect(Dialect):
 
     name = "capillary_oauth"
     fallback = ErrorSpec(400, 400)
-    # No store to forbid or to find anything in: those reasons are not in its table.
+    # No store to forbid: those reasons are not in its table. Its 404 is for a path
+    # under /v3/ that no route matches (core.routing).
     errors = status_codes(
         (
             reason
@@ -137,7 +138,6 @@ class CapillaryOAuthDialect(Dialect):
                 errors.FORBIDDEN,
                 errors.MISSING_SCOPE,
                 errors.STORE_INACTIVE,
-                errors.NOT_FOUND,
             )
         ),
         {errors.UNSUPPORTED_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE},
