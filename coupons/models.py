@@ -555,6 +555,11 @@ class HoldQuerySet(models.QuerySet):
         (tidied or not)."""
         return self.exclude(live_hold(at))
 
+    def past_end(self, *, at: datetime) -> HoldQuerySet:
+        """The active holds whose end has come by ``at``: they count for nothing
+        already (``live_hold``); ``holds_expire`` tidies them (marks them expired)."""
+        return self.filter(state=HoldState.ACTIVE, expires_at__lte=at)
+
 
 class Hold(models.Model):
     """One use of a coupon reserved until ``expires_at`` (issue 20): while active and

@@ -386,7 +386,7 @@ def holds_expire(
     only: an ended hold counts for nothing already (``Hold.objects.live``)."""
     at = at or timezone.now()
     if dry_run:
-        return Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=at).count()
+        return Hold.objects.past_end(at=at).count()
     done = 0
     while True:
         with transaction.atomic():

@@ -637,12 +637,15 @@ def expire_holds(*, before: datetime, limit: int) -> int:
     """Mark up to ``limit`` active holds that ended before ``before`` expired (a
     tidy-up: an ended hold counts for nothing already). The number marked."""
     ids = list(
-        Hold.objects.filter(state=HoldState.ACTIVE, expires_at__lte=before)
+        Hold.objects.past_end(at=before)
         .order_by("expires_at")
         .values_list("id", flat=True)[:limit]
     )
     if not ids:
         return 0
-    return Hold.objects.filter(
-        id__in=ids, state=HoldState.ACTIVE, expires_at__lte=before
-    ).update(state=HoldState.EXPIRED, updated_at=timezone.now())
+    # Still active and past its end under the UPDATE (one released meanwhile stays).
+    return (
+        Hold.objects.past_end(at=before)
+        .filter(id__in=ids)
+        .update(state=HoldState.EXPIRED, updated_at=timezone.now())
+    )

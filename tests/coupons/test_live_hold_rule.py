@@ -1,7 +1,9 @@
 """When a hold is live (counts as a use): active and not past its end. The rule is
 ``coupons.models.live_hold``; the hot paths' SQL fragment
 (``coupons.redeem.store.live_hold_sql``) and the predicate over a hold already read
-(``coupons.redeem.decide.hold_live``) give the same answers, on every edge."""
+(``coupons.redeem.decide.hold_live``) give the same answers, on every edge; the
+active holds past their end (``HoldQuerySet.past_end``, what ``expire_holds`` marks)
+are exactly the active ones that are not live."""
 
 from __future__ import annotations
 
@@ -60,6 +62,11 @@ def test_the_orm_sql_and_plain_value_forms_of_live_agree(holds):
     assert set(Hold.objects.live(at=AT).values_list("id", flat=True)) == expected
     not_live = set(Hold.objects.not_live(at=AT).values_list("id", flat=True))
     assert not_live == everyone - expected
+    # What the tidy-up marks: the active holds that are not live, to the microsecond.
+    active = {hold.id for hold in holds.values() if hold.state == HoldState.ACTIVE}
+    past_end = set(Hold.objects.past_end(at=AT).values_list("id", flat=True))
+    assert past_end == active - expected
+    assert len(past_end) == 2
 
     live, params = live_hold_sql(AT)
     with connection.cursor() as cursor:
