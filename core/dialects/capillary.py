@@ -34,6 +34,9 @@ HTTP_STATUS = {
     errors.UNSUPPORTED_MEDIA_TYPE: 415,
     errors.THROTTLED: 429,
     errors.UNAVAILABLE: 503,
+    errors.IDEMPOTENCY_KEY_INVALID: 400,
+    errors.IDEMPOTENCY_KEY_REUSED: 422,
+    errors.IDEMPOTENCY_IN_PROGRESS: 409,
 }
 AUTHENTICATION_FAILED = "Authentication failed. Please check username and password."
 UNSUPPORTED_MEDIA_TYPE = "Unsupported media type."

@@ -103,10 +103,6 @@ class CapillaryV11Dialect(Dialect):
     fallback = ErrorSpec(400, 400)
     errors = {
         **status_codes(HTTP_STATUS, {errors.UNAUTHORIZED: AUTHENTICATION_FAILED}),
-        # ``status.code`` mirrors the HTTP status here too.
-        errors.IDEMPOTENCY_KEY_INVALID: ErrorSpec(400, 400),
-        errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, 422),
-        errors.IDEMPOTENCY_IN_PROGRESS: ErrorSpec(409, 409),
     }
 
     def body(self, error: ApiError, spec: ErrorSpec, request: Any) -> dict[str, Any]:

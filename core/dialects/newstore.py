@@ -1,7 +1,8 @@
 """NewStore v0 error bodies: ``{"error_code": "...", "message": "..."}``.
 
 Every 400 is ``invalid_request`` (the message names the field and the problem); each
-409 has its own code, so a client can tell a taken label from an exhausted pattern.
+409 has its own code, so a client can tell a taken label from an exhausted pattern (or
+from a retry while its Idempotency-Key's first request still runs).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class NewStoreDialect(Dialect):
         errors.UNSUPPORTED_MEDIA_TYPE: ErrorSpec(415, "unsupported_media_type"),
         errors.THROTTLED: ErrorSpec(429, "too_many_requests"),
         errors.UNAVAILABLE: ErrorSpec(503, "service_unavailable"),
+        # Idempotency-Key (stores.idempotency)
+        errors.IDEMPOTENCY_KEY_INVALID: ErrorSpec(400, "invalid_request"),
+        errors.IDEMPOTENCY_KEY_REUSED: ErrorSpec(422, "unprocessable_entity"),
+        errors.IDEMPOTENCY_IN_PROGRESS: ErrorSpec(409, "request_in_progress"),
         # legacy definitions, templates and their coupons
         "legacy_definition_not_found": NOT_FOUND,
         "legacy_template_not_found": NOT_FOUND,
