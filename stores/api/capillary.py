@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from core.dialects.capillary import CAPILLARY_OAUTH
 from core.serializers import StrictCharField, validated
 from stores import selectors, throttling
+from stores.api.dialects import SERVED_METHODS
 from stores.auth import (
     CAPILLARY_TOKEN_TTL,
     CapillaryOAuthAuthentication,
@@ -53,7 +54,7 @@ class OAuthTokenViewSet(viewsets.GenericViewSet):
     dialect = CAPILLARY_OAUTH
     authentication_classes = []
     permission_classes = []
-    metadata_class = None  # no OPTIONS description (405), as the dialect views
+    http_method_names = SERVED_METHODS  # no OPTIONS (405), as the dialect views
 
     def get_authenticate_header(self, request) -> str:
         # A 401 names the scheme the token is for.

@@ -41,6 +41,16 @@ class IdempotentReplay(Exception):
         self.stored = stored
 
 
+# The vendors' APIs answer no OPTIONS: it is not a method of these views (405), and
+# DRF's Allow header, on every answer of a view, lists only the methods it serves
+# (RFC 9110: the resource's methods). DRF kept OPTIONS in both while answering 405.
+SERVED_METHODS = [
+    method
+    for method in viewsets.GenericViewSet.http_method_names
+    if method != "options"
+]
+
+
 class DialectViewSet(viewsets.GenericViewSet):
     """The key's store is the tenant of every request.
 
@@ -50,9 +60,7 @@ class DialectViewSet(viewsets.GenericViewSet):
 
     permission_classes = [IsApiKey, StoreIsActive, HasScope]
     throttle_classes = [ApiKeyRateThrottle]
-    # The vendors' APIs answer no OPTIONS metadata: 405 rather than DRF's form
-    # description (which also needs a serializer_class these viewsets do not use).
-    metadata_class = None
+    http_method_names = SERVED_METHODS
     # The dialect's names of the domain's fields (the domain's name -> the request's),
     # for the field errors a service raises (``DomainError.renamed``).
     domain_field_names: Mapping[str, str] = {}
