@@ -56,7 +56,11 @@ MAX_COUPONS = 50
 MAX_CODES = 50
 # The longest code v1.1 takes (redeem and isredeemable alike).
 MAX_CODE_LENGTH = 100
-MAX_AMOUNT = Decimal(10) ** 13
+# No currency's amount in major units exceeds core.money.MAX_MINOR; the store's
+# currency's own bound (USD 90071992547409.91, JPY 9007199254740991) is to_minor's, the
+# bound of PayNow's order values and minimums, so every coupon a PayNow client can make
+# can be redeemed here.
+MAX_AMOUNT = Decimal(money.MAX_MINOR)
 
 
 def to_minor(amount: Decimal, store: Store) -> int:
@@ -118,10 +122,9 @@ class V11Transaction(serializers.Serializer):
     # A non-negative amount in major units: a JSON number or a numeric string.
     amount = AmountField(
         strings=True,
-        less_than=MAX_AMOUNT,
+        max_value=MAX_AMOUNT,
         error_messages={
-            "invalid": 'Must be a non-negative amount such as 50 or "50.00".',
-            "max_value": f"Must be less than {MAX_AMOUNT}.",
+            "invalid": 'Must be a non-negative amount such as 50 or "50.00".'
         },
         required=False,
         default=Decimal(0),

@@ -315,6 +315,31 @@ def test_a_percent_is_its_tenths_divided_by_ten(
     assert isinstance(item["value"], float)
 
 
+@pytest.mark.parametrize(
+    ("minor", "value_text", "text"),
+    [
+        # 15 significant digits: a double holds it exactly.
+        (999999999999999, "9999999999999.99", "€9,999,999,999,999.99 off"),
+        # 16 (the largest amount PayNow takes, 2^53-1 cents): the nearest double,
+        # which reads 90071992547409.9; discount_text states it exactly.
+        (2**53 - 1, "90071992547409.9", "€90,071,992,547,409.91 off"),
+    ],
+)
+def test_value_is_a_double_exact_to_15_significant_digits(
+    shoplazza, customer, minor, value_text, text
+):
+    store = customer.store
+    store.currency = "EUR"
+    store.save()
+    coupon = CouponFactory(store=store, discount_type="amount", discount_amount=minor)
+
+    response = _receive(shoplazza, customer.id, [coupon.id])
+
+    item = response.json()["items"][0]
+    assert f'"value":{value_text},'.encode() in response.content
+    assert (item["value"], item["discount_text"]) == (float(value_text), text)
+
+
 def test_an_unspecified_discount_is_worth_nothing(shoplazza, customer):
     coupon = CouponFactory(
         store=customer.store, discount_type="unspecified", discount_amount=0

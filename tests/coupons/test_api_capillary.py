@@ -609,10 +609,20 @@ BAD_AMOUNT = AMOUNT + 'Must be a non-negative amount such as 50 or "50.00".'
                 {
                     "code": "X",
                     "customer": {"mobile": "1"},
-                    "transaction": {"amount": "10000000000000"},
+                    "transaction": {"amount": "90071992547409.92"},
                 }
             ),
-            "root.coupon.0.transaction.amount: Must be less than 10000000000000.",
+            AMOUNT + "USD amounts are at most 90071992547409.91.",
+        ),
+        (
+            body(
+                {
+                    "code": "X",
+                    "customer": {"mobile": "1"},
+                    "transaction": {"amount": "9007199254740992"},
+                }
+            ),
+            "root.coupon.0.transaction.amount: Must not exceed 9007199254740991.",
         ),
         (
             body(
@@ -638,6 +648,32 @@ def test_bad_bodies_are_400_and_write_nothing(api, customer, payload, message):
     assert response.status_code == 400
     assert response.json() == bad_request(f"Input is invalid. {message}")
     assert not Redemption.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_minimum_as_high_as_paynow_allows_can_be_met_through_v1_1(api, customer):
+    # PayNow takes minimum_order_value up to 2^53-1 cents; v1.1 took amounts below
+    # 10^13 dollars only, so such a coupon could never be redeemed here.
+    issued(
+        customer,
+        code="BIGMIN",
+        discount_type="amount",
+        discount_amount=100,
+        minimum_order_value=2**53 - 1,
+    )
+
+    response = redeem(
+        api, body(item("BIGMIN", customer, number="T1", amount="90071992547409.91"))
+    )
+
+    assert response.status_code == 200
+    (coupon,) = response.json()["response"]["coupons"]["coupon"]
+    assert (coupon["transaction"], coupon["discount_value"]) == (
+        {"number": "T1", "amount": "90071992547409.91"},
+        "1.00",
+    )
+    assert coupon["item_status"] == REDEEMED
+    assert Redemption.objects.get().order_value == 2**53 - 1
 
 
 @pytest.mark.django_db
