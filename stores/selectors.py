@@ -43,6 +43,8 @@ def api_key_get(
     the key, its store or outlet is seen from the commit on); on a miss, or without
     a shared cache, it is one hand-written query (``core.sql``). Nothing is cached
     in the process: it could not learn of a change made by another one."""
+    if not possible_key_id(key_id):
+        return None, shared_cache.get_many_quietly(list(also))
     columns = _key_columns()
     if key_cache.seconds():
         row, generation, found = key_cache.read(key_id, columns, also)
@@ -56,6 +58,21 @@ def api_key_get(
         return None, found
     api_key, api_key.store, api_key.outlet = sql.load(row, *_key_loaders())
     return api_key, found
+
+
+_KEY_ID_LENGTH = ApiKey._meta.get_field("key_id").max_length
+
+
+def possible_key_id(key_id: str) -> bool:
+    """Whether a key could have this id: printable ASCII that fits the column.
+
+    Any other id, from any header form, is no key without a query: PostgreSQL refuses
+    a text parameter holding NUL (a DataError, a 500 for an unauthenticated Basic
+    header of ``base64("a\\x00b:...")``), and the refusal must be the dialect's 401,
+    counted as a failed authentication like any unknown key."""
+    return (
+        0 < len(key_id) <= _KEY_ID_LENGTH and key_id.isascii() and key_id.isprintable()
+    )
 
 
 def _key(key_id: str) -> ApiKey | None:

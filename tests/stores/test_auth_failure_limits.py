@@ -279,3 +279,25 @@ def test_client_address(settings, proxies, remote, forwarded, expected):
         "/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded
     )
     assert throttling.client_address(request) == expected
+
+
+def test_an_impossible_key_id_counts_as_a_failure(api_key):
+    # A Basic user name with NUL, which PostgreSQL cannot take (attack report #2):
+    # no query, the v1.1 401, and counted (tests/stores/test_impossible_key_ids.py).
+    path = "/v1.1/customer/coupons?email=a@example.com"
+    nul = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"a\x00b:c").decode()}
+    statuses = [_get(path, "203.0.113.9", **nul).status_code for _ in range(3)]
+    assert statuses == [401] * 3
+    right = {"HTTP_AUTHORIZATION": basic_header(api_key)}
+    for headers in (right, nul):
+        blocked = _get(path, "203.0.113.9", **headers)
+        assert blocked.status_code == 429
+        assert blocked.json() == {
+            "response": {
+                "status": {
+                    "success": "false",
+                    "code": 429,
+                    "message": blocked_message(blocked["Retry-After"]),
+                }
+            }
+        }
