@@ -27,8 +27,10 @@ urlpatterns = [
     path("", include("stores.api.urls")),
 ]
 
-# A path under an API prefix that no route matches: the dialect's JSON 404.
+# Under an API prefix: a path no route matches is the dialect's JSON 404, and a
+# request Django refuses before any view (a Host outside ALLOWED_HOSTS) its 400.
 handler404 = "core.routing.not_found"
+handler400 = "core.routing.bad_request"
 
 # The benchmark's ideal endpoints (bench/ideal), mounted only in a benchmark server.
 if os.environ.get("BENCH_IDEAL") == "1":

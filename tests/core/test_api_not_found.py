@@ -1,6 +1,7 @@
 """A path under a dialect's prefix that no route matches is a 404 in that dialect's
-error body (``core.routing.not_found``), not Django's HTML page; PayNow's routes
-take a trailing slash, as ASP.NET's do (``core.routing.PayNowTrailingSlash``)."""
+error body (``core.routing.not_found``), and a ``Host`` outside ``ALLOWED_HOSTS`` its
+400 (``core.routing.bad_request``), not Django's HTML pages; PayNow's routes take a
+trailing slash, as ASP.NET's do (``core.routing.PayNowTrailingSlash``)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,58 @@ def test_paynow_trailing_slash_still_authenticates(client, base):
 
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v1/stores/1/coupons",
+            error_body(400, "bad-request", "Bad Request.", trace=TRACE),
+        ),
+        ("/openapi/2022-01/coupons/receive", {"errors": ["Bad Request."]}),
+        (
+            "/v1.1/customer/coupons",
+            {
+                "response": {
+                    "status": {
+                        "success": "false",
+                        "code": 400,
+                        "message": "Bad Request.",
+                    }
+                }
+            },
+        ),
+        (
+            "/v2/coupon/series",
+            {"errors": [{"status": False, "code": 400, "message": "Bad Request."}]},
+        ),
+        (
+            "/v3/oauth/token/generate",
+            {"data": None, "errors": [{"code": 400, "message": "Bad Request."}]},
+        ),
+        ("/v0/d/coupons", {"error_code": "bad_request", "message": "Bad Request."}),
+    ],
+)
+def test_a_host_outside_allowed_hosts_is_the_dialects_400(
+    anonymous, settings, path, body
+):
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    response = anonymous.get(path, HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == body
+
+
+def test_a_host_outside_allowed_hosts_elsewhere_keeps_djangos_html_400(
+    client, settings
+):
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    response = client.get("/admin/", HTTP_HOST="evil.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert b"<h1>Bad Request (400)</h1>" in response.content
