@@ -43,3 +43,5 @@ HOLD_REFUSED = "hold_refused"
 HOLD_EXPIRED = "hold_expired"
 HOLD_RELEASED = "hold_released"
 HOLD_REDEEMED = "hold_redeemed"
+# A coupon with live holds is not deleted: its holders were promised those uses.
+COUPON_HELD = "coupon_held"

@@ -335,10 +335,18 @@ def coupon_delete(*, coupon: Coupon, actor: Actor) -> None:
     a customer's hands never comes to name another coupon.
 
     A coupon deleted or archived since the caller read it is ``coupon_not_found``.
-    Under the coupon's lock: a receive or redemption of it either went first (and is
-    seen here) or finds it gone.
+    Under the coupon's lock: a receive, redemption or hold of it either went first
+    (and is seen here) or finds it gone. One with live holds is not deleted
+    (``coupon_held``): its holders were promised those uses (README, "Holds").
     """
     locked = _locked(coupon)
+    live_holds = Hold.objects.filter(coupon_id=locked.pk).live(at=timezone.now())
+    if count := live_holds.count():
+        raise DomainError(
+            errors.COUPON_HELD,
+            f"This coupon has live holds ({count}) and cannot be deleted: its holders "
+            "were promised those uses. Release the holds or let them end first.",
+        )
     held = _held(locked)
     has_history = held or locked.series_id
     event = {

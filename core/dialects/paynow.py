@@ -50,6 +50,7 @@ class PayNowDialect(Dialect):
         "coupon_not_found": ErrorSpec(404, "not-found", "Coupon not found."),
         "typo": NOT_FOUND,  # a mistyped check-character code (coupons.typed_codes)
         "code_taken": CONFLICT,
+        "coupon_held": CONFLICT,  # live holds: not deleted
         "redemption_not_found": ErrorSpec(404, "not-found", "Redemption not found."),
         "redemption_refused": CONFLICT,
         "already_rolled_back": CONFLICT,
