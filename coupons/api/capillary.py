@@ -171,7 +171,10 @@ class V11RedeemRequest(ObjectInput):
 
 class V11IsRedeemableQuery(V11CustomerIdentifiers):
     code = serializers.CharField(
-        max_length=5000, help_text="One code, or several separated by commas."
+        # Room for the largest list documented: MAX_CODES codes of
+        # MAX_CODE_LENGTH, each with a comma and a space after it.
+        max_length=MAX_CODES * (MAX_CODE_LENGTH + 2),
+        help_text="One code, or several separated by commas.",
     )
     details = ChoiceField(
         required=False,

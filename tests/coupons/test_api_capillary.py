@@ -948,6 +948,17 @@ def test_isredeemable_query_count_is_constant(
 
 
 @pytest.mark.django_db
+def test_isredeemable_takes_the_largest_documented_list(api, customer):
+    # 50 codes of 100 characters, a comma and a space between each: 5,098 characters.
+    codes = [f"{n:02d}".ljust(100, "X") for n in range(50)]
+
+    items = checked(api, mobile=customer.mobile, code=", ".join(codes))
+
+    assert [item["code"] for item in items] == codes
+    assert {item["item_status"]["code"] for item in items} == {702}
+
+
+@pytest.mark.django_db
 def test_isredeemable_writes_nothing(api, store, customer):
     issued(customer, code="READONLY")
     checked(api, mobile=customer.mobile, code="READONLY")
