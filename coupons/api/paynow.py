@@ -594,10 +594,10 @@ def _redemption_body(redemption: Any, lines: list[Any]) -> dict[str, Any]:
     return CartRedemptionOutput(redemption).data
 
 
-class RedemptionListItemOutput(CartRedemptionOutput):
-    """An item of the list: a redemption as redeem and rollback answer it, with
-    ``discount``, ``value_returned``, ``discount_returned`` and ``lines`` when it
-    was made with a cart, or partly returned (schema only)."""
+class RedemptionAnswerOutput(CartRedemptionOutput):
+    """A redemption as redeem, rollback and the list answer it: with ``discount``,
+    ``value_returned``, ``discount_returned`` and ``lines`` when it was made with a
+    cart, or partly returned (schema only)."""
 
     discount = serializers.IntegerField(source="discount_amount", required=False)
     value_returned = serializers.IntegerField(required=False)
@@ -658,11 +658,11 @@ def _one_of(name: str, *serializers_: Any) -> PolymorphicProxySerializer:
 VALIDATE_REQUEST = _one_of("ValidateRequest", OrderInput, CodesInput)
 VALIDATE_RESPONSE = _one_of("ValidateResponse", ValidationOutput, CodesValidationOutput)
 REDEEM_REQUEST = _one_of("RedeemRequest", RedeemInput, RedeemCodesInput)
+# One schema for a redemption, with or without the cart's fields: a oneOf of
+# RedemptionOutput and CartRedemptionOutput matched a cart's answer under both
+# (neither forbids other properties), and a oneOf must match exactly one.
 REDEEM_RESPONSE = _one_of(
-    "RedeemResponse", RedemptionOutput, CartRedemptionOutput, CodesRedemptionOutput
-)
-REDEMPTION_RESPONSE = _one_of(
-    "RedemptionResponse", RedemptionOutput, CartRedemptionOutput
+    "RedeemResponse", RedemptionAnswerOutput, CodesRedemptionOutput
 )
 
 
@@ -852,7 +852,7 @@ class CouponValidationViewSet(PayNowViewSet):
         summary="List redemptions",
         parameters=keyset_parameters(),
         filters=True,
-        responses={200: RedemptionListItemOutput(many=True), **PAYNOW_ERRORS},
+        responses={200: RedemptionAnswerOutput(many=True), **PAYNOW_ERRORS},
     ),
     create=extend_schema(
         summary="Redeem a code (409 with every reason when it cannot be)",
@@ -876,7 +876,7 @@ class CouponValidationViewSet(PayNowViewSet):
             "return that completes the order; more than is left is a 409."
         ),
         request=RollbackInput,
-        responses={200: REDEMPTION_RESPONSE, **PAYNOW_ERRORS},
+        responses={200: RedemptionAnswerOutput, **PAYNOW_ERRORS},
     ),
 )
 class RedemptionViewSet(PayNowViewSet):

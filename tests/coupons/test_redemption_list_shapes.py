@@ -91,8 +91,8 @@ def test_the_list_matches_its_openapi_schema(paynow, base, store, client):
 
     answer = listed(paynow, base)
 
-    assert items["items"] == {"$ref": "#/components/schemas/RedemptionListItemOutput"}
-    schema = document["components"]["schemas"]["RedemptionListItemOutput"]
+    assert items["items"] == {"$ref": "#/components/schemas/RedemptionAnswerOutput"}
+    schema = document["components"]["schemas"]["RedemptionAnswerOutput"]
     assert list(schema["properties"]) == REDEMPTION_KEYS
     assert sorted(schema["required"]) == sorted(
         set(PLAIN_REDEMPTION_KEYS) - {"outlet_code"}
@@ -103,7 +103,7 @@ def test_the_list_matches_its_openapi_schema(paynow, base, store, client):
         PLAIN_REDEMPTION_KEYS,
     )
     errors = paynow_spec.errors_of(
-        answer, "RedemptionListItemOutput", many=True, document=document
+        answer, "RedemptionAnswerOutput", many=True, document=document
     )
     assert errors == []
 
@@ -125,3 +125,35 @@ def test_the_lines_of_a_page_are_read_in_one_query(
         answer = listed(paynow, base)
     assert len(answer) == 22
     assert sum(len(item.get("lines", [])) for item in answer) == 33
+
+
+def test_the_redeem_and_rollback_answers_match_their_openapi_schemas(
+    paynow, base, store, client
+):
+    ten_percent(store)
+    coupon(store, "OFF", **AMOUNT, discount_amount=1000)
+    plain = redeem(paynow, base, {"code": "TEN", "order_value": 2000})
+    carted = redeem(paynow, base, {"code": "TEN", "order": cart("EUR", *CART)})
+    codes = redeem(paynow, base, {"codes": ["OFF", "TEN"], "order": cart("EUR", *CART)})
+    ask = {"lines": [{"id": "l1", "quantity": 1}]}
+    returned = rolled(paynow, base, carted["id"], ask).json()
+    whole = rolled(paynow, base, plain["id"]).json()
+    document = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+    paths = document["paths"]
+    redeemed = paths["/v1/stores/{store_id}/redemptions"]["post"]["responses"]
+    rollback = paths["/v1/stores/{store_id}/redemptions/{redemption_id}/rollback"]
+    answered = rollback["post"]["responses"]["200"]["content"]["application/json"]
+
+    assert redeemed["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RedeemResponse"
+    }
+    assert answered["schema"] == {"$ref": "#/components/schemas/RedemptionAnswerOutput"}
+    for body in (plain, carted, codes):
+        assert paynow_spec.errors_of(body, "RedeemResponse", document=document) == []
+    for body in (returned, whole):
+        errors = paynow_spec.errors_of(
+            body, "RedemptionAnswerOutput", document=document
+        )
+        assert errors == []
