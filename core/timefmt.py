@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -26,6 +26,16 @@ _INSTANT = re.compile(
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?",
     re.ASCII,
 )
+
+
+def parse_day(text: str) -> date | None:
+    """The day ``text`` writes as ``YYYY-MM-DD`` in ASCII digits, else None."""
+    if len(text) != 10 or not _INSTANT.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:  # 2027-02-30
+        return None
 
 
 def parse_instant(text: str) -> datetime | None:

@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -98,11 +97,8 @@ class ValidTillField(serializers.Field):
             self.fail("invalid")
         zone = ZoneInfo(self.context.get("tz", "UTC"))
         text = data.strip()
-        try:
-            day = parse_date(text)
-            moment = None if day else parse_datetime(text)
-        except ValueError:
-            self.fail("invalid")
+        day = timefmt.parse_day(text)
+        moment = None if day else timefmt.parse_instant(text)
         if day is not None:
             moment = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
         elif moment is None:

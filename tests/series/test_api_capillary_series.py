@@ -229,6 +229,15 @@ def test_a_date_only_valid_till_is_the_end_of_that_day_in_store_time(capillary, 
     assert response.json()["entity"]["validTillDate"] == "2030-12-31T23:59:59+05:30"
 
 
+def test_a_lower_case_t_and_z_are_rfc_3339s_too(capillary, store):
+    response = capillary.post(
+        SERIES_URL, body(validTillDate="2030-12-31t10:00:00z"), format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert Series.objects.get().valid_till == datetime(2030, 12, 31, 10, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -238,6 +247,13 @@ def test_a_date_only_valid_till_is_the_end_of_that_day_in_store_time(capillary, 
         ({"discountValue": -1}, "discountValue: Cannot be negative."),
         ({"discountValue": 1.00005}, "discountValue: At most 4 decimals."),
         ({"validTillDate": "31/12/2030"}, "validTillDate: Must be a date-time"),
+        ({"validTillDate": "2030-W01-1"}, "validTillDate: Must be a date-time"),
+        (
+            {"validTillDate": "\uff12\uff10\uff13\uff10-12-31"},  # full-width digits
+            "validTillDate: Must be a date-time",
+        ),
+        ({"validTillDate": "20301231T000000Z"}, "validTillDate: Must be a date-time"),
+        ({"validTillDate": "2030-02-30"}, "validTillDate: Must be a date-time"),
         (
             {"validTillDate": "9999-12-31"},
             "validTillDate: The date-time is out of range (0001-01-02 to 9999-12-30 "
