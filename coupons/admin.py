@@ -36,6 +36,7 @@ from coupons.models import (
     Redemption,
     RedemptionLine,
 )
+from coupons.redeem import decide
 from coupons.redeem import service as redeem
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
@@ -582,7 +583,10 @@ class RedemptionAdmin(
 def hold_state(hold: Hold) -> str:
     """The hold's state as it counts now: an active hold past its end is ended
     (it holds nothing) even before ``expire_holds`` tidies it."""
-    if hold.state == HoldState.ACTIVE and hold.expires_at <= timezone.now():
+    live = decide.hold_live(
+        state=hold.state, expires_at=hold.expires_at, at=timezone.now()
+    )
+    if hold.state == HoldState.ACTIVE and not live:
         return "ended (not tidied)"
     return hold.get_state_display()
 
