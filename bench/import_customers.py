@@ -65,7 +65,7 @@ def write_csv(path: Path, count: int) -> list[tuple[str, ...]]:
             email = f"Customer.{i}@Example{i % 97}.com"
             if i % BAD_EVERY == BAD_EVERY - 1:
                 email = f"not-an-email-{i}"
-            row = (f"First{i}", f"Last{i}", email, f"+1 555 {i:07d}", f"CRM-{i}")
+            row = (f"First{i}", f"Last{i}", email, f"+1555{i:07d}", f"CRM-{i}")
             writer.writerow(row)
             if i % BAD_EVERY != BAD_EVERY - 1:
                 good.append(row)

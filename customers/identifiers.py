@@ -8,11 +8,25 @@ never applies its own case rules (PostgreSQL's ``LOWER`` follows the collation: 
 disagreed about which addresses were the same).
 
 Mobiles and external IDs are compared exactly as stored: they have no letter case.
+A mobile is written only in the one form a lookup can name it by, digits with an
+optional leading ``+`` (``is_mobile``): a separator is refused, not dropped, by the
+native API and the CSV import alike.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# 3 to 31 ASCII digits (the column holds 32 characters). No spaces, brackets, dashes
+# or dots: kept as given, "+1 (555) 123" would never be found by "+1555123".
+MOBILE_RE = re.compile(r"\+?[0-9]{3,31}\Z")
+MOBILE_MESSAGE = "Must be a phone number: digits, optionally a leading +."
+
+
+def is_mobile(value: str) -> bool:
+    """Whether ``value`` is a mobile as stored and compared (``MOBILE_RE``)."""
+    return MOBILE_RE.match(value) is not None
 
 
 def fold_email(email: str) -> str:

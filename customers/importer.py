@@ -38,13 +38,12 @@ from psycopg import errors as errors_pg
 
 from core import csvsafe, flake
 from customers import import_store
-from customers.identifiers import fold_email
+from customers.identifiers import fold_email, is_mobile
 from customers.models import Customer
 from stores.models import Store
 
 COLUMNS = ("first_name", "last_name", "email", "mobile", "external_id")
 IDENTIFIERS = ("external_id", "email", "mobile")
-MOBILE_RE = re.compile(r"^\+?[0-9][0-9 ()\-.]{2,30}$")
 # Plain ASCII addresses that Django's ``validate_email`` accepts, matched without it
 # (it costs ~10 us a call: 10 s of a million rows). A strict subset of what it
 # accepts (tests/customers/test_import_normalisation.py checks that); anything else
@@ -149,7 +148,7 @@ def _row_problem(row: dict[str, str]) -> str | None:
             validate_email(email)
         except ValidationError:
             return f"invalid email {email!r}"
-    if row.get("mobile") and not MOBILE_RE.match(row["mobile"]):
+    if row.get("mobile") and not is_mobile(row["mobile"]):
         return f"invalid mobile {row['mobile']!r}"
     return None
 

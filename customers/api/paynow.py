@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -19,10 +17,9 @@ from core.serializers import (
     validated,
 )
 from customers import selectors, services
+from customers.identifiers import MOBILE_MESSAGE, is_mobile
 from stores.api.dialects import PayNowViewSet
 from stores.scopes import COUPONS_READ, COUPONS_WRITE
-
-MOBILE_RE = re.compile(r"^\+?[0-9][0-9 ()\-.]{2,30}$")
 
 
 class CustomerOutput(serializers.Serializer):
@@ -51,10 +48,8 @@ class CustomerInput(ObjectInput):
     )
 
     def validate_mobile(self, value: str | None) -> str | None:
-        if value and not MOBILE_RE.match(value):
-            raise serializers.ValidationError(
-                "Must be a phone number: digits, optionally a leading +."
-            )
+        if value and not is_mobile(value):
+            raise serializers.ValidationError(MOBILE_MESSAGE)
         return value
 
 

@@ -81,7 +81,7 @@ def test_create_answers_200_with_the_customer(api, store):
             "first_name": "Ada",
             "last_name": "Lovelace",
             "email": "ada@example.com",
-            "mobile": "+44 20 7946 0958",
+            "mobile": "+442079460958",
             "external_id": "crm-1",
         },
         format="json",
@@ -96,7 +96,7 @@ def test_create_answers_200_with_the_customer(api, store):
     assert (body["first_name"], body["last_name"]) == ("Ada", "Lovelace")
     assert (body["email"], body["mobile"], body["external_id"]) == (
         "ada@example.com",
-        "+44 20 7946 0958",
+        "+442079460958",
         "crm-1",
     )
 
