@@ -8,6 +8,7 @@ rows are inserted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from core import flake
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 100
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class _FlakeQueryParam(serializers.CharField):
@@ -30,13 +32,34 @@ class _FlakeQueryParam(serializers.CharField):
         return parsed
 
 
+class _IntegerQueryParam(serializers.IntegerField):
+    """The spec's ``integer``: ASCII digits (with a ``-``, a number out of range).
+    DRF's IntegerField also reads ``1.0``, ``2.`` and other scripts' digits, which
+    ASP.NET Core's binding refuses; a space or a ``+`` is refused here too."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not (isinstance(data, str) and _INTEGER.fullmatch(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _BooleanQueryParam(serializers.BooleanField):
+    """``true`` or ``false`` in any case, as ASP.NET Core binds the spec's
+    ``boolean``: DRF's BooleanField also reads ``1``, ``yes``, ``on``, ``t``..."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not (isinstance(data, str) and data.lower() in ("true", "false")):
+            self.fail("invalid")
+        return data.lower() == "true"
+
+
 class KeysetParams(serializers.Serializer):
-    limit = serializers.IntegerField(
+    limit = _IntegerQueryParam(
         required=False, default=DEFAULT_LIMIT, min_value=1, max_value=MAX_LIMIT
     )
     after = _FlakeQueryParam(required=False)
     before = _FlakeQueryParam(required=False)
-    asc = serializers.BooleanField(required=False, default=False)
+    asc = _BooleanQueryParam(required=False, default=False)
 
 
 @dataclass(frozen=True)

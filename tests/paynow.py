@@ -1,5 +1,6 @@
 """The native (PayNow) API as the tests speak it: a client with a fixed trace id,
-an error answer's body, one entry of its ``errors``, and a coupon to create."""
+an error answer's body, one entry of its ``errors``, the body of one refused field,
+and a coupon to create."""
 
 from __future__ import annotations
 
@@ -35,6 +36,17 @@ def validation_error(path: str, code: str, message: str) -> dict:
     """One entry of an error's ``errors`` (the document's ValidationError): ``code``
     at ``path``, its validation the same as its code."""
     return {"code": code, "message": message, "path": path, "validation": code}
+
+
+def field_error(path: str, code: str, message: str, *, trace: str) -> dict:
+    """The 400 body of a request refused for one field: ``code`` at ``path``."""
+    return error_body(
+        400,
+        "bad-request",
+        f"Invalid request: {path}: {message}",
+        [validation_error(path, code, message)],
+        trace=trace,
+    )
 
 
 def coupon_body(**fields: Any) -> dict:

@@ -12,7 +12,7 @@ from core.timefmt import iso_millis_z
 from customers.models import Customer
 from stores.scopes import COUPONS_READ
 from tests.factories import ApiKeyFactory, CustomerFactory, RedemptionFactory
-from tests.paynow import error_body, native_client, validation_error
+from tests.paynow import error_body, field_error, native_client, validation_error
 
 TRACE = "trace-customers-1"
 MILLIS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -554,12 +554,7 @@ def test_list_rejects_bad_pagination_parameters(api, store, params, code, messag
     response = api.get(_list_url(store), params)
 
     assert response.status_code == 400
-    assert response.json() == _error(
-        400,
-        "bad-request",
-        f"Invalid request: {path}: {message}",
-        [validation_error(path, code, message)],
-    )
+    assert response.json() == field_error(path, code, message, trace=TRACE)
     assert response.json()["errors"][0]["path"] == path
 
 

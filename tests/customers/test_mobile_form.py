@@ -16,13 +16,12 @@ from django.core.management import call_command
 from customers.identifiers import MOBILE_MESSAGE
 from customers.models import Customer
 from tests.factories import CustomerFactory
-from tests.paynow import error_body, native_client, validation_error
+from tests.paynow import field_error, native_client
 from tests.series.conftest import capillary_client
 
 pytestmark = pytest.mark.django_db
 
 TRACE = "trace-mobile-1"
-_error = partial(error_body, trace=TRACE)
 
 REFUSED = [
     "+1 (555) 123",
@@ -46,13 +45,7 @@ def _url(store, customer_id=None) -> str:
     return f"/v1/stores/{store.id}/customers{tail}"
 
 
-def _refused(value: str) -> dict:
-    return _error(
-        400,
-        "bad-request",
-        f"Invalid request: mobile: {MOBILE_MESSAGE}",
-        [validation_error("mobile", "invalid", MOBILE_MESSAGE)],
-    )
+REFUSED_BODY = field_error("mobile", "invalid", MOBILE_MESSAGE, trace=TRACE)
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ def test_create_refuses_a_mobile_that_is_not_digits_with_a_leading_plus(
     response = api.post(_url(store), {"mobile": mobile}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == _refused(mobile)
+    assert response.json() == REFUSED_BODY
     assert not Customer.objects.exists()
 
 
@@ -79,7 +72,7 @@ def test_update_refuses_a_mobile_with_separators_and_keeps_the_old_one(api, stor
     )
 
     assert response.status_code == 400
-    assert response.json() == _refused("+1 (555) 123")
+    assert response.json() == REFUSED_BODY
     customer.refresh_from_db()
     assert customer.mobile == "+1555123"
 
