@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.urls import reverse
@@ -22,8 +23,19 @@ from coupons import admin_search
 from coupons.admin_search import ExactSearchMixin
 from coupons.models import Coupon, Redemption
 from customers import services
+from customers.identifiers import MOBILE_MESSAGE, is_mobile
 from customers.models import Customer
 from stores.admin import StoreOwnedAdmin
+
+
+class CustomerForm(forms.ModelForm):
+    def clean_mobile(self) -> str | None:
+        # The API's and the import's rule, on a mobile staff typed: one stored
+        # before the rule with separators can be left as it is.
+        mobile = self.cleaned_data["mobile"]
+        if mobile and "mobile" in self.changed_data and not is_mobile(mobile):
+            raise forms.ValidationError(MOBILE_MESSAGE, code="invalid")
+        return mobile
 
 
 @admin.register(Customer)
@@ -34,6 +46,7 @@ class CustomerAdmin(
     AuditTimelineMixin,
     StoreOwnedAdmin,
 ):
+    form = CustomerForm
     audit_key = "customer_id"
     list_display = [
         "id",

@@ -10,7 +10,7 @@ disagreed about which addresses were the same).
 Mobiles and external IDs are compared exactly as stored: they have no letter case.
 A mobile is written only in the one form a lookup can name it by, digits with an
 optional leading ``+`` (``is_mobile``): a separator is refused, not dropped, by the
-native API and the CSV import alike.
+native API, the CSV import and the admin's form alike.
 """
 
 from __future__ import annotations

@@ -155,3 +155,68 @@ def test_customer_store_is_fixed_once_saved(admin_client, ann):
     ann.refresh_from_db()
     assert ann.first_name == "Ann"
     assert ann.store_id != elsewhere.pk
+
+
+MOBILE_REFUSED = "Must be a phone number: digits, optionally a leading +."
+
+
+def _change(admin_client, customer, **fields):
+    """The change form as shown (each value with its hidden initial), ``fields``
+    edited."""
+    shown = {
+        name: getattr(customer, name)
+        for name in ("first_name", "last_name", "email", "mobile", "external_id")
+    }
+    return admin_client.post(
+        reverse("admin:customers_customer_change", args=[customer.pk]),
+        {
+            **{f"initial-{name}": value for name, value in shown.items()},
+            **shown,
+            **fields,
+        },
+    )
+
+
+@pytest.mark.parametrize("mobile", ["+1 (555) 123", "555-0100", "12"])
+def test_add_refuses_a_mobile_the_api_refuses(admin_client, mobile):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse("admin:customers_customer_add"),
+        {"store": store.pk, "first_name": "Ann", "mobile": mobile},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"mobile": [MOBILE_REFUSED]}
+    assert not Customer.objects.exists()
+
+
+def test_change_refuses_a_mobile_with_separators(admin_client, ann):
+    response = _change(admin_client, ann, mobile="+1 (555) 123")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"mobile": [MOBILE_REFUSED]}
+    ann.refresh_from_db()
+    assert ann.mobile == "9100000001"
+
+
+def test_a_mobile_stored_with_separators_before_can_be_left_as_it_is(admin_client):
+    customer = CustomerFactory(mobile="+1 (555) 123", first_name="Old")
+
+    response = _change(admin_client, customer, first_name="New")
+
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.mobile) == ("New", "+1 (555) 123")
+
+
+def test_add_takes_a_mobile_of_digits(admin_client):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse("admin:customers_customer_add"),
+        {"store": store.pk, "first_name": "Ann", "mobile": "+1555123"},
+    )
+
+    assert response.status_code == 302
+    assert Customer.objects.get().mobile == "+1555123"
