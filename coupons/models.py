@@ -230,7 +230,7 @@ class Coupon(models.Model):
                 condition=~Q(discount_type=DiscountType.PERCENT)
                 | Q(discount_amount__lte=MAX_PERCENT),
                 name="coupon_percent_at_most_100",
-                violation_error_message="A percent cannot exceed 1000 (100 %).",
+                violation_error_message="A percent cannot exceed 1000 (100 %%).",
             ),
             models.CheckConstraint(
                 condition=Q(usable_at__isnull=True)
