@@ -13,6 +13,7 @@ auth) from the one table in ``core/dialects/capillary.py``; a partial success is
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -138,8 +139,36 @@ class CapInt(StrictIntegerField):
         return value
 
 
+class NotEnforcedField(serializers.Field):
+    """A restriction of Capillary's ``CouponSeriesV2`` that Couponhub does not
+    enforce: taken only at a value that restricts nothing (or null, or left out),
+    any other value is a 400 naming the field. Answering 200 would let a client
+    believe its series restricted when no redemption would check it (attack report
+    2, item 15)."""
+
+    def __init__(self, *unrestricted: Any, **kwargs: Any) -> None:
+        kwargs.update(required=False, allow_null=True)
+        super().__init__(**kwargs)
+        self.unrestricted = unrestricted
+
+    def to_internal_value(self, data: Any) -> Any:
+        # type() too: False == 0 and True == 1 in Python, not in JSON.
+        if any(type(data) is type(v) and data == v for v in self.unrestricted):
+            return data
+        shown = "".join(f" or {json.dumps(value)}" for value in self.unrestricted)
+        raise serializers.ValidationError(
+            "Not supported: Couponhub does not enforce this restriction. "
+            f"Leave it out, or send null{shown}."
+        )
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class CouponSeriesV2Input(serializers.Serializer):
-    """Capillary's ``CouponSeriesV2``; fields Couponhub does not model are ignored."""
+    """Capillary's ``CouponSeriesV2``. Restrictions Couponhub does not enforce are
+    refused unless they restrict nothing (``NotEnforcedField``); other fields it
+    does not model (``smsTemplate``, ``clientHandlingType``, ...) are ignored."""
 
     description = StrictCharField(max_length=250)
     discountCode = StrictCharField(
@@ -196,6 +225,15 @@ class CouponSeriesV2Input(serializers.Serializer):
         required=False,
         default=dict,
     )
+    # Restrictions with no equivalent in the domain (README, Capillary v2): no
+    # maximum bill, no series-wide or per-customer redemption count, no spacing of
+    # issues, no date before which codes of a series cannot be redeemed.
+    maxBillAmount = NotEnforcedField(0, -1)
+    maxRedeem = NotEnforcedField(-1)
+    maxRedemptionsInSeriesPerUser = NotEnforcedField(-1)
+    sameUserMultipleRedeem = NotEnforcedField(True)
+    minDaysBetweenVouchers = NotEnforcedField(0)
+    redemptionValidFrom = NotEnforcedField()
 
     def validate_customPropertyMap(self, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 50:
