@@ -153,6 +153,8 @@ def store_update(
         pk=store.pk,
         missing=DomainError(errors.STORE_NOT_FOUND, "Store not found."),
     )
+    if currency is not None and currency != locked.currency:
+        _check_currency_unused(locked, currency)
     given = {
         "is_active": is_active,
         "timezone": timezone_name,
@@ -168,6 +170,45 @@ def store_update(
         taken=_store_code_taken(code or ""),
     )
     return locked
+
+
+# What keeps amounts in the store currency's minor units (README, "Money"); a
+# redemption, its lines and a hold always name one of the store's coupons.
+_AMOUNT_ROWS = (
+    ("coupons", "coupons"),
+    ("series", "series"),
+    ("redemptions", "redemptions"),
+    ("legacy_definitions", "NewStore definitions or templates"),
+)
+
+
+def _check_currency_unused(locked: Store, currency: str) -> None:
+    """Refuse a new currency for a store whose rows already hold amounts: they are
+    stored in the old currency's minor units (KWD 1.125 is 1125, which JPY reads as
+    ¥1,125). Counted with the store row locked FOR UPDATE, so rows committed by
+    anyone who held the row first are seen. Not closed: a create still in flight
+    (uncommitted) is not seen, since Django's foreign keys are checked at commit
+    (DEFERRABLE INITIALLY DEFERRED) and the creates do not lock the store row; the
+    first coupon of an empty store racing a currency change could keep amounts
+    converted with the old currency."""
+    found = [
+        label for related, label in _AMOUNT_ROWS if getattr(locked, related).exists()
+    ]
+    if found:
+        raise DomainError(
+            errors.CURRENCY_IN_USE,
+            f"The currency cannot change from {locked.currency} to {currency}: the "
+            f"store has {', '.join(found)}, whose amounts are stored in "
+            f"{locked.currency}'s minor units. Use a new store for another currency.",
+            fields=[
+                FieldIssue(
+                    "currency",
+                    "in_use",
+                    f"The store has {', '.join(found)} with amounts in "
+                    f"{locked.currency}; its currency cannot change.",
+                )
+            ],
+        )
 
 
 @transaction.atomic
