@@ -82,10 +82,23 @@ def _amount(**kwargs: Any) -> AmountField:
     )
 
 
+def _store_time(naive: datetime, zone: ZoneInfo) -> datetime:
+    """The instant a wall-clock time without an offset names in the store's zone,
+    as that zone's clock shows it. In a spring-forward gap (02:30 in New York on
+    2027-03-14) it is read with the offset before the gap and so moves forward by
+    the gap (03:30-04:00), as Java's ``ZonedDateTime.of`` does; in the repeated hour
+    of autumn it is the first one (fold=0: 01:30-04:00 on 2027-11-07). Through UTC,
+    so the answer shows what a later read shows: ``replace(tzinfo=zone)`` kept the
+    non-existent 02:30-05:00, which ``astimezone`` to the same zone leaves as is."""
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class ValidTillField(serializers.Field):
-    """``2026-06-12T00:00:00+05:30`` as given; without an offset, store time; a bare
-    date ``2026-06-12`` is the end of that day (23:59:59) in the store's time zone."""
+    """``2026-06-12T00:00:00+05:30`` as given; without an offset, store time
+    (``_store_time``: a time in a DST gap moves forward by the gap, a repeated one
+    is the first); a bare date ``2026-06-12`` is the end of that day (23:59:59) in
+    the store's time zone."""
 
     default_error_messages = {
         "invalid": "Must be a date-time such as 2026-06-12T23:59:59+05:30, "
@@ -105,7 +118,10 @@ class ValidTillField(serializers.Field):
         elif moment is None:
             self.fail("invalid")
         elif moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
+            try:
+                moment = _store_time(moment, zone)
+            except OverflowError:  # 9999-12-31T23:00:00 west of UTC
+                self.fail("out_of_range")
         if not timefmt.storable(moment):
             self.fail("out_of_range")
         return moment
