@@ -9,7 +9,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db import models
 
 from core import timefmt
-from core.admin import StoreListFilter, StoreScopedMixin
+from core.admin import NulFreeFiltersMixin, StoreListFilter, StoreScopedMixin
 from core.admin_writes import ServiceWritesMixin, edited
 from core.paginator import CappedCountPaginator
 from stores import services
@@ -95,12 +95,12 @@ if admin.site.is_registered(User):
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(NulFreeFiltersMixin, UserAdmin):
     inlines = [UserStoreMembershipInline]
 
 
 @admin.register(StoreMembership)
-class StoreMembershipAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class StoreMembershipAdmin(SuperuserOnlyMixin, NulFreeFiltersMixin, admin.ModelAdmin):
     list_display = ["user", "store", "created_at"]
     list_filter = [("store", StoreListFilter)]
     list_select_related = ["user", "store"]
