@@ -76,9 +76,12 @@ def discount_text(coupon: Coupon, currency: str) -> str:
 
 
 def prerequisite_text(coupon: Coupon, currency: str) -> str:
+    """``Orders of €50.00 or more``: the minimum is inclusive (an order of exactly
+    the minimum qualifies, coupons.redeem.decide), so never "over". The seed says
+    only "Any prerequisite details for using the coupon"."""
     if coupon.minimum_order_value > 0:
         minimum = money.format_money(coupon.minimum_order_value, currency)
-        return f"Orders over {minimum}"
+        return f"Orders of {minimum} or more"
     return "No minimum"
 
 

@@ -128,7 +128,7 @@ def test_receive_answers_the_seed_body_and_writes_one_assignment(store, customer
                 "coupon_status": 2,  # the customer's limit of 1 is now reached
                 "received_count": 1,
                 "discount_text": "25% off",
-                "prerequisite_text": "Orders over €50.00",
+                "prerequisite_text": "Orders of €50.00 or more",
                 "is_first_order": False,
             }
         ],
@@ -255,14 +255,14 @@ def test_a_coupon_made_through_paynow_is_received_through_shoplazza(
 @pytest.mark.parametrize(
     ("currency", "value", "texts"),
     [
-        ("EUR", 5.0, ("€5.00 off", "Orders over €50.00")),
-        ("USD", 5.0, ("$5.00 off", "Orders over $50.00")),
-        ("GBP", 5.0, ("£5.00 off", "Orders over £50.00")),
+        ("EUR", 5.0, ("€5.00 off", "Orders of €50.00 or more")),
+        ("USD", 5.0, ("$5.00 off", "Orders of $50.00 or more")),
+        ("GBP", 5.0, ("£5.00 off", "Orders of £50.00 or more")),
         # No symbol of its own in English: the ISO code, spaced as CLDR says.
-        ("CHF", 5.0, ("CHF 5.00 off", "Orders over CHF 50.00")),
+        ("CHF", 5.0, ("CHF 5.00 off", "Orders of CHF 50.00 or more")),
         # No minor unit: 500 in the smallest unit is 500 yen.
-        ("JPY", 500.0, ("¥500 off", "Orders over ¥5,000")),
-        ("KWD", 0.5, ("KWD 0.500 off", "Orders over KWD 5.000")),
+        ("JPY", 500.0, ("¥500 off", "Orders of ¥5,000 or more")),
+        ("KWD", 0.5, ("KWD 0.500 off", "Orders of KWD 5.000 or more")),
     ],
 )
 def test_amounts_are_in_major_units_of_the_store_currency(
@@ -961,3 +961,47 @@ def test_an_empty_json_body_is_400(shoplazza, coupon):
     assert response.status_code == 400
     assert response.json() == {"errors": ["customer_id: This field is required."]}
     _assert_nothing_written(coupon)
+
+
+def test_an_order_of_exactly_the_minimum_qualifies_as_the_text_says(
+    shoplazza, customer, paynow, base
+):
+    # Attack report 2, item 11: the text said "Orders over ¥1,000" while an order of
+    # exactly ¥1,000 is valid.
+    store = customer.store
+    store.currency = "JPY"
+    store.save()
+    coupon = CouponFactory(
+        store=store,
+        code="Y059328",
+        discount_type="amount",
+        discount_amount=500,
+        minimum_order_value=1000,
+    )
+
+    item = _receive(shoplazza, customer.id, [coupon.id]).json()["items"][0]
+    at = paynow.post(
+        f"{base}/coupons/validate",
+        {"code": "Y059328", "customer_id": str(customer.id), "order_value": 1000},
+        format="json",
+    )
+    below = paynow.post(
+        f"{base}/coupons/validate",
+        {"code": "Y059328", "customer_id": str(customer.id), "order_value": 999},
+        format="json",
+    )
+
+    assert item["prerequisite_text"] == "Orders of ¥1,000 or more"
+    assert at.status_code == 200
+    assert at.json() == {"valid": True, "reasons": [], "discount": 500}
+    assert below.status_code == 200
+    assert below.json() == {
+        "valid": False,
+        "reasons": [
+            {
+                "code": "below_minimum_order",
+                "message": "The order value is below the minimum of 1000.",
+            }
+        ],
+        "discount": 0,
+    }
