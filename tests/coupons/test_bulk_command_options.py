@@ -26,5 +26,6 @@ def test_bulk_command_names_its_own_option_in_a_bad_date():
         )
 
     assert str(refused.value) == (
-        "--expires-at 'garbage': use YYYY-MM-DD or an ISO 8601 date-time."
+        "--expires-at 'garbage': not a real date or date-time; use YYYY-MM-DD or "
+        "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] (UTC without an offset)."
     )

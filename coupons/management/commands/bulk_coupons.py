@@ -61,7 +61,9 @@ class Command(BaseCommand):
         expires = opts["expires_at"]
         action = bulk.BulkAction(
             action=opts["action"],
-            expires_at=parse_moment(expires, "--expires-at") if expires else None,
+            expires_at=(
+                parse_moment(expires, "--expires-at") if expires is not None else None
+            ),
             format=opts["fmt"],
         )
         if action.action == bulk.EXPORT and not (opts["output"] or opts["dry_run"]):

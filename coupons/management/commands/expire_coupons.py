@@ -1,23 +1,24 @@
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_date, parse_datetime
 
 from core.actors import SYSTEM
 from core.progress import CommandProgress
+from core.timefmt import parse_instant
 from coupons import services
 from stores.management.commands._common import find_store
 
 
 def parse_moment(value: str, option: str = "--before") -> datetime:
-    moment = parse_datetime(value)
+    """``value`` as RFC 3339 (``core.timefmt.parse_instant``): a date is its
+    midnight, a date-time without an offset is UTC. A day or time that does not
+    exist (2027-02-30, hour 25) is refused like any other bad input."""
+    moment = parse_instant(value)
     if moment is None:
-        day = parse_date(value)
-        if day is None:
-            raise CommandError(
-                f"{option} {value!r}: use YYYY-MM-DD or an ISO 8601 date-time."
-            )
-        moment = datetime.combine(day, time.min)
+        raise CommandError(
+            f"{option} {value!r}: not a real date or date-time; use YYYY-MM-DD or "
+            "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] (UTC without an offset)."
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -34,7 +35,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         store = find_store(opts["store"])
-        before = parse_moment(opts["before"]) if opts["before"] else None
+        before = opts["before"]
+        before = parse_moment(before) if before is not None else None
         bar = CommandProgress(self.stderr, total=None, desc="expire_coupons")
         result = services.coupons_expire(
             store=store,
