@@ -9,12 +9,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
+from rest_framework import serializers
 
 from core.actors import Actor
 from core.admin import StoreListFilter
 from core.admin_writes import edited
 from core.errors import DomainError
-from legacy import services
+from core.money import json_number
+from legacy import rules, services
+from legacy.api.newstore import MoneyField, RuleList
 from legacy.models import CouponDefinition, CouponTemplate, Kind
 from legacy.patterns import PatternError, compile_pattern
 from stores.admin import StoreOwnedAdmin
@@ -45,7 +48,33 @@ def preview_codes(pattern: str, count: int = PREVIEW_CODES) -> list[str]:
     return codes
 
 
+def _messages(detail, path: str = "") -> list[str]:
+    """A DRF error detail (nested dicts and lists) as ``path: message`` lines."""
+    if isinstance(detail, dict):
+        return [
+            line
+            for key, value in detail.items()
+            for line in _messages(value, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(detail, list) and any(isinstance(d, dict | list) for d in detail):
+        return [
+            line
+            for index, value in enumerate(detail)
+            if value
+            for line in _messages(value, f"{path}.{index}" if path else str(index))
+        ]
+    items = detail if isinstance(detail, list) else [detail]
+    return [f"{path}: {item}" if path else str(item) for item in items]
+
+
 class LegacyDefinitionForm(forms.ModelForm):
+    """The NewStore API's own input fields check the amount and the validation
+    rules (``legacy.api.newstore``: ``MoneyField``, ``RuleList``), so the admin saves
+    only what ``POST /v0/d/coupon_templates`` would: an amount the currency can hold
+    (``core.money``: ¥500.5 is refused), above zero, a minimum order not negative.
+    The service (``save_model``) then checks the rest as for the API (currency,
+    rule kinds, label)."""
+
     # No Meta: the admin supplies the model and fields.
 
     def clean_pattern(self):
@@ -53,6 +82,32 @@ class LegacyDefinitionForm(forms.ModelForm):
         if (problem := pattern_error(pattern)) is not None:
             raise forms.ValidationError(problem, code="invalid_pattern")
         return pattern
+
+    def clean(self):
+        cleaned = super().clean()
+        amount = cleaned.get("amount")
+        if amount is not None and "amount" in self.fields:
+            given = {
+                "amount": json_number(amount),
+                "currency": cleaned.get("amount_currency") or "",
+            }
+            try:
+                MoneyField().run_validation(given)
+            except serializers.ValidationError as exc:
+                for key, field in (
+                    ("amount", "amount"),
+                    ("currency", "amount_currency"),
+                ):
+                    for message in exc.detail.get(key, []):
+                        self.add_error(field, str(message))
+        given_rules = cleaned.get("validation_rules")
+        if given_rules and "validation_rules" in self.fields:
+            # Every kind here: the service refuses one the definition cannot have.
+            try:
+                RuleList(kinds=rules.COUPON_KINDS).run_validation(given_rules)
+            except serializers.ValidationError as exc:
+                self.add_error("validation_rules", _messages(exc.detail))
+        return cleaned
 
 
 class LegacyDefinitionAdmin(StoreOwnedAdmin):

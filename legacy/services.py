@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from core import flake, rows
 from core.errors import DomainError
+from core.money import MoneyError
 from core.timefmt import iso_millis_z
 from coupons import errors as coupon_errors
 from coupons import typed_codes
@@ -451,8 +452,31 @@ def _combined(
         "usable_at": usable_at,
         "expires_at": expires_at,
         "usable_by_customer_id": customer.pk if customer else None,
-        "minimum_order_value": minimum.minor_units if minimum else 0,
+        "minimum_order_value": (
+            0
+            if minimum is None
+            else minimum.minor_units
+            if minimum is own.minimum_total
+            else _stored_minor(source, MINIMUM_TOTAL, minimum)
+        ),
     }
+
+
+def _stored_minor(source: LegacyDefinition, what: str, stored: Money) -> int:
+    """A money value stored on the source, in the smallest unit. One the API would
+    refuse (stored by the admin before it applied the API's rules: ¥500.5, -5) is a
+    409 naming it, as a stored pattern that cannot generate codes is."""
+    try:
+        if stored.amount < 0 or (what == "amount" and stored.amount == 0):
+            raise MoneyError(
+                "it is not above 0" if what == "amount" else "it is negative"
+            )
+        return stored.minor_units
+    except MoneyError as exc:
+        raise _conflict(
+            f"The {what} {stored} of the {_noun(source)} {source.label!r} cannot be "
+            f"used ({exc}); update it."
+        ) from exc
 
 
 def _discount(
@@ -482,7 +506,10 @@ def _discount(
                 "discount_rule_id, and the request gives neither.",
             )
         return {}
-    return {"discount_type": DiscountType.AMOUNT, "discount_amount": chosen.minor_units}
+    minor = (
+        chosen.minor_units if base is None else _stored_minor(source, "amount", base)
+    )
+    return {"discount_type": DiscountType.AMOUNT, "discount_amount": minor}
 
 
 def _free_code(
