@@ -1,7 +1,5 @@
 """``bulk_coupons``: a bulk action on a filtered set of a store's coupons."""
 
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from core import flake
@@ -13,7 +11,11 @@ from coupons.exporter import FORMATS, write_export
 from coupons.management.commands.expire_coupons import parse_moment
 from coupons.models import DiscountType, Origin
 from series.models import Series
-from stores.management.commands._common import find_store
+from stores.management.commands._common import (
+    find_store,
+    open_output,
+    output_path,
+)
 
 YES_NO = {"yes": True, "no": False}
 
@@ -81,7 +83,7 @@ class Command(BaseCommand):
             )
             return
         if action.action == bulk.EXPORT:
-            self._export(coupons, action, Path(opts["output"]), counts.matched)
+            self._export(coupons, action, opts["output"], counts.matched)
             return
         bar = CommandProgress(self.stderr, total=counts.to_change, desc=action.action)
         try:
@@ -106,11 +108,10 @@ class Command(BaseCommand):
             raise CommandError(f"Series {value!r} not found in this store.")
         return series_id
 
-    def _export(self, coupons, action, path: Path, total: int) -> None:
-        if not path.parent.is_dir():
-            raise CommandError(f"No such folder: {path.parent}")
+    def _export(self, coupons, action, output: str, total: int) -> None:
+        path = output_path(output, "--output")
         bar = CommandProgress(self.stderr, total=total, desc="export")
-        with path.open("w", newline="", encoding="utf-8") as out:
+        with open_output(path, "--output") as out:
             count = write_export(
                 queryset=coupons.queryset().order_by("id"),
                 out=out,

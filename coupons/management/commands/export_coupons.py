@@ -1,12 +1,14 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from core import flake
 from core.progress import CommandProgress
 from coupons.exporter import FORMATS, STATUSES, export_queryset, write_export
 from series.models import Series
-from stores.management.commands._common import find_store
+from stores.management.commands._common import (
+    find_store,
+    open_output,
+    output_path,
+)
 
 
 class Command(BaseCommand):
@@ -38,10 +40,8 @@ class Command(BaseCommand):
             store=store, series_id=series_id, status=opts["status"]
         )
         if opts["output"]:
-            path = Path(opts["output"])
-            if not path.parent.is_dir():
-                raise CommandError(f"No such folder: {path.parent}")
-            with path.open("w", newline="", encoding="utf-8") as out:
+            path = output_path(opts["output"], "--output")
+            with open_output(path, "--output") as out:
                 bar = CommandProgress(self.stderr, total=None, desc="export_coupons")
                 count = write_export(
                     queryset=queryset, out=out, fmt=opts["fmt"], progress=bar.update

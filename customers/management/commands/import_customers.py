@@ -10,7 +10,13 @@ from customers.importer import (
     read_rows,
     write_report,
 )
-from stores.management.commands._common import find_store
+from stores.management.commands._common import (
+    find_store,
+    output_path,
+    read_input,
+    unreadable,
+    unwritable,
+)
 
 
 class Command(BaseCommand):
@@ -43,19 +49,21 @@ class Command(BaseCommand):
         if opts["batch"] is not None and opts["batch"] < 1:
             raise CommandError("--batch must be at least 1.")
         path = Path(opts["file"])
-        try:
-            total, rows = read_rows(path)
-        except (ImportFileError, UnicodeDecodeError) as exc:
-            raise CommandError(str(exc)) from exc
+        report = output_path(opts["report"] or f"{path}.rejected.csv", "--report")
+        total, rows = read_input(read_rows, path, ImportFileError)
         bar = CommandProgress(self.stdout, total=total, desc="import_customers")
-        result = import_customers(
-            store=store,
-            rows=rows,
-            batch_size=opts["batch"],
-            dry_run=opts["dry_run"],
-            progress=bar.update,
-        )
-        bar.close()
+        try:
+            result = import_customers(
+                store=store,
+                rows=rows,
+                batch_size=opts["batch"],
+                dry_run=opts["dry_run"],
+                progress=bar.update,
+            )
+        except OSError as exc:  # the file went away or broke while it was read
+            raise unreadable(path, exc) from exc
+        finally:
+            bar.close()
         summary = result.as_dict()
         prefix = "[dry run] would have: " if opts["dry_run"] else ""
         self.stdout.write(
@@ -63,6 +71,8 @@ class Command(BaseCommand):
             f"unchanged {summary['unchanged']}, rejected {summary['rejected']}"
         )
         if result.errors:
-            report = Path(opts["report"] or f"{path}.rejected.csv")
-            write_report(report, result.errors)
+            try:
+                write_report(report, result.errors)
+            except OSError as exc:
+                raise unwritable(report, "--report", exc) from exc
             self.stdout.write(f"Rejected rows (line, reason): {report}")

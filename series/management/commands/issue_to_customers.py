@@ -14,6 +14,12 @@ from series.bulk_issue import (
     write_report,
 )
 from series.models import Series
+from stores.management.commands._common import (
+    output_path,
+    read_input,
+    unreadable,
+    unwritable,
+)
 
 
 class Command(BaseCommand):
@@ -58,10 +64,8 @@ class Command(BaseCommand):
         if opts["batch"] < 1:
             raise CommandError("--batch must be at least 1.")
         path = Path(opts["file"])
-        try:
-            total, _ = read_rows(path)
-        except (IssueFileError, UnicodeDecodeError) as exc:
-            raise CommandError(str(exc)) from exc
+        report = output_path(opts["report"] or f"{path}.rejected.csv", "--report")
+        total, _ = read_input(read_rows, path, IssueFileError)
         bar = CommandProgress(self.stdout, total=total, desc="issue_to_customers")
         try:
             result = issue_to_customers(
@@ -72,6 +76,8 @@ class Command(BaseCommand):
                 progress=bar.update,
                 batch_size=opts["batch"],
             )
+        except OSError as exc:  # the file went away or broke while it was read
+            raise unreadable(path, exc) from exc
         except DomainError as exc:
             raise CommandError(
                 f"{exc.reason}: {exc.message} (the batches before were issued; "
@@ -90,6 +96,8 @@ class Command(BaseCommand):
                 f"rejected {len(result.problems)}"
             )
         if result.problems:
-            report = Path(opts["report"] or f"{path}.rejected.csv")
-            write_report(report, result.problems)
+            try:
+                write_report(report, result.problems)
+            except OSError as exc:
+                raise unwritable(report, "--report", exc) from exc
             self.stdout.write(f"Rejected rows (line, reason): {report}")
