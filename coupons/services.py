@@ -389,7 +389,9 @@ def coupons_expire(
     progress: Callable[[int], None] | None = None,
 ) -> ExpireResult:
     """Disable the store's enabled coupons whose ``expires_at`` is before ``before``
-    (``actor`` stamped as their updater and in the audit trail).
+    and already past (``actor`` stamped as their updater and in the audit trail): a
+    ``before`` later than now is read as now, so a coupon that has not expired is
+    never disabled here.
 
     Works in batches of ids, one short transaction each, so a million expired coupons
     never hold one long lock; running it again finds nothing more to do. A batch's
@@ -397,7 +399,8 @@ def coupons_expire(
     takes them in the order its plan meets them, and a receive of two of them could
     deadlock with it.
     """
-    before = before or timezone.now()
+    now = timezone.now()
+    before = min(before, now) if before is not None else now
     stale = (
         Coupon.objects.for_store(store.id)
         .live()

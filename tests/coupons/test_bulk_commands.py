@@ -135,14 +135,20 @@ def test_expire_disables_past_coupons_and_reports(store):
 
 
 def test_expire_before_a_date(store):
-    CouponFactory(store=store, expires_at=timezone.now() + timedelta(days=2))
+    # Only coupons past expires_at, and of those the ones that expired before
+    # --before (a --before later than now is refused: tests/coupons/test_expire_before).
+    now = timezone.now()
+    long_ago = CouponFactory(store=store, expires_at=now - timedelta(days=3))
+    lately = CouponFactory(store=store, expires_at=now - timedelta(hours=1))
     out, _ = run(
         "expire_coupons",
         "--store",
         "shop",
         "--before",
-        (timezone.now() + timedelta(days=3)).date().isoformat(),
+        (now - timedelta(days=2)).date().isoformat(),
     )
     assert out.strip() == "Disabled 1 expired coupons"
+    assert not Coupon.objects.get(pk=long_ago.pk).enabled
+    assert Coupon.objects.get(pk=lately.pk).enabled
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         run("expire_coupons", "--store", "shop", "--before", "next week")

@@ -1,10 +1,11 @@
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from core.actors import SYSTEM
 from core.progress import CommandProgress
-from core.timefmt import parse_instant
+from core.timefmt import iso_millis_z, parse_instant
 from coupons import services
 from stores.management.commands._common import find_store
 
@@ -24,19 +25,31 @@ def parse_moment(value: str, option: str = "--before") -> datetime:
 
 class Command(BaseCommand):
     help = (
-        "Disable a store's coupons that expired before --before (default: now) and "
-        "report how many."
+        "Disable a store's enabled coupons whose expires_at is past (before now, or "
+        "before --before, which cannot be later than now) and report how many."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--store", required=True, help="Store id or code")
-        parser.add_argument("--before", help="YYYY-MM-DD or ISO date-time (UTC)")
+        parser.add_argument(
+            "--before",
+            help="Only coupons that expired before this (YYYY-MM-DD or RFC 3339, UTC; "
+            "not later than now)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Only count")
 
     def handle(self, *args, **opts):
         store = find_store(opts["store"])
         before = opts["before"]
         before = parse_moment(before) if before is not None else None
+        now = timezone.now()
+        if before is not None and before > now:
+            raise CommandError(
+                f"--before {opts['before']!r} is later than now "
+                f"({iso_millis_z(now)}): expire_coupons only disables coupons already "
+                "past their expires_at. To disable live coupons, use bulk_coupons "
+                "--action disable."
+            )
         bar = CommandProgress(self.stderr, total=None, desc="expire_coupons")
         result = services.coupons_expire(
             store=store,
