@@ -116,6 +116,19 @@ NOTHING_SELECTED = (
 )
 
 
+def refuse_above_api_caps(form, api_fields: dict[str, Any]) -> None:
+    """Refuse on ``form`` each value above the cap of the API's field for it (its
+    ``max_value``, with the API's own message): staff do not store what the API
+    refuses as too large (README, Amounts: 2^53-1, ``core.money.MAX_MINOR``, so a
+    JSON client reads it exactly). ``api_fields`` maps a form field's name to the
+    API's serializer field. Below zero is left to the model's constraints."""
+    for name, api_field in api_fields.items():
+        value = form.cleaned_data.get(name)
+        if name in form.fields and value is not None and value > api_field.max_value:
+            message = api_field.error_messages["max_value"]
+            form.add_error(name, message.format(max_value=api_field.max_value))
+
+
 class NulFreeFiltersMixin:
     """A change list parameter holding NUL is refused, never a 500.
 

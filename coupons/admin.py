@@ -21,6 +21,7 @@ from core.admin import (
     StoreListFilter,
     StoreScopedMixin,
     admin_link,
+    refuse_above_api_caps,
     related_page,
 )
 from core.admin_writes import edited
@@ -28,6 +29,7 @@ from core.errors import DomainError
 from coupons import admin_search, bulk, errors, services
 from coupons.admin_bulk import BulkActionsMixin
 from coupons.admin_search import ExactSearchMixin
+from coupons.api import paynow
 from coupons.models import (
     ActorType,
     Coupon,
@@ -75,11 +77,31 @@ class HoldingSearchMixin(ExactSearchMixin):
         )
 
 
+# The form's fields that PayNow's CouponInput caps (amounts and limits at
+# core.money.MAX_MINOR, duration_in_months at 1200); discount_max_amount, which only
+# Capillary's discountUpto sets (capped by core.money.to_minor), as an amount too.
+API_CAPPED = (
+    "discount_amount",
+    "minimum_order_value",
+    "redeem_limit_store_amount",
+    "redeem_limit_customer_amount",
+    "duration_in_months",
+)
+
+
 class CouponAdminForm(forms.ModelForm):
     # No Meta: the admin supplies the model and the fields of its fieldsets.
 
     def clean(self):
         cleaned = super().clean()
+        api_fields = paynow.CouponInput().fields
+        refuse_above_api_caps(
+            self,
+            {
+                **{name: api_fields[name] for name in API_CAPPED},
+                "discount_max_amount": paynow.Money(),
+            },
+        )
         coupon = self.instance
         # The counters are not form fields, so the form skips the constraint that
         # holds them under the store-wide limit; check it here for a clear message.

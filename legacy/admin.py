@@ -12,12 +12,12 @@ from django.urls import path
 from rest_framework import serializers
 
 from core.actors import Actor
-from core.admin import StoreListFilter
+from core.admin import StoreListFilter, refuse_above_api_caps
 from core.admin_writes import edited
 from core.errors import DomainError
 from core.money import json_number
 from legacy import rules, services
-from legacy.api.newstore import MoneyField, RuleList
+from legacy.api.newstore import MoneyField, NewStoreDefinitionInput, RuleList
 from legacy.models import CouponDefinition, CouponTemplate, Kind
 from legacy.patterns import PatternError, compile_pattern
 from stores.admin import StoreOwnedAdmin
@@ -100,6 +100,8 @@ class LegacyDefinitionForm(forms.ModelForm):
                 ):
                     for message in exc.detail.get(key, []):
                         self.add_error(field, str(message))
+        api_fields = NewStoreDefinitionInput().fields
+        refuse_above_api_caps(self, {"max_redemptions": api_fields["max_redemptions"]})
         given_rules = cleaned.get("validation_rules")
         if given_rules and "validation_rules" in self.fields:
             # Every kind here: the service refuses one the definition cannot have.

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditTimelineMixin
 from core import csvsafe, flake, timefmt
-from core.admin import StoreListFilter, scope_to_stores
+from core.admin import StoreListFilter, refuse_above_api_caps, scope_to_stores
 from core.errors import DomainError
 from core.keyset import values_in_chunks
 from coupons.models import Coupon
@@ -28,6 +28,7 @@ from series import bulk_issue
 from series import pool as series_pool
 from series import selectors as series_selectors
 from series import services as series_services
+from series.api.capillary import CouponSeriesV2Input
 from series.models import UNLIMITED, CodeFormat, Series
 from stores.admin import StoreOwnedAdmin
 
@@ -114,6 +115,16 @@ class SeriesAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        # Capillary v2's caps (int32: its OpenAPI's type, DESIGN.md IDs).
+        api_fields = CouponSeriesV2Input().fields
+        refuse_above_api_caps(
+            self,
+            {
+                "max_create": api_fields["maxCreate"],
+                "max_vouchers_per_user": api_fields["maxVouchersPerUser"],
+                "max_redemptions_per_coupon": api_fields["redemptionPerCouponMaxLimit"],
+            },
+        )
         store = cleaned.get("store")
         if self.instance._state.adding and store is not None and not self.errors:
             # A new series is made by series_create: check its rules here, so a

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from coupons.models import Coupon
 from tests.coupons.test_admin import coupon_form_data
-from tests.factories import StoreFactory
+from tests.factories import CouponFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,99 @@ def test_a_percent_of_exactly_100_is_saved(admin_client):
 
     assert response.status_code == 302
     assert Coupon.objects.get(store=store, code="PCT").discount_amount == 1000
+
+
+MAX_MINOR = 2**53 - 1
+ABOVE_MAX = "Ensure this value is less than or equal to 9007199254740991."
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"discount_amount": "9007199254740993"}, "discount_amount", ABOVE_MAX),
+        ({"discount_amount": str(MAX_MINOR + 1)}, "discount_amount", ABOVE_MAX),
+        ({"minimum_order_value": str(MAX_MINOR + 1)}, "minimum_order_value", ABOVE_MAX),
+        (
+            {"discount_max_amount": str(MAX_MINOR + 1)},
+            "discount_max_amount",
+            ABOVE_MAX,
+        ),
+        (
+            {
+                "redeem_limit_store_enabled": "on",
+                "redeem_limit_store_amount": str(MAX_MINOR + 1),
+            },
+            "redeem_limit_store_amount",
+            ABOVE_MAX,
+        ),
+        (
+            {
+                "redeem_limit_customer_enabled": "on",
+                "redeem_limit_customer_amount": str(MAX_MINOR + 1),
+            },
+            "redeem_limit_customer_amount",
+            ABOVE_MAX,
+        ),
+        (
+            {"duration": "repeating", "duration_in_months": "1201"},
+            "duration_in_months",
+            "Ensure this value is less than or equal to 1200.",
+        ),
+    ],
+)
+def test_a_value_above_the_apis_cap_is_a_form_error(
+    admin_client, overrides, field, message
+):
+    store = StoreFactory()
+    data = {"store": store.pk, "code": "HUGE", "discount_type": "amount", **overrides}
+    data.setdefault("discount_amount", "100")
+
+    response = admin_client.post(reverse(ADD), coupon_form_data(**data))
+
+    assert form_errors(response) == {field: [message]}
+    assert not Coupon.objects.filter(store=store).exists()
+
+
+def test_a_change_above_the_cap_is_refused_and_the_coupon_kept(admin_client):
+    coupon = CouponFactory(code="HUGE", discount_type="amount", discount_amount=100)
+
+    response = admin_client.post(
+        reverse("admin:coupons_coupon_change", args=[coupon.pk]),
+        coupon_form_data(
+            code="HUGE", discount_type="amount", discount_amount=str(MAX_MINOR + 1)
+        ),
+    )
+
+    assert form_errors(response) == {"discount_amount": [ABOVE_MAX]}
+    coupon.refresh_from_db()
+    assert coupon.discount_amount == 100
+
+
+def test_every_value_at_the_cap_is_saved(admin_client):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse(ADD),
+        coupon_form_data(
+            store=store.pk,
+            code="MAX",
+            discount_type="amount",
+            discount_amount=str(MAX_MINOR),
+            discount_max_amount=str(MAX_MINOR),
+            minimum_order_value=str(MAX_MINOR),
+            redeem_limit_store_enabled="on",
+            redeem_limit_store_amount=str(MAX_MINOR),
+            redeem_limit_customer_enabled="on",
+            redeem_limit_customer_amount=str(MAX_MINOR),
+            duration="repeating",
+            duration_in_months="1200",
+        ),
+    )
+
+    assert response.status_code == 302
+    coupon = Coupon.objects.get(store=store, code="MAX")
+    assert (coupon.discount_amount, coupon.redeem_limit_customer_amount) == (
+        MAX_MINOR,
+        MAX_MINOR,
+    )
+    assert coupon.duration_in_months == 1200

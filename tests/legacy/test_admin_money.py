@@ -179,3 +179,32 @@ def test_a_coupon_from_a_template_stored_with_a_bad_amount_is_a_409(
         "error_code": "validation_rule_conflict",
         "message": message,
     }
+
+
+@pytest.mark.parametrize("model", ["coupondefinition", "coupontemplate"])
+def test_max_redemptions_above_the_apis_cap_is_a_form_error(admin_client, model):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse(f"admin:legacy_{model}_add"),
+        legacy_form_data(store=str(store.pk), max_redemptions=str(2**53)),
+    )
+
+    assert form_errors(response) == {
+        "max_redemptions": [
+            "Ensure this value is less than or equal to 9007199254740991."
+        ]
+    }
+    assert not LegacyDefinition.objects.filter(store=store).exists()
+
+
+def test_max_redemptions_at_the_cap_is_saved(admin_client):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse("admin:legacy_coupondefinition_add"),
+        legacy_form_data(store=str(store.pk), max_redemptions=str(2**53 - 1)),
+    )
+
+    assert response.status_code == 302
+    assert LegacyDefinition.objects.get(store=store).max_redemptions == 2**53 - 1
