@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -155,6 +156,13 @@ class CapInt(StrictIntegerField):
         return value
 
 
+def _same(data: Any, value: Any) -> bool:
+    """JSON equality: false is not 0 nor true 1 (as they are in Python), 0.0 is 0."""
+    if isinstance(value, bool) or isinstance(data, bool):
+        return data is value
+    return isinstance(data, int | float | Decimal) and data == value
+
+
 class NotEnforcedField(serializers.Field):
     """A restriction of Capillary's ``CouponSeriesV2`` that Couponhub does not
     enforce: taken only at a value that restricts nothing (or null, or left out),
@@ -162,19 +170,32 @@ class NotEnforcedField(serializers.Field):
     believe its series restricted when no redemption would check it (attack report
     2, item 15)."""
 
-    def __init__(self, *unrestricted: Any, **kwargs: Any) -> None:
+    def __init__(self, openapi_type: str, *unrestricted: Any, **kwargs: Any) -> None:
         kwargs.update(required=False, allow_null=True)
         super().__init__(**kwargs)
         self.unrestricted = unrestricted
+        self.shown = "".join(f" or {json.dumps(value)}" for value in unrestricted)
+        # The schema names the only values taken (DRF re-runs __init__ on binding);
+        # one integer as a range of one, so that two fields taking -1 alone are not
+        # one enum component with two names.
+        schema: dict[str, Any] = {"type": openapi_type, "nullable": True}
+        # (Null alone has no OpenAPI 3.0 form: an enum of only null is refused.)
+        if openapi_type == "integer" and len(unrestricted) == 1:
+            schema.update(minimum=unrestricted[0], maximum=unrestricted[0])
+        elif unrestricted:
+            schema["enum"] = [*unrestricted, None]
+        schema["description"] = (
+            f"Not enforced by Couponhub: only null{self.shown} (no restriction) is "
+            "taken, else 400."
+        )
+        set_override(self, "field", schema)
 
     def to_internal_value(self, data: Any) -> Any:
-        # type() too: False == 0 and True == 1 in Python, not in JSON.
-        if any(type(data) is type(v) and data == v for v in self.unrestricted):
+        if any(_same(data, value) for value in self.unrestricted):
             return data
-        shown = "".join(f" or {json.dumps(value)}" for value in self.unrestricted)
         raise serializers.ValidationError(
             "Not supported: Couponhub does not enforce this restriction. "
-            f"Leave it out, or send null{shown}."
+            f"Leave it out, or send null{self.shown}."
         )
 
     def to_representation(self, value: Any) -> Any:
@@ -244,12 +265,12 @@ class CouponSeriesV2Input(serializers.Serializer):
     # Restrictions with no equivalent in the domain (README, Capillary v2): no
     # maximum bill, no series-wide or per-customer redemption count, no spacing of
     # issues, no date before which codes of a series cannot be redeemed.
-    maxBillAmount = NotEnforcedField(0, -1)
-    maxRedeem = NotEnforcedField(-1)
-    maxRedemptionsInSeriesPerUser = NotEnforcedField(-1)
-    sameUserMultipleRedeem = NotEnforcedField(True)
-    minDaysBetweenVouchers = NotEnforcedField(0)
-    redemptionValidFrom = NotEnforcedField()
+    maxBillAmount = NotEnforcedField("number", 0, -1)
+    maxRedeem = NotEnforcedField("integer", -1)
+    maxRedemptionsInSeriesPerUser = NotEnforcedField("integer", -1)
+    sameUserMultipleRedeem = NotEnforcedField("boolean", True)
+    minDaysBetweenVouchers = NotEnforcedField("integer", 0)
+    redemptionValidFrom = NotEnforcedField("string")  # a date in Capillary
 
     def validate_customPropertyMap(self, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 50:

@@ -97,7 +97,48 @@ def test_values_that_restrict_nothing_are_taken(capillary):
     first = capillary.post(SERIES_URL, payload, format="json")
     second = capillary.post(SERIES_URL, {"CouponSeriesV2": nulls}, format="json")
     third = capillary.post(SERIES_URL, body(maxBillAmount=-1), format="json")
+    fourth = capillary.post(SERIES_URL, body(maxBillAmount=0.0), format="json")
 
-    assert [first.status_code, second.status_code, third.status_code] == [200] * 3
+    assert [r.status_code for r in (first, second, third, fourth)] == [200] * 4
     assert first.json()["warnings"] == []
-    assert Series.objects.count() == 3
+    assert Series.objects.count() == 4
+
+
+def test_the_schema_names_the_values_taken(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    fields = schema["components"]["schemas"]["CouponSeriesV2InputRequest"]["properties"]
+    components = schema["components"]["schemas"]
+
+    def said(value: int | str) -> str:
+        return (
+            f"Not enforced by Couponhub: only null{value} (no restriction) is taken, "
+            "else 400."
+        )
+
+    assert fields["maxBillAmount"] == {
+        "nullable": True,
+        "description": said(" or 0 or -1"),
+        "oneOf": [
+            {"$ref": "#/components/schemas/MaxBillAmountEnum"},
+            {"$ref": "#/components/schemas/NullEnum"},
+        ],
+    }
+    assert components["MaxBillAmountEnum"] == {"type": "number", "enum": [0, -1]}
+    for name, value in [
+        ("maxRedeem", -1),
+        ("maxRedemptionsInSeriesPerUser", -1),
+        ("minDaysBetweenVouchers", 0),
+    ]:
+        assert fields[name] == {
+            "type": "integer",
+            "nullable": True,
+            "minimum": value,
+            "maximum": value,
+            "description": said(f" or {value}"),
+        }
+    assert fields["sameUserMultipleRedeem"]["description"] == said(" or true")
+    assert fields["redemptionValidFrom"] == {
+        "type": "string",
+        "nullable": True,
+        "description": said(""),
+    }
