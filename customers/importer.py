@@ -92,30 +92,35 @@ class ImportResult:
 
 
 def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
-    """(row count, iterator of (line number, row)); checks the header first."""
+    """(record count, iterator of (line number, row)); checks the header first.
+
+    The whole file is parsed once before anything is imported, strictly (a quoted
+    cell left open at the end, a quote inside an unquoted cell): a malformed or
+    truncated file is refused with the line where parsing stopped, never imported
+    in part. The count is of records, not lines (a quoted cell may span lines), so
+    the progress ends at 100 %. Blank lines are not records.
+    """
     if not path.is_file():
         raise ImportFileError(f"No such file: {path}")
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
-        total = sum(1 for _ in handle)
+        reader = csv.reader(handle, strict=True)
+        try:
+            header = next(reader, None)
+            total = sum(1 for cells in reader if cells)
+        except csv.Error as exc:
+            raise ImportFileError(
+                f"Line {reader.line_num}: {exc} (is a quoted cell left open, or a "
+                "quote misplaced?). Nothing was imported."
+            ) from exc
     if not header:
         raise ImportFileError("The file is empty: it needs a header row.")
     header = [name.strip() for name in header]
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Expected: {', '.join(COLUMNS)}."
-        )
-    if not set(header) & set(IDENTIFIERS):
-        raise ImportFileError(
-            "The header needs at least one identifier column: email, mobile or "
-            "external_id."
-        )
+    _check_header(header)
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         width = len(header)
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
+            reader = csv.reader(handle, strict=True)
             next(reader)
             for cells in reader:
                 if not cells:
@@ -132,6 +137,34 @@ def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
                 )
 
     return total, rows()
+
+
+def _check_header(header: list[str]) -> None:
+    """Every column of the header named, known and given once; one an identifier.
+    An empty name (``email,``: a trailing comma) is refused rather than ignored: its
+    cells would have no column to go to."""
+    empty = [str(i) for i, name in enumerate(header, 1) if not name]
+    if empty:
+        raise ImportFileError(
+            f"The header has an empty column name (column {', '.join(empty)}): "
+            "remove the extra comma or name the column. Expected: "
+            f"{', '.join(COLUMNS)}."
+        )
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"Unknown column(s): {', '.join(unknown)}. Expected: {', '.join(COLUMNS)}."
+        )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ImportFileError(
+            f"Duplicate column(s): {', '.join(repeated)}. Give each column once."
+        )
+    if not set(header) & set(IDENTIFIERS):
+        raise ImportFileError(
+            "The header needs at least one identifier column: email, mobile or "
+            "external_id."
+        )
 
 
 def _row_problem(row: dict[str, str]) -> str | None:
