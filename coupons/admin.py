@@ -40,6 +40,7 @@ from coupons.models import (
 )
 from coupons.redeem import decide
 from coupons.redeem import service as redeem
+from legacy.patterns import ALPHABET as CODE_ALPHABET
 from series import pool as series_pool
 from stores.admin import StoreOwnedAdmin
 from stores.models import ApiKey
@@ -91,6 +92,24 @@ API_CAPPED = (
 
 class CouponAdminForm(forms.ModelForm):
     # No Meta: the admin supplies the model and the fields of its fieldsets.
+
+    def clean_code(self):
+        """A code at least one dialect can carry: printable ASCII without spaces, the
+        widest alphabet of a dialect's codes (NewStore's patterns,
+        ``legacy.patterns.ALPHABET``; PayNow's A-Z a-z 0-9 - and Capillary's series
+        codes are within it). Only a new or edited code is checked: a code stored
+        before the rule stays as it is when other fields are edited."""
+        code = self.cleaned_data["code"]
+        if "code" in self.changed_data:
+            refused = next((char for char in code if char not in CODE_ALPHABET), None)
+            if refused is not None:
+                shown = "A space" if refused == " " else repr(refused)
+                raise forms.ValidationError(
+                    f"{shown} cannot be part of a code: codes are printable ASCII "
+                    "characters without spaces.",
+                    code="invalid_code",
+                )
+        return code
 
     def clean(self):
         cleaned = super().clean()

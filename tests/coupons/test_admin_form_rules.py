@@ -144,3 +144,61 @@ def test_every_value_at_the_cap_is_saved(admin_client):
         MAX_MINOR,
     )
     assert coupon.duration_in_months == 1200
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("YEN AMT", "A space cannot be part of a code"),
+        ("ß", "'ß' cannot be part of a code"),
+        ("ßALE", "'ß' cannot be part of a code"),
+        ("CAFÉ", "'É' cannot be part of a code"),
+        ("TAB\tX", "'\\t' cannot be part of a code"),
+    ],
+)
+def test_a_code_no_dialect_carries_is_a_form_error(admin_client, code, message):
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse(ADD), coupon_form_data(store=store.pk, code=code)
+    )
+
+    assert form_errors(response) == {
+        "code": [f"{message}: codes are printable ASCII characters without spaces."]
+    }
+    assert not Coupon.objects.filter(store=store).exists()
+
+
+@pytest.mark.parametrize("code", ["SPRING-25", "spring_25", "X_.%/+452", "=1+1", "~"])
+def test_a_code_of_printable_ascii_is_saved(admin_client, code):
+    # NewStore's patterns make any printable ASCII but a space (README, Patterns).
+    store = StoreFactory()
+
+    response = admin_client.post(
+        reverse(ADD), coupon_form_data(store=store.pk, code=code)
+    )
+
+    assert response.status_code == 302
+    assert Coupon.objects.get(store=store).code == code
+
+
+def test_a_code_stored_before_the_rule_stays_editable(admin_client):
+    coupon = CouponFactory(code="YEN AMT")
+    url = reverse("admin:coupons_coupon_change", args=[coupon.pk])
+
+    # As the page posts it: the code as shown in its hidden initial.
+    shown = {"initial-code": "YEN AMT"}
+    kept = admin_client.post(
+        url, coupon_form_data(code="YEN AMT", note="kept", **shown)
+    )
+    changed = admin_client.post(url, coupon_form_data(code="YEN AMT2", **shown))
+
+    assert kept.status_code == 302
+    assert form_errors(changed) == {
+        "code": [
+            "A space cannot be part of a code: codes are printable ASCII characters "
+            "without spaces."
+        ]
+    }
+    coupon.refresh_from_db()
+    assert (coupon.code, coupon.note) == ("YEN AMT", "kept")
