@@ -128,10 +128,14 @@ class Series(models.Model):
             models.CheckConstraint(
                 condition=Q(random_code_length__gte=1) & Q(random_code_length__lte=64),
                 name="series_code_length_range",
+                violation_error_message="random_code_length is 1 to 64.",
             ),
             models.CheckConstraint(
                 condition=Q(discount_value__gte=0) & Q(discount_upto__gte=0),
                 name="series_discount_non_negative",
+                violation_error_message=(
+                    "discount_value and discount_upto cannot be negative."
+                ),
             ),
         ]
         indexes = [models.Index(fields=["store", "id"], name="series_store_id_idx")]

@@ -1,5 +1,6 @@
 """The series admin form takes the counts Capillary v2's API takes: -1 or up to
-int32 (its OpenAPI's type), with the API's message, never a larger stored value."""
+int32 (its OpenAPI's type), with the API's message, never a larger stored value; the
+model's constraints speak in words, not by their names."""
 
 from __future__ import annotations
 
@@ -54,3 +55,29 @@ def test_counts_at_int32_are_saved(admin_client):
         series.max_vouchers_per_user,
         series.max_redemptions_per_coupon,
     ) == (INT32, INT32, INT32)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "discount_value",
+            "-1",
+            "discount_value and discount_upto cannot be negative.",
+        ),
+        ("discount_upto", "-1", "discount_value and discount_upto cannot be negative."),
+        ("random_code_length", "65", "random_code_length is 1 to 64."),
+    ],
+)
+def test_a_negative_discount_is_the_constraints_message(
+    admin_client, field, value, message
+):
+    series = SeriesFactory()
+
+    response = admin_client.post(
+        reverse("admin:series_series_change", args=[series.pk]),
+        series_form_data(series, **{field: value}),
+    )
+
+    assert response.status_code == 200
+    assert dict(response.context["adminform"].form.errors) == {"__all__": [message]}
