@@ -305,7 +305,7 @@ def test_rejected_rows_are_reported_with_their_reason(store, people, tmp_path):
 def test_a_disabled_series_stops_the_command(store, people, tmp_path):
     series = make_series(store)
     Series.objects.filter(pk=series.pk).update(is_active=False)
-    with pytest.raises(CommandError, match="series_not_found"):
+    with pytest.raises(CommandError, match="is disabled: nothing was issued"):
         call_command(
             "issue_to_customers",
             "--series",

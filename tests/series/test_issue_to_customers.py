@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from assignments.models import Assignment
 from coupons.models import Coupon
-from series import services
+from series import bulk_issue, services
+from series.models import Series
 from tests.factories import CustomerFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,10 +121,80 @@ def test_dry_run_issues_nothing(series, people, tmp_path):
 
 def test_bad_input(series, tmp_path, people):
     with pytest.raises(CommandError, match="not found"):
-        run("--series", "123", str(write(tmp_path, people)))
+        run("--series", "9" * 19, str(write(tmp_path, people)))
     with pytest.raises(CommandError, match="No such file"):
         run("--series", str(series.id), str(tmp_path / "missing.csv"))
     bad = tmp_path / "bad.csv"
     bad.write_text("phone\n123\n")
     with pytest.raises(CommandError, match=r"Unknown column\(s\): phone"):
         run("--series", str(series.id), str(bad))
+
+
+# --- the series as a Capillary operator names it; refusals of the series (attack
+# report 2, #14) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def path(store, tmp_path):
+    emails = [CustomerFactory(store=store).email for _ in range(4)]
+    path = tmp_path / "list.csv"
+    path.write_text("email\n" + "\n".join(emails) + "\n")
+    return path
+
+
+def test_the_compact_id_names_the_series(series, path):
+    assert series.compact_id != series.id
+
+    output = run("--series", str(series.compact_id), str(path))
+
+    assert "issued 4, already issued 0, rejected 0" in output
+    assert Assignment.objects.filter(series=series).count() == 4
+    # The flake id still names it: the same file again issues nothing more.
+    assert "issued 0, already issued 4, rejected 0" in run(
+        "--series", str(series.id), str(path)
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x", "9" * 19, "3.0"])
+def test_no_series_is_not_found(series, path, value):
+    with pytest.raises(CommandError) as refused:
+        run("--series", value, str(path))
+
+    assert str(refused.value) == f"Series {value!r} not found."
+
+
+def test_a_disabled_series_is_refused_before_anything(series, path):
+    Series.objects.filter(pk=series.pk).update(is_active=False)
+
+    with pytest.raises(CommandError) as refused:
+        run("--series", str(series.compact_id), str(path))
+
+    assert str(refused.value) == (
+        f"Series '{series.compact_id}' is disabled: nothing was issued. Enable it "
+        "first."
+    )
+    assert not Assignment.objects.exists()
+
+
+def test_a_series_disabled_during_the_run_says_what_stays_issued(
+    series, path, monkeypatch
+):
+    real = bulk_issue._issue_batch
+    batches = []
+
+    def then_disable(*args, **kwargs):
+        if batches:
+            Series.objects.filter(pk=series.pk).update(is_active=False)
+        batches.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_issue, "_issue_batch", then_disable)
+
+    with pytest.raises(CommandError) as refused:
+        run("--series", str(series.id), "--batch", "3", str(path))
+
+    assert str(refused.value) == (
+        "series_not_found: Coupon series not found. (the batches before it (3 rows) "
+        "stay issued; a rerun goes on from there)"
+    )
+    assert Assignment.objects.filter(series=series).count() == 3

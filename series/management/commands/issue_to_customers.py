@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core import flake
+from core import compact, flake
 from core.errors import DomainError
 from core.progress import CommandProgress
 from series.bulk_issue import (
@@ -32,7 +32,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--series", required=True, help="Series id")
+        parser.add_argument(
+            "--series", required=True, help="Series id (Capillary's, or the flake id)"
+        )
         parser.add_argument("file", help="CSV file")
         parser.add_argument(
             "--report", help="Rejected rows (default FILE.rejected.csv)"
@@ -51,14 +53,23 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        # The Capillary id v2 shows (compact) or the flake id, as every Capillary
+        # input takes them (README, "Ids given back").
         series_id = flake.parse(opts["series"])
         series = (
-            Series.objects.select_related("store").filter(pk=series_id).first()
+            Series.objects.select_related("store")
+            .filter(compact.lookup(series_id))
+            .first()
             if series_id
             else None
         )
         if series is None:
             raise CommandError(f"Series {opts['series']!r} not found.")
+        if not series.is_active:
+            raise CommandError(
+                f"Series {opts['series']!r} is disabled: nothing was issued. Enable "
+                "it first."
+            )
         if opts["limit"] is not None and opts["limit"] < 0:
             raise CommandError("--limit cannot be negative.")
         if opts["batch"] < 1:
@@ -67,22 +78,34 @@ class Command(BaseCommand):
         report = output_path(opts["report"] or f"{path}.rejected.csv", "--report")
         total, _ = read_input(read_rows, path, IssueFileError)
         bar = CommandProgress(self.stdout, total=total, desc="issue_to_customers")
+        done = 0
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            done += rows
+            bar.update(rows)
+
         try:
             result = issue_to_customers(
                 series=series,
                 path=path,
                 dry_run=opts["dry_run"],
                 limit=opts["limit"],
-                progress=bar.update,
+                progress=advance,
                 batch_size=opts["batch"],
             )
         except OSError as exc:  # the file went away or broke while it was read
             raise unreadable(path, exc) from exc
         except DomainError as exc:
-            raise CommandError(
-                f"{exc.reason}: {exc.message} (the batches before were issued; "
-                "a rerun goes on from there)"
-            ) from exc
+            # A refusal of the series itself (disabled, expired or deleted meanwhile)
+            # stops the run; the batches committed before it stay.
+            before = (
+                f"the batches before it ({done} rows) stay issued; a rerun goes on "
+                "from there"
+                if done and not opts["dry_run"]
+                else "nothing was issued"
+            )
+            raise CommandError(f"{exc.reason}: {exc.message} ({before})") from exc
         finally:
             bar.close()
         if opts["dry_run"]:
