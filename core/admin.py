@@ -136,7 +136,8 @@ class NulFreeFiltersMixin:
     ``?discount_type__exact=%00`` reached the query. It is refused as Django refuses
     a lookup it cannot use (``IncorrectLookupParameters``: a redirect to ``?e=1``),
     with a message naming the parameter. The search (``q``) is left to Django's
-    search form, which drops a NUL search with "Null characters are not allowed."
+    search form, which drops a NUL search with "Null characters are not allowed.";
+    an autocomplete's term with NUL finds nothing (``get_search_results``).
     Every admin of the project has it (``StoreScopedMixin`` and the user admins).
     """
 
@@ -150,6 +151,13 @@ class NulFreeFiltersMixin:
                 )
                 raise IncorrectLookupParameters
         return super().get_changelist_instance(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        # The change list's search form drops a NUL term before this; an
+        # autocomplete's ``term`` comes here as sent: it names nothing.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 class StoreScopedMixin(NulFreeFiltersMixin):

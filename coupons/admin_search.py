@@ -171,6 +171,10 @@ class ExactSearchMixin:
         raise NotImplementedError
 
     def get_search_results(self, request, queryset, search_term):
+        # An autocomplete's term with NUL names nothing (PostgreSQL text cannot hold
+        # it), as core.admin.NulFreeFiltersMixin has it; this mixin comes first.
+        if "\x00" in search_term:
+            return queryset.none(), False
         matches = resolve(search_term, store_ids=allowed_store_ids(request))
         if matches is None:
             return queryset, False

@@ -141,3 +141,24 @@ def test_the_bulk_page_with_a_nul_filter_ends_on_the_list(admin_client):
         "Unknown value '\\x00' for 'discount_type__exact'.",
         "Null characters are not allowed (the filter 'discount_type__exact').",
     ]
+
+
+@pytest.mark.parametrize(
+    ("app", "model", "field"),
+    [
+        ("coupons", "coupon", "store"),  # the Store admin
+        ("coupons", "coupon", "usable_by_customer"),  # the Customer admin
+        ("stores", "storemembership", "user"),  # the user admin
+        ("series", "series", "store"),
+    ],
+)
+def test_an_autocomplete_term_with_nul_finds_nothing(admin_client, app, model, field):
+    StoreFactory(code="abc")
+
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"term": "a\x00", "app_label": app, "model_name": model, "field_name": field},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"results": [], "pagination": {"more": False}}
