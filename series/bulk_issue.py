@@ -52,6 +52,7 @@ from core import csvsafe, flake, metrics
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from customers.identifiers import fold_email
+from customers.refs import CustomerRef
 from series import errors, pool
 from series.issue import decide
 from series.issue import store as issue_store
@@ -160,6 +161,7 @@ class _Named:
 
     line: int
     id: int | None
+    compact_id: int | None  # the id Capillary shows (CustomerRef.named's rule)
     mobile: str | None
     email_folded: str | None
     external_id: str | None
@@ -169,15 +171,17 @@ def _named(line: int, row: dict[str, str]) -> _Named | RowProblem:
     values = {key: row.get(key) or None for key in IDENTIFIERS}
     if not any(values.values()):
         return RowProblem(line, "no identifier")
-    customer_id = None
+    ref = CustomerRef()
     if values["id"] is not None:
         customer_id = flake.parse(values["id"])
         if customer_id is None:
             return RowProblem(line, f"invalid id {values['id']!r}")
+        ref = CustomerRef.named(id=customer_id)
     email = values["email"]
     return _Named(
         line=line,
-        id=customer_id,
+        id=ref.id,
+        compact_id=ref.compact_id,
         mobile=values["mobile"],
         email_folded=None if email is None else fold_email(email),
         external_id=values["external_id"],
@@ -193,6 +197,7 @@ def _resolve(
         index.get((kind, value))
         for kind, value in (
             ("id", named.id),
+            ("compact_id", named.compact_id),
             ("mobile", named.mobile),
             ("email", named.email_folded),
             ("external_id", named.external_id),
@@ -275,6 +280,9 @@ def _issue_batch(
         holders = issue_store.lock_customers(
             store=store,
             ids=sorted({row.id for row in given if row.id is not None}),
+            compact_ids=sorted(
+                {row.compact_id for row in given if row.compact_id is not None}
+            ),
             mobiles=sorted({row.mobile for row in given if row.mobile}),
             emails_folded=sorted(
                 {row.email_folded for row in given if row.email_folded}
@@ -286,6 +294,7 @@ def _issue_batch(
         for holder in holders:
             index["id", holder.id] = holder.id
             for kind, value in (
+                ("compact_id", holder.compact_id),
                 ("mobile", holder.mobile),
                 ("email", holder.email_folded),
                 ("external_id", holder.external_id),

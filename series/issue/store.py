@@ -275,6 +275,7 @@ class Holder(NamedTuple):
     mobile: str | None
     email_folded: str | None
     external_id: str | None
+    compact_id: int | None
 
 
 class Holdings(NamedTuple):
@@ -306,15 +307,18 @@ def lock_customers(
     mobiles: Sequence[str],
     emails_folded: Sequence[str],
     external_ids: Sequence[str],
+    compact_ids: Sequence[int] = (),
     lock: bool = True,
 ) -> list[Holder]:
-    """The store's customers any of these identifiers name, locked FOR NO KEY
+    """The store's customers any of these identifiers (``compact_ids``: the id
+    Capillary shows) name, locked FOR NO KEY
     UPDATE in id order (the issue's first lock, as ``read_customer_and_series``
     takes it for one customer; several bulk runs lock in one order), in one
     statement: a batch is resolved under its locks."""
     conditions, params = [], []
     for column, values in (
         ("c.id", ids),
+        ("c.compact_id", compact_ids),
         ("c.mobile", mobiles),
         ("c.email_folded", emails_folded),
         ("c.external_id", external_ids),
@@ -326,7 +330,7 @@ def lock_customers(
     if not conditions:
         return []
     rows = sql.fetch_rows(
-        "SELECT c.id, c.mobile, c.email_folded, c.external_id "
+        "SELECT c.id, c.mobile, c.email_folded, c.external_id, c.compact_id "
         "FROM customers_customer c "
         f"WHERE c.store_id = %s AND ({' OR '.join(conditions)}) "
         "ORDER BY c.id" + (sql.for_update(no_key=True) if lock else ""),

@@ -198,3 +198,27 @@ def test_a_series_disabled_during_the_run_says_what_stays_issued(
         "stay issued; a rerun goes on from there)"
     )
     assert Assignment.objects.filter(series=series).count() == 3
+
+
+def test_the_id_column_takes_the_compact_id_and_the_flake_id(store, series, tmp_path):
+    by_compact, by_flake, both = (CustomerFactory(store=store) for _ in range(3))
+    foreign = CustomerFactory(store=StoreFactory())
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "id,email\n"
+        f"{by_compact.compact_id},\n"
+        f"{by_flake.id},\n"
+        f"{both.compact_id},{both.email}\n"
+        f"{both.compact_id},{by_flake.email}\n"
+        f"{foreign.compact_id},\n"
+    )
+
+    output = run("--series", str(series.compact_id), str(path))
+
+    assert "issued 3, already issued 0, rejected 2" in output
+    holders = set(
+        Assignment.objects.filter(series=series).values_list("customer_id", flat=True)
+    )
+    assert holders == {by_compact.id, by_flake.id, both.id}
+    report = (tmp_path / "ids.csv.rejected.csv").read_text().splitlines()
+    assert report == ["line,reason", "5,customer not found", "6,customer not found"]
