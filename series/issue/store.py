@@ -310,11 +310,11 @@ def lock_customers(
     compact_ids: Sequence[int] = (),
     lock: bool = True,
 ) -> list[Holder]:
-    """The store's customers any of these identifiers (``compact_ids``: the id
-    Capillary shows) name, locked FOR NO KEY
-    UPDATE in id order (the issue's first lock, as ``read_customer_and_series``
-    takes it for one customer; several bulk runs lock in one order), in one
-    statement: a batch is resolved under its locks."""
+    """The store's customers any of these identifiers name (``compact_ids``: the
+    id Capillary shows), locked FOR NO KEY UPDATE in id order (the issue's first
+    lock, as ``read_customer_and_series`` takes it for one customer; several bulk
+    runs lock in one order), in one statement: a batch is resolved under its
+    locks."""
     conditions, params = [], []
     for column, values in (
         ("c.id", ids),
