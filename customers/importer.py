@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,31 +91,68 @@ class ImportResult:
         }
 
 
-def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
-    """(record count, iterator of (line number, row)); checks the header first.
+def scan_csv(
+    path: Path, error: type[Exception], unused: str = "Nothing was imported."
+) -> tuple[list[str], int]:
+    """The header (names stripped) and the record count of the CSV file at
+    ``path``, read whole before anything is done with it; ``error`` for a missing or
+    empty file (``unused``: what the refusal of a malformed file says was not done).
 
-    The whole file is parsed once before anything is imported, strictly (a quoted
-    cell left open at the end, a quote inside an unquoted cell): a malformed or
-    truncated file is refused with the line where parsing stopped, never imported
-    in part. The count is of records, not lines (a quoted cell may span lines), so
-    the progress ends at 100 %. Blank lines are not records.
+    Parsed strictly (a quoted cell left open at the end, a quote inside an unquoted
+    cell): a malformed or truncated file is refused with the line where parsing
+    stopped, never used in part. The count is of records, not lines (a quoted cell
+    may span lines), so a progress on it ends at 100 %. Blank lines are not records.
     """
     if not path.is_file():
-        raise ImportFileError(f"No such file: {path}")
+        raise error(f"No such file: {path}")
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, strict=True)
         try:
             header = next(reader, None)
             total = sum(1 for cells in reader if cells)
         except csv.Error as exc:
-            raise ImportFileError(
+            raise error(
                 f"Line {reader.line_num}: {exc} (is a quoted cell left open, or a "
-                "quote misplaced?). Nothing was imported."
+                f"quote misplaced?). {unused}"
             ) from exc
     if not header:
-        raise ImportFileError("The file is empty: it needs a header row.")
-    header = [name.strip() for name in header]
-    _check_header(header)
+        raise error("The file is empty: it needs a header row.")
+    return [name.strip() for name in header], total
+
+
+def check_columns(
+    header: list[str], allowed: Sequence[str], expected: str, error: type[Exception]
+) -> None:
+    """Every column of ``header`` named, one of ``allowed`` and given once
+    (``expected``: the sentence that says which are). An empty name (``email,``: a
+    trailing comma) is refused rather than ignored: its cells would have no column
+    to go to."""
+    empty = [str(i) for i, name in enumerate(header, 1) if not name]
+    if empty:
+        raise error(
+            f"The header has an empty column name (column {', '.join(empty)}): "
+            f"remove the extra comma or name the column. {expected}"
+        )
+    unknown = [name for name in header if name not in allowed]
+    if unknown:
+        raise error(f"Unknown column(s): {', '.join(unknown)}. {expected}")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise error(
+            f"Duplicate column(s): {', '.join(repeated)}. Give each column once."
+        )
+
+
+def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
+    """(record count, iterator of (line number, row)); the file is parsed and its
+    header checked before any row is given (``scan_csv``, ``check_columns``)."""
+    header, total = scan_csv(path, ImportFileError)
+    check_columns(header, COLUMNS, f"Expected: {', '.join(COLUMNS)}.", ImportFileError)
+    if not set(header) & set(IDENTIFIERS):
+        raise ImportFileError(
+            "The header needs at least one identifier column: email, mobile or "
+            "external_id."
+        )
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         width = len(header)
@@ -137,34 +174,6 @@ def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
                 )
 
     return total, rows()
-
-
-def _check_header(header: list[str]) -> None:
-    """Every column of the header named, known and given once; one an identifier.
-    An empty name (``email,``: a trailing comma) is refused rather than ignored: its
-    cells would have no column to go to."""
-    empty = [str(i) for i, name in enumerate(header, 1) if not name]
-    if empty:
-        raise ImportFileError(
-            f"The header has an empty column name (column {', '.join(empty)}): "
-            "remove the extra comma or name the column. Expected: "
-            f"{', '.join(COLUMNS)}."
-        )
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise ImportFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Expected: {', '.join(COLUMNS)}."
-        )
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise ImportFileError(
-            f"Duplicate column(s): {', '.join(repeated)}. Give each column once."
-        )
-    if not set(header) & set(IDENTIFIERS):
-        raise ImportFileError(
-            "The header needs at least one identifier column: email, mobile or "
-            "external_id."
-        )
 
 
 def _row_problem(row: dict[str, str]) -> str | None:

@@ -52,6 +52,7 @@ from core import csvsafe, flake, metrics
 from core.actors import SYSTEM, Actor
 from core.errors import DomainError
 from customers.identifiers import fold_email
+from customers.importer import check_columns, scan_csv
 from customers.refs import CustomerRef
 from series import errors, pool
 from series.issue import decide
@@ -126,24 +127,20 @@ def file_digest(path: Path) -> str:
 
 
 def read_rows(path: Path) -> tuple[int, Iterator[tuple[int, dict[str, str]]]]:
-    if not path.is_file():
-        raise IssueFileError(f"No such file: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
-        total = sum(1 for _ in handle)
-    if not header:
-        raise IssueFileError("The file is empty: it needs a header row.")
-    header = [name.strip() for name in header]
-    unknown = [name for name in header if name not in IDENTIFIERS]
-    if unknown or not header:
-        raise IssueFileError(
-            f"Unknown column(s): {', '.join(unknown)}. Use customer identifiers: "
-            f"{', '.join(IDENTIFIERS)}."
-        )
+    """(record count, iterator of (line number, row)), as the customer import reads
+    its file: parsed strictly and whole, every column named, known and given once,
+    before any row is given."""
+    header, total = scan_csv(path, IssueFileError, "Nothing was issued.")
+    check_columns(
+        header,
+        IDENTIFIERS,
+        f"Use customer identifiers: {', '.join(IDENTIFIERS)}.",
+        IssueFileError,
+    )
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle, fieldnames=header)
+            reader = csv.DictReader(handle, fieldnames=header, strict=True)
             next(reader)
             for row in reader:
                 cells = {k: (v or "").strip() for k, v in row.items() if k is not None}

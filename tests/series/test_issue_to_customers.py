@@ -222,3 +222,48 @@ def test_the_id_column_takes_the_compact_id_and_the_flake_id(store, series, tmp_
     assert holders == {by_compact.id, by_flake.id, both.id}
     report = (tmp_path / "ids.csv.rejected.csv").read_text().splitlines()
     assert report == ["line,reason", "5,customer not found", "6,customer not found"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "id,email,id\n1,a@x.com,2\n",
+            "Duplicate column(s): id. Give each column once.",
+        ),
+        (
+            "email,\na@x.com,\n",
+            "The header has an empty column name (column 2): remove the extra comma "
+            "or name the column. Use customer identifiers: mobile, email, "
+            "external_id, id.",
+        ),
+        (
+            'email\na@x.com\n"b@x.com',
+            "Line 3: unexpected end of data (is a quoted cell left open, or a quote "
+            "misplaced?). Nothing was issued.",
+        ),
+    ],
+)
+def test_a_malformed_file_is_refused_before_anything_is_issued(
+    series, tmp_path, text, message
+):
+    # As import_customers reads its file (tests/customers/test_import_malformed.py).
+    path = tmp_path / "list.csv"
+    path.write_text(text)
+
+    with pytest.raises(CommandError) as refused:
+        run("--series", str(series.id), str(path))
+
+    assert str(refused.value) == message
+    assert not Assignment.objects.exists()
+
+
+def test_the_progress_counts_records(store, series, tmp_path):
+    emails = [CustomerFactory(store=store).email for _ in range(3)]
+    path = tmp_path / "list.csv"
+    path.write_text(f'email,mobile\n{emails[0]},\n\n"{emails[1]}",""\n{emails[2]},\n')
+
+    output = run("--series", str(series.id), str(path))
+
+    assert "issue_to_customers: 3/3 (100%)" in output
+    assert "issued 3, already issued 0, rejected 0" in output
