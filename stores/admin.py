@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import axes.admin  # noqa: F401  (registers axes' admins now: _with_nul_free_filters)
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
 
 from core import timefmt
@@ -92,6 +95,22 @@ class UserStoreMembershipInline(StoreMembershipInline):
 User = get_user_model()
 if admin.site.is_registered(User):
     admin.site.unregister(User)
+
+
+def _with_nul_free_filters(*models) -> None:
+    """Register the other apps' admins of ``models`` again with
+    ``NulFreeFiltersMixin``, so their change lists refuse a NUL too."""
+    for model in models:
+        if admin.site.is_registered(model):
+            current = type(admin.site.get_model_admin(model))
+            admin.site.unregister(model)
+            guarded = type(current.__name__, (NulFreeFiltersMixin, current), {})
+            admin.site.register(model, guarded)
+
+
+# Django's groups and axes' lockout logs (axes.admin, imported above, registers its
+# admins on import; INSTALLED_APPS would import it after this module).
+_with_nul_free_filters(Group, AccessAttempt, AccessLog, AccessFailureLog)
 
 
 @admin.register(User)

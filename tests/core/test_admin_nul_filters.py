@@ -5,8 +5,10 @@ message), never a 500: PostgreSQL text cannot hold NUL (core.admin.NulFreeFilter
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
+from core.admin import NulFreeFiltersMixin
 from tests.factories import CouponFactory, StoreFactory
 from tests.stores.test_admin_scoping import staff_client
 
@@ -30,7 +32,20 @@ NUL_FILTERS = [
     ("legacy_coupontemplate", "store__id__exact", "\x00"),
     ("audit_auditevent", "action__exact", "\x00"),
     ("assignments_assignment", "channel", "x\x00"),
+    # Django's and axes' own admins, registered again with the mixin (stores.admin).
+    ("auth_group", "name", "x\x00"),
+    ("axes_accessattempt", "path_info", "x\x00"),
+    ("axes_accesslog", "path_info", "x\x00"),
+    ("axes_accessfailurelog", "path_info", "x\x00"),
 ]
+
+
+def test_every_registered_admin_refuses_nul():
+    assert [
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, NulFreeFiltersMixin)
+    ] == []
 
 
 def messages_of(response) -> list[str]:
