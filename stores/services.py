@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 
 from core import rows
@@ -148,6 +154,8 @@ def store_update(
         raise DomainError(errors.INVALID_STORE_SETTING, "A store needs a name.")
     if code is not None:
         _check_store_code(code)
+    if currency is not None:
+        _hold_amount_writes(store, currency)
     locked = rows.lock(
         Store.objects.all(),
         pk=store.pk,
@@ -182,15 +190,57 @@ _AMOUNT_ROWS = (
 )
 
 
+# How long a currency change waits for the writes in flight on the amount tables.
+CURRENCY_LOCK_TIMEOUT_MS = 3000
+
+
+def _hold_amount_writes(store: Store, currency: str) -> None:
+    """Before a new currency is checked (PostgreSQL): the amount tables locked IN
+    SHARE MODE until the transaction ends, so every write in flight on them has
+    committed (and is counted) and none starts until the change commits.
+
+    The store row lock alone does not do it: foreign keys are DEFERRABLE INITIALLY
+    DEFERRED, so a coupon insert holds nothing on the store row until its commit,
+    and the creates do not lock the store row. Taken before the store row (an
+    insert's commit-time check waits for that row: the other order deadlocks), only
+    when the currency changes (a rare operator action), and for at most
+    ``CURRENCY_LOCK_TIMEOUT_MS``: it stops every store's writes to those tables
+    while it waits, so a long write in flight makes it give up, not stall them.
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time
+    if not Store.objects.filter(pk=store.pk).exclude(currency=currency).exists():
+        return
+    tables = ", ".join(
+        connection.ops.quote_name(
+            Store._meta.get_field(related).related_model._meta.db_table
+        )
+        for related, _ in _AMOUNT_ROWS
+    )
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                [f"{CURRENCY_LOCK_TIMEOUT_MS}ms"],
+            )
+            cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise DomainError(
+            errors.CURRENCY_IN_USE,
+            "The currency was not changed: coupons, series or redemptions are being "
+            "written now. Try again in a moment.",
+        ) from exc
+
+
 def _check_currency_unused(locked: Store, currency: str) -> None:
     """Refuse a new currency for a store whose rows already hold amounts: they are
     stored in the old currency's minor units (KWD 1.125 is 1125, which JPY reads as
-    ¥1,125). Counted with the store row locked FOR UPDATE, so rows committed by
-    anyone who held the row first are seen. Not closed: a create still in flight
-    (uncommitted) is not seen, since Django's foreign keys are checked at commit
-    (DEFERRABLE INITIALLY DEFERRED) and the creates do not lock the store row; the
-    first coupon of an empty store racing a currency change could keep amounts
-    converted with the old currency."""
+    ¥1,125). Counted with the store row locked FOR UPDATE and, on PostgreSQL, the
+    amount tables held by ``_hold_amount_writes``: a row written meanwhile either
+    committed first and is counted, or waits for this change."""
     found = [
         label for related, label in _AMOUNT_ROWS if getattr(locked, related).exists()
     ]

@@ -9,13 +9,16 @@ go through it. A store without them may still change its currency.
 
 from __future__ import annotations
 
+import threading
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 
 from coupons.models import Coupon
+from stores import services
 from stores.models import Store
 from tests.admin_forms import edit, open_form
 from tests.factories import (
@@ -176,3 +179,69 @@ def test_a_coupon_committed_while_the_change_waits_for_the_row_is_counted():
 
     assert str(refused.value) == refusal("coupons")
     assert Store.objects.get(pk=store.pk).currency == "KWD"
+
+
+@pytest.fixture
+def coupon_in_flight():
+    """A coupon of the store inserted by a transaction that has not committed (its
+    foreign key is checked only at commit); ``release()`` commits it."""
+    created, release = threading.Event(), threading.Event()
+
+    def begin(store: Store):
+        def create_coupon() -> None:
+            with transaction.atomic():
+                CouponFactory(store=store)
+                created.set()
+                assert release.wait(20)
+
+        creating = start(create_coupon)
+        assert created.wait(20)
+
+        def commit() -> None:
+            release.set()
+            creating()
+
+        return commit
+
+    yield begin
+    release.set()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_coupon_created_while_the_change_runs_is_counted(coupon_in_flight):
+    """The first coupon of an empty store, not committed yet when the change
+    starts: the change waits for it (the amount tables IN SHARE MODE), then
+    counts it."""
+    store = StoreFactory(code="kwd", currency="KWD")
+    commit = coupon_in_flight(store)
+    changing = start(lambda: update_store("--store", "kwd", "--currency", "JPY"))
+    wait_for_waiters(1)
+    commit()
+
+    with pytest.raises(CommandError) as refused:
+        changing()
+
+    assert str(refused.value) == refusal("coupons")
+    assert Store.objects.get(pk=store.pk).currency == "KWD"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_change_gives_up_on_a_write_that_stays_in_flight(
+    coupon_in_flight, monkeypatch
+):
+    monkeypatch.setattr(services, "CURRENCY_LOCK_TIMEOUT_MS", 200)
+    store = StoreFactory(code="kwd", currency="KWD")
+    commit = coupon_in_flight(store)
+
+    with pytest.raises(CommandError) as refused:
+        update_store("--store", "kwd", "--currency", "JPY", "--name", "Renamed")
+    commit()
+
+    assert str(refused.value) == (
+        "The currency was not changed: coupons, series or redemptions are being "
+        "written now. Try again in a moment."
+    )
+    stored = Store.objects.get(pk=store.pk)
+    assert (stored.currency, stored.name) == ("KWD", store.name)
