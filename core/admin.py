@@ -116,17 +116,21 @@ NOTHING_SELECTED = (
 )
 
 
-def refuse_above_api_caps(form, api_fields: dict[str, Any]) -> None:
-    """Refuse on ``form`` each value above the cap of the API's field for it (its
-    ``max_value``, with the API's own message): staff do not store what the API
-    refuses as too large (README, Amounts: 2^53-1, ``core.money.MAX_MINOR``, so a
-    JSON client reads it exactly). ``api_fields`` maps a form field's name to the
-    API's serializer field. Below zero is left to the model's constraints."""
-    for name, api_field in api_fields.items():
+# DRF's refusal of a value above a field's ``max_value``: what the API answers.
+ABOVE_CAP = "Ensure this value is less than or equal to {max_value}."
+
+
+def refuse_above_caps(form, caps: dict[str, int]) -> None:
+    """Refuse on ``form`` each value above its cap, in the words the API uses for the
+    same cap: staff do not store what the API refuses as too large (README, Amounts:
+    2^53-1, ``core.money.MAX_MINOR``, so a JSON client reads it exactly; a count
+    Capillary shows, ``core.compact.INT32``). ``caps`` maps a form field's name to
+    its largest value; the API's fields are capped by the same constants. Below
+    zero is left to the model's constraints."""
+    for name, cap in caps.items():
         value = form.cleaned_data.get(name)
-        if name in form.fields and value is not None and value > api_field.max_value:
-            message = api_field.error_messages["max_value"]
-            form.add_error(name, message.format(max_value=api_field.max_value))
+        if name in form.fields and value is not None and value > cap:
+            form.add_error(name, ABOVE_CAP.format(max_value=cap))
 
 
 class NulFreeFiltersMixin:

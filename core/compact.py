@@ -37,6 +37,9 @@ from django.utils.deconstruct import deconstructible
 # A value at most this is a compact id; a flake id is above it (flake ids pass 2^53
 # 25 days after their 2024 epoch), so an id given back is never ambiguous.
 MAX_SAFE = 2**53 - 1
+# What clients generated from Capillary's OpenAPI read as ``integer`` (int32): the
+# most a count shown to them as a JSON number may be (DESIGN.md, IDs).
+INT32 = 2**31 - 1
 SQLITE_TABLE = "compact_sequence"
 
 

@@ -15,13 +15,14 @@ from django.utils.html import format_html, format_html_join
 from assignments.models import Assignment
 from audit.admin import AuditTimelineMixin
 from audit.models import AuditEvent
+from core import money
 from core.admin import (
     BigTableMixin,
     RelatedPagesMixin,
     StoreListFilter,
     StoreScopedMixin,
     admin_link,
-    refuse_above_api_caps,
+    refuse_above_caps,
     related_page,
 )
 from core.admin_writes import edited
@@ -29,8 +30,8 @@ from core.errors import DomainError
 from coupons import admin_search, bulk, errors, services
 from coupons.admin_bulk import BulkActionsMixin
 from coupons.admin_search import ExactSearchMixin
-from coupons.api import paynow
 from coupons.models import (
+    MAX_DURATION_MONTHS,
     ActorType,
     Coupon,
     Hold,
@@ -78,16 +79,22 @@ class HoldingSearchMixin(ExactSearchMixin):
         )
 
 
-# The form's fields that PayNow's CouponInput caps (amounts and limits at
-# core.money.MAX_MINOR, duration_in_months at 1200); discount_max_amount, which only
-# Capillary's discountUpto sets (capped by core.money.to_minor), as an amount too.
-API_CAPPED = (
-    "discount_amount",
-    "minimum_order_value",
-    "redeem_limit_store_amount",
-    "redeem_limit_customer_amount",
-    "duration_in_months",
-)
+# The form's fields capped as PayNow's CouponInput caps them: amounts and limits at
+# core.money.MAX_MINOR (discount_max_amount, which only Capillary's discountUpto
+# sets, as an amount too), duration_in_months at MAX_DURATION_MONTHS.
+CAPS = {
+    **dict.fromkeys(
+        (
+            "discount_amount",
+            "minimum_order_value",
+            "redeem_limit_store_amount",
+            "redeem_limit_customer_amount",
+            "discount_max_amount",
+        ),
+        money.MAX_MINOR,
+    ),
+    "duration_in_months": MAX_DURATION_MONTHS,
+}
 
 
 class CouponAdminForm(forms.ModelForm):
@@ -113,14 +120,7 @@ class CouponAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        api_fields = paynow.CouponInput().fields
-        refuse_above_api_caps(
-            self,
-            {
-                **{name: api_fields[name] for name in API_CAPPED},
-                "discount_max_amount": paynow.Money(),
-            },
-        )
+        refuse_above_caps(self, CAPS)
         coupon = self.instance
         # The counters are not form fields, so the form skips the constraint that
         # holds them under the store-wide limit; check it here for a clear message.

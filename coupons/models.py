@@ -99,6 +99,10 @@ class CouponQuerySet(CompactQuerySetMixin, models.QuerySet):
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
+# The longest repeating duration a coupon may have, in months (100 years).
+MAX_DURATION_MONTHS = 1200
+
+
 class Coupon(models.Model):
     """A redeemable code and its rules. PayNow's CouponDto is the core shape."""
 

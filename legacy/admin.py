@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path
-from rest_framework import serializers
 
+from core import money
 from core.actors import Actor
-from core.admin import StoreListFilter, refuse_above_api_caps
+from core.admin import StoreListFilter, refuse_above_caps
 from core.admin_writes import edited
 from core.errors import DomainError
-from core.money import json_number
 from legacy import rules, services
-from legacy.api.newstore import MoneyField, NewStoreDefinitionInput, RuleList
 from legacy.models import CouponDefinition, CouponTemplate, Kind
 from legacy.patterns import PatternError, compile_pattern
 from stores.admin import StoreOwnedAdmin
@@ -48,30 +48,11 @@ def preview_codes(pattern: str, count: int = PREVIEW_CODES) -> list[str]:
     return codes
 
 
-def _messages(detail, path: str = "") -> list[str]:
-    """A DRF error detail (nested dicts and lists) as ``path: message`` lines."""
-    if isinstance(detail, dict):
-        return [
-            line
-            for key, value in detail.items()
-            for line in _messages(value, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(detail, list) and any(isinstance(d, dict | list) for d in detail):
-        return [
-            line
-            for index, value in enumerate(detail)
-            if value
-            for line in _messages(value, f"{path}.{index}" if path else str(index))
-        ]
-    items = detail if isinstance(detail, list) else [detail]
-    return [f"{path}: {item}" if path else str(item) for item in items]
-
-
 class LegacyDefinitionForm(forms.ModelForm):
-    """The NewStore API's own input fields check the amount and the validation
-    rules (``legacy.api.newstore``: ``MoneyField``, ``RuleList``), so the admin saves
-    only what ``POST /v0/d/coupon_templates`` would: an amount the currency can hold
-    (``core.money``: ¥500.5 is refused), above zero, a minimum order not negative.
+    """The amount and a minimum order rule are checked as the NewStore API checks
+    them, in its words (``legacy.rules.amount_problem``: an amount the currency can
+    hold, ``core.money``: ¥500.5 is refused; above zero; a minimum order not
+    negative), so the admin saves only what ``POST /v0/d/coupon_templates`` would.
     The service (``save_model``) then checks the rest as for the API (currency,
     rule kinds, label)."""
 
@@ -87,29 +68,34 @@ class LegacyDefinitionForm(forms.ModelForm):
         cleaned = super().clean()
         amount = cleaned.get("amount")
         if amount is not None and "amount" in self.fields:
-            given = {
-                "amount": json_number(amount),
-                "currency": cleaned.get("amount_currency") or "",
-            }
-            try:
-                MoneyField().run_validation(given)
-            except serializers.ValidationError as exc:
-                for key, field in (
-                    ("amount", "amount"),
-                    ("currency", "amount_currency"),
-                ):
-                    for message in exc.detail.get(key, []):
-                        self.add_error(field, str(message))
-        api_fields = NewStoreDefinitionInput().fields
-        refuse_above_api_caps(self, {"max_redemptions": api_fields["max_redemptions"]})
+            currency = cleaned.get("amount_currency") or ""
+            if not money.is_currency(currency):
+                self.add_error("amount_currency", rules.UNKNOWN_CURRENCY)
+            elif problem := rules.amount_problem(amount, currency, positive=True):
+                self.add_error("amount", problem)
+        refuse_above_caps(self, {"max_redemptions": money.MAX_MINOR})
         given_rules = cleaned.get("validation_rules")
-        if given_rules and "validation_rules" in self.fields:
-            # Every kind here: the service refuses one the definition cannot have.
-            try:
-                RuleList(kinds=rules.COUPON_KINDS).run_validation(given_rules)
-            except serializers.ValidationError as exc:
-                self.add_error("validation_rules", _messages(exc.detail))
+        if isinstance(given_rules, list) and "validation_rules" in self.fields:
+            for n, rule in enumerate(given_rules):
+                if problem := _minimum_problem(rule):
+                    self.add_error("validation_rules", f"{n}.values.amount: {problem}")
         return cleaned
+
+
+def _minimum_problem(rule: Any) -> str | None:
+    """What the API says of a minimum order rule's amount it refuses, else None (the
+    service checks the rules' shape and kinds)."""
+    if not isinstance(rule, dict) or rule.get("label") != rules.MINIMUM_TOTAL:
+        return None
+    values = rule.get("values")
+    if not isinstance(values, dict):
+        return None
+    amount, currency = values.get("amount"), values.get("currency")
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        return None
+    if not isinstance(currency, str) or not money.is_currency(currency):
+        return None
+    return rules.amount_problem(Decimal(repr(amount)), currency, positive=False)
 
 
 class LegacyDefinitionAdmin(StoreOwnedAdmin):

@@ -30,6 +30,26 @@ DEFINITION_KINDS = (VALID_FROM, VALID_TO, CONSUMER)
 COUPON_KINDS = (*DEFINITION_KINDS, MINIMUM_TOTAL)
 
 
+# What the NewStore API answers for an amount it refuses (legacy.api.newstore's
+# MoneyField), for the staff's form to say the same.
+NOT_POSITIVE = "Must be greater than 0."
+NEGATIVE = "Must not be negative."
+UNKNOWN_CURRENCY = "Must be a three-letter ISO 4217 code such as USD."
+
+
+def amount_problem(amount: Decimal, currency: str, *, positive: bool) -> str | None:
+    """Why ``amount`` of ``currency`` (a known one) cannot be a template's amount
+    (``positive``) or a minimum order: below zero, zero for an amount, more decimals
+    than the currency has, or more than ``core.money.MAX_MINOR``; None when it can."""
+    if amount < 0 or (positive and amount == 0):
+        return NOT_POSITIVE if positive else NEGATIVE
+    try:
+        money.to_minor(amount, currency)
+    except money.MoneyError as exc:
+        return f"{exc}."
+    return None
+
+
 def invalid(path: str, message: str) -> DomainError:
     """A 400 for one field, worded like a serializer error."""
     return DomainError(

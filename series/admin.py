@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import AuditTimelineMixin
-from core import csvsafe, flake, timefmt
-from core.admin import StoreListFilter, refuse_above_api_caps, scope_to_stores
+from core import compact, csvsafe, flake, timefmt
+from core.admin import StoreListFilter, refuse_above_caps, scope_to_stores
 from core.errors import DomainError
 from core.keyset import values_in_chunks
 from coupons.models import Coupon
@@ -28,7 +28,6 @@ from series import bulk_issue
 from series import pool as series_pool
 from series import selectors as series_selectors
 from series import services as series_services
-from series.api.capillary import CouponSeriesV2Input
 from series.models import UNLIMITED, CodeFormat, Series
 from stores.admin import StoreOwnedAdmin
 
@@ -108,6 +107,8 @@ def _capped(count: int) -> str:
 
 # Written only by the issue service, under a lock or a conditional UPDATE.
 COUNTERS = series_services.COUNTERS
+# The counts a series shows Capillary clients as JSON numbers.
+COUNTED = ("max_create", "max_vouchers_per_user", "max_redemptions_per_coupon")
 
 
 class SeriesAdminForm(forms.ModelForm):
@@ -115,16 +116,9 @@ class SeriesAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        # Capillary v2's caps (int32: its OpenAPI's type, DESIGN.md IDs).
-        api_fields = CouponSeriesV2Input().fields
-        refuse_above_api_caps(
-            self,
-            {
-                "max_create": api_fields["maxCreate"],
-                "max_vouchers_per_user": api_fields["maxVouchersPerUser"],
-                "max_redemptions_per_coupon": api_fields["redemptionPerCouponMaxLimit"],
-            },
-        )
+        # Capillary v2's caps of the same counts (int32: its OpenAPI's type,
+        # DESIGN.md IDs).
+        refuse_above_caps(self, dict.fromkeys(COUNTED, compact.INT32))
         store = cleaned.get("store")
         if self.instance._state.adding and store is not None and not self.errors:
             # A new series is made by series_create: check its rules here, so a

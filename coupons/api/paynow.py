@@ -38,7 +38,14 @@ from core.serializers import (
     validated,
 )
 from coupons import errors, selectors, services, typos
-from coupons.models import Coupon, DiscountType, Duration, Origin, PurchaseType
+from coupons.models import (
+    MAX_DURATION_MONTHS,
+    Coupon,
+    DiscountType,
+    Duration,
+    Origin,
+    PurchaseType,
+)
 from coupons.redeem import cart
 from coupons.redeem import service as redeem
 from coupons.redeem.decide import Order, Verdict
@@ -75,11 +82,11 @@ class CouponInput(ObjectInput):
     note = StrictCharField(required=False, allow_null=True, allow_blank=True)
     duration = ChoiceField(choices=Duration.values)
     duration_in_months = StrictIntegerField(
-        required=False, allow_null=True, min_value=1, max_value=1200
+        required=False, allow_null=True, min_value=1, max_value=MAX_DURATION_MONTHS
     )
     # PayNow's 2026 name for duration_in_months; either spelling is accepted.
     duration_in_intervals = StrictIntegerField(
-        required=False, allow_null=True, min_value=1, max_value=1200
+        required=False, allow_null=True, min_value=1, max_value=MAX_DURATION_MONTHS
     )
     discount_type = ChoiceField(choices=DiscountType.values)
     discount_amount = Money()

@@ -31,7 +31,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core import flake, money, timefmt
+from core import compact, flake, money, timefmt
 from core.dialects.capillary import CAPILLARY_V2, NO_DISCOUNT_CODE, discount_code
 from core.dialects.fields import AmountField, ChoiceField, NumberField
 from core.errors import DomainError
@@ -65,7 +65,7 @@ MAX_IDS = 100
 AT_MOST = f"At most {MAX_AMOUNT}."
 # The counts of a series are shown back as JSON numbers, which clients generated from
 # Capillary's OpenAPI read as int32 (DESIGN.md, IDs): they are capped there.
-INT32 = 2**31 - 1
+INT32 = compact.INT32
 
 
 # --- input ----------------------------------------------------------------------------

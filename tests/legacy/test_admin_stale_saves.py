@@ -82,10 +82,9 @@ def test_rules_that_are_not_rules_are_a_form_error_as_through_the_api(admin_clie
     )
 
     assert response.status_code == 200
-    # The NewStore API's own rule field speaks (legacy.admin.LegacyDefinitionForm):
-    # POST /v0/d/coupon_definitions with these rules is 400 "Invalid request:
-    # validation_rules.0.values: Must be an object with: valid_from."
     assert response.context["adminform"].form.errors == {
-        "validation_rules": ["0.values: Must be an object with: valid_from."]
+        "validation_rules": [
+            'Not a rule: {"label": "<kind>", "values": {...}} expected.'
+        ]
     }
     assert LegacyDefinition.objects.get(pk=definition.pk).validation_rules == []
