@@ -11,7 +11,7 @@ from legacy.models import LegacyDefinition
 from tests.coupons.test_api_cart import cart, line
 from tests.factories import CouponFactory
 from tests.legacy.factories import bearer, template_body
-from tests.paynow import error_body, validation_error
+from tests.paynow import field_error
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +31,7 @@ def post(api, url, body):
 
 
 def bad_request(path: str, message: str, code: str = "max_value") -> dict:
-    return error_body(
-        400,
-        "bad-request",
-        f"Invalid request: {path}: {message}",
-        [validation_error(path, code, message)],
-        trace=TRACE,
-    )
+    return field_error(path, code, message, trace=TRACE)
 
 
 @pytest.mark.parametrize("endpoint", ["coupons/validate", "redemptions"])
